@@ -1,0 +1,34 @@
+# Entry points for people and CI. Everything installs itself (hack/), cached outside the clone.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+NODE_BIN := $(shell bash hack/node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: setup build demo test check bench-engine clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: node_modules/.installed
+	bash hack/setup-postgres.sh
+
+build: node_modules/.installed
+	npm run -s build
+
+## demo: create a local demo database, apply migrations/, print status and history
+demo: setup build
+	bash hack/demo.sh
+
+## test: type check, lint, format check, then every unit and integration test on real PostgreSQL
+test: setup
+	npm run -s typecheck
+	npm run -s lint
+	npm run -s format:check
+	npm run -s test
+
+bench-engine: setup build
+	node dist/bench/engine/run.js
+
+clean:
+	rm -rf dist node_modules

@@ -1,0 +1,38 @@
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode, exitCodeFor } from '../exit-codes.js';
+import { migratorFrom } from '../migrator-factory.js';
+import { runJson, runTable } from '../render.js';
+import { PLAN_OPTIONS } from './plan.js';
+import type { RunResult } from '../../engine/migrator.js';
+
+export async function applyCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('apply', args, PLAN_OPTIONS);
+  const run = await migratorFrom(values, io, 'apply').apply({
+    ...(values.target !== undefined && { target: values.target }),
+    allowOutOfOrder: values['out-of-order'] ?? false,
+    resume: values.resume ?? false,
+  });
+  return reportRun(io, run, values.json ?? false, (r) =>
+    r.applied === 0 && !r.error
+      ? `nothing to apply: ${r.skipped} migration(s) already applied`
+      : `applied ${r.applied}, failed ${r.failed}, already applied ${r.skipped}, in ${r.durationMs} ms (run ${r.runId})`,
+  );
+}
+
+/** Shared ending of every command that changes the database. */
+export function reportRun(
+  io: CommandIo,
+  run: RunResult,
+  json: boolean,
+  line: (run: RunResult) => string,
+  extra: Record<string, unknown> = {},
+): number {
+  if (json) io.stdout(runJson(run, extra));
+  else {
+    const table = runTable(run);
+    if (table) io.stdout(table);
+    io.stdout(line(run));
+    if (run.error) io.stdout(`\nerror [${run.error.code}]: ${run.error.message}`);
+  }
+  return run.error ? exitCodeFor(run.error.code) : ExitCode.ok;
+}

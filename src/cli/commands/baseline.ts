@@ -1,0 +1,45 @@
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { migratorFrom } from '../migrator-factory.js';
+import { UsageError } from '../usage-error.js';
+import { reportRun } from './apply.js';
+
+export async function baselineCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('baseline', args, {
+    version: { type: 'string' },
+    from: { type: 'string' },
+    'from-schema': { type: 'string' },
+  });
+  const migrator = migratorFrom(values, io, 'baseline');
+  const json = values.json ?? false;
+  if (values.from !== undefined) {
+    if (values.version !== undefined)
+      throw new UsageError('dbmigrate baseline: use --version or --from, not both');
+    if (values.from !== 'sqlx' && values.from !== 'flyway') {
+      throw new UsageError(
+        `dbmigrate baseline: --from must be sqlx or flyway, not "${values.from}"`,
+      );
+    }
+    const run = await migrator.importHistory({
+      from: values.from,
+      ...(values['from-schema'] !== undefined && { schema: values['from-schema'] }),
+    });
+    return reportRun(
+      io,
+      run,
+      json,
+      (r) =>
+        `imported ${r.applied} migration(s) from ${values.from ?? ''}${run.notImported.length ? `; not imported: ${run.notImported.join(', ')}` : ''}`,
+      { notImported: run.notImported },
+    );
+  }
+  if (values.version === undefined) {
+    throw new UsageError('dbmigrate baseline: pass --version ID (or --from sqlx|flyway)');
+  }
+  const run = await migrator.baseline({ version: values.version });
+  return reportRun(
+    io,
+    run,
+    json,
+    (r) => `baselined ${r.applied} migration(s) up to ${values.version ?? ''}`,
+  );
+}

@@ -1,0 +1,17 @@
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { migratorFrom } from '../migrator-factory.js';
+import { UsageError } from '../usage-error.js';
+import { reportRun } from './apply.js';
+
+export async function rollbackCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('rollback', args, { to: { type: 'string' } });
+  if (values.to === undefined) {
+    throw new UsageError('dbmigrate rollback: --to ID is required (the last migration to keep)');
+  }
+  const run = await migratorFrom(values, io, 'rollback').rollback({ to: values.to });
+  return reportRun(io, run, values.json ?? false, (r) =>
+    r.applied === 0 && !r.error
+      ? `nothing to roll back: no applied migration above ${values.to ?? ''}`
+      : `rolled back ${r.applied}, failed ${r.failed}, in ${r.durationMs} ms (run ${r.runId})`,
+  );
+}

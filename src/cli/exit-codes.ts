@@ -1,0 +1,38 @@
+/** Documented in README.md; scripts and CI jobs branch on these. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  validation: 3,
+  lock: 4,
+  sql: 5,
+  connection: 6,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export function exitCodeFor(errorCode: string): ExitCode {
+  switch (errorCode) {
+    case 'LOCK_BUSY':
+    case 'LOCK_TIMEOUT':
+      return ExitCode.lock;
+    case 'SQL_ERROR':
+      return ExitCode.sql;
+    case 'CONNECTION_ERROR':
+      return ExitCode.connection;
+    case 'USAGE':
+      return ExitCode.usage;
+    case 'PARSE_ERROR':
+    case 'DUPLICATE_ID':
+    case 'MISSING_DEPENDENCY':
+    case 'DEPENDENCY_CYCLE':
+    case 'VALIDATION_FAILED':
+    case 'IRREVERSIBLE':
+    case 'UNKNOWN_TARGET':
+    case 'BASELINE_REFUSED':
+    case 'IMPORT_REFUSED':
+    case 'SOURCE_ERROR':
+      return ExitCode.validation;
+    default:
+      return ExitCode.internal;
+  }
+}

@@ -1,0 +1,56 @@
+import { connectorFromUrl } from '../db/connection.js';
+import { parseDurationMs } from '../engine/duration.js';
+import { Migrator } from '../engine/migrator.js';
+import { DirectoryMigrationSource } from '../engine/source.js';
+import { createLogger } from '../observability/logger.js';
+import type { CommandIo } from './context.js';
+import { UsageError } from './usage-error.js';
+
+export interface CommonValues {
+  readonly 'database-url'?: string | undefined;
+  readonly migrations?: string | undefined;
+  readonly schema?: string | undefined;
+  readonly 'lock-wait'?: string | undefined;
+  readonly 'lock-timeout'?: string | undefined;
+  readonly 'statement-timeout'?: string | undefined;
+  readonly 'log-level'?: string | undefined;
+}
+
+function duration(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDurationMs(value);
+  if (ms === null)
+    throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 2min)`);
+  return ms;
+}
+
+export function databaseUrl(values: CommonValues, io: CommandIo): string {
+  const url = values['database-url'] ?? io.env['DATABASE_URL'];
+  if (!url) {
+    throw new UsageError(
+      'no database: set DATABASE_URL or pass --database-url postgres://user@host:5432/db',
+    );
+  }
+  return url;
+}
+
+/** Builds the engine from command-line flags and the environment. */
+export function migratorFrom(values: CommonValues, io: CommandIo, command: string): Migrator {
+  const url = databaseUrl(values, io);
+  const lockWaitMs = duration('lock-wait', values['lock-wait']);
+  const lockTimeoutMs = duration('lock-timeout', values['lock-timeout']);
+  const statementTimeoutMs = duration('statement-timeout', values['statement-timeout']);
+  const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
+  const schema = values.schema ?? io.env['DBMIGRATE_SCHEMA'];
+  return new Migrator({
+    database: connectorFromUrl(url),
+    source: new DirectoryMigrationSource(
+      values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
+    ),
+    logger: createLogger({ component: `cli.${command}`, ...(level !== undefined && { level }) }),
+    ...(schema !== undefined && { historySchema: schema }),
+    ...(lockWaitMs !== undefined && { lockWaitMs }),
+    ...(lockTimeoutMs !== undefined && { lockTimeoutMs }),
+    ...(statementTimeoutMs !== undefined && { statementTimeoutMs }),
+  });
+}

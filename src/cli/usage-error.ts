@@ -1,0 +1,9 @@
+/** Bad command-line input: exit code 2, message names the flag. */
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,104 @@
+import pg from 'pg';
+import { describeDatabaseUrl, redactSecrets } from '../observability/redact.js';
+
+/** One dedicated server session; the engine's advisory lock lives exactly as long as it. */
+export interface DatabaseSession {
+  readonly client: pg.ClientBase;
+  release(): Promise<void>;
+}
+
+/** Where sessions come from: a URL (CLI, operator) or the doc-server's own pool. */
+export interface DatabaseConnector {
+  connect(applicationName: string): Promise<DatabaseSession>;
+  /** Which database, without credentials, for messages. */
+  readonly description: string;
+}
+
+/** Raised when no session could be opened; the message never contains a password. */
+export class DatabaseUnreachableError extends Error {
+  readonly code = 'CONNECTION_ERROR';
+
+  constructor(
+    readonly target: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot connect to ${target}: ${redactSecrets(detail)}`, options);
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+export function connectorFromUrl(
+  url: string,
+  options: { connectTimeoutMs?: number } = {},
+): DatabaseConnector {
+  const description = describeDatabaseUrl(url);
+  return {
+    description,
+    async connect(applicationName) {
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: applicationName.slice(0, 63),
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      });
+      // An idle session that drops must not crash the process; the next query reports it.
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw new DatabaseUnreachableError(description, errorText(err), { cause: err });
+      }
+      return {
+        client,
+        release: async () => {
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
+  };
+}
+
+/** Sessions borrowed from an existing pool; application_name is set for the borrow and reset. */
+export function connectorFromPool(pool: pg.Pool, description = 'pool'): DatabaseConnector {
+  return {
+    description,
+    async connect(applicationName) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw new DatabaseUnreachableError(description, errorText(err), { cause: err });
+      }
+      try {
+        await client.query('select set_config($1, $2, false)', [
+          'application_name',
+          applicationName.slice(0, 63),
+        ]);
+      } catch (err) {
+        client.release(err instanceof Error ? err : true);
+        throw new DatabaseUnreachableError(description, errorText(err), { cause: err });
+      }
+      return {
+        client,
+        release: async () => {
+          try {
+            // Session state (advisory locks, settings) must not leak into the pool.
+            await client.query('select pg_advisory_unlock_all(); reset all');
+            client.release();
+          } catch (err) {
+            client.release(err instanceof Error ? err : true);
+          }
+        },
+      };
+    },
+  };
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    return err.errors.map((e: unknown) => errorText(e)).join('; ');
+  }
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

@@ -1,0 +1,181 @@
+/**
+ * Every refusal the engine makes is one of these classes. `code` is stable (scripts and the
+ * operator match on it); `message` names the file, line or migration and says how to fix it.
+ */
+export type MigrationErrorCode =
+  | 'PARSE_ERROR'
+  | 'DUPLICATE_ID'
+  | 'MISSING_DEPENDENCY'
+  | 'DEPENDENCY_CYCLE'
+  | 'VALIDATION_FAILED'
+  | 'LOCK_BUSY'
+  | 'LOCK_TIMEOUT'
+  | 'SQL_ERROR'
+  | 'IRREVERSIBLE'
+  | 'UNKNOWN_TARGET'
+  | 'BASELINE_REFUSED'
+  | 'IMPORT_REFUSED'
+  | 'SOURCE_ERROR';
+
+export abstract class MigrationError extends Error {
+  abstract readonly code: MigrationErrorCode;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A migration file that cannot be read as a migration; `line` is 1-based. */
+export class MigrationParseError extends MigrationError {
+  readonly code = 'PARSE_ERROR';
+
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+  ) {
+    super(`${file}:${line}: ${reason}`);
+  }
+}
+
+export class DuplicateMigrationIdError extends MigrationError {
+  readonly code = 'DUPLICATE_ID';
+
+  constructor(
+    readonly id: string,
+    readonly files: readonly string[],
+  ) {
+    super(
+      `migration ID ${id} is used by more than one file (${files.join(', ')}); rename one of them to a new, unused number`,
+    );
+  }
+}
+
+export class MissingDependencyError extends MigrationError {
+  readonly code = 'MISSING_DEPENDENCY';
+
+  constructor(
+    readonly file: string,
+    readonly dependency: string,
+  ) {
+    super(
+      `${file}: depends on migration ${dependency}, which does not exist; fix the depends= directive or add the missing file`,
+    );
+  }
+}
+
+export class DependencyCycleError extends MigrationError {
+  readonly code = 'DEPENDENCY_CYCLE';
+
+  constructor(readonly cycle: readonly string[]) {
+    super(
+      `migrations depend on each other in a cycle: ${cycle.join(' -> ')}; a migration may only depend on migrations with lower IDs`,
+    );
+  }
+}
+
+export type ValidationIssueCode =
+  | 'CHECKSUM_DRIFT'
+  | 'MISSING_FILE'
+  | 'OUT_OF_ORDER'
+  | 'HALF_APPLIED'
+  | 'INTERRUPTED'
+  | 'INVALID_INDEX';
+
+/** One reason the database and the migration files disagree. */
+export interface ValidationIssue {
+  readonly code: ValidationIssueCode;
+  readonly migrationId: string | null;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export class MigrationValidationError extends MigrationError {
+  readonly code = 'VALIDATION_FAILED';
+
+  constructor(readonly issues: readonly ValidationIssue[]) {
+    super(
+      `validation failed, nothing was applied:\n${issues.map((i) => `  - [${i.code}] ${i.message}\n    fix: ${i.fix}`).join('\n')}`,
+    );
+  }
+}
+
+/** Another runner holds the migration lock and it was not released in time. */
+export class MigrationLockBusyError extends MigrationError {
+  readonly code = 'LOCK_BUSY';
+
+  constructor(
+    readonly waitedMs: number,
+    readonly holder: string | null,
+  ) {
+    super(
+      `another dbmigrate run holds the migration lock${holder ? ` (${holder})` : ''}; waited ${waitedMs} ms. Wait for it to finish or raise --lock-wait`,
+    );
+  }
+}
+
+/** A migration could not take its table locks within lock_timeout, after every retry. */
+export class LockTimeoutError extends MigrationError {
+  readonly code = 'LOCK_TIMEOUT';
+
+  constructor(
+    readonly migrationId: string,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(
+      `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts; nothing of it was applied. Retry when the conflicting sessions are done, or raise lock_timeout for this migration`,
+      { cause },
+    );
+  }
+}
+
+export class MigrationSqlError extends MigrationError {
+  readonly code = 'SQL_ERROR';
+
+  constructor(
+    readonly migrationId: string,
+    readonly file: string,
+    readonly line: number | null,
+    readonly sqlState: string | null,
+    detail: string,
+    readonly rolledBack: boolean,
+    cause?: unknown,
+  ) {
+    super(
+      `${file}${line === null ? '' : `:${line}`}: migration ${migrationId} failed${sqlState ? ` (SQLSTATE ${sqlState})` : ''}: ${detail}${rolledBack ? '; its transaction was rolled back, nothing of it was applied' : ''}`,
+      { cause },
+    );
+  }
+}
+
+export class IrreversibleMigrationError extends MigrationError {
+  readonly code = 'IRREVERSIBLE';
+
+  constructor(readonly migrationIds: readonly string[]) {
+    super(
+      `cannot roll back: migration${migrationIds.length > 1 ? 's' : ''} ${migrationIds.join(', ')} ha${migrationIds.length > 1 ? 've' : 's'} no -- migrate:down section; nothing was rolled back. Roll forward with a new migration instead (see docs/playbook.md)`,
+    );
+  }
+}
+
+export class UnknownTargetError extends MigrationError {
+  readonly code = 'UNKNOWN_TARGET';
+
+  constructor(readonly target: string) {
+    super(`no migration has ID ${target}; use an ID listed by \`dbmigrate status\``);
+  }
+}
+
+export class BaselineRefusedError extends MigrationError {
+  readonly code = 'BASELINE_REFUSED';
+}
+
+export class HistoryImportError extends MigrationError {
+  readonly code = 'IMPORT_REFUSED';
+}
+
+export class MigrationSourceError extends MigrationError {
+  readonly code = 'SOURCE_ERROR';
+}

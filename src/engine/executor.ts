@@ -1,0 +1,358 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { statementsChecksum } from './checksum.js';
+import { LockTimeoutError, MigrationSqlError, type MigrationError } from './errors.js';
+import type { HistoryStore } from './history-store.js';
+import type { Migration, SqlSection } from './migration.js';
+import { concurrentIndexNames, quoteIdent } from './plan.js';
+import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf, type BackoffPolicy } from './retry.js';
+import { splitSqlStatements, type SqlStatement } from './sql-splitter.js';
+
+/** Settings that hold for every migration of one run unless its header overrides them. */
+export interface ExecutionSettings {
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly lockRetries: number;
+  readonly backoff: BackoffPolicy;
+  readonly runId: string;
+  readonly appliedBy: string;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface ExecutionOutcome {
+  readonly durationMs: number;
+  readonly statements: number;
+  readonly lockRetries: number;
+}
+
+type Direction = 'up' | 'down';
+
+/**
+ * Runs one migration's up or down section on the locked session and records it in history.
+ * Throws a MigrationError (LockTimeoutError or MigrationSqlError) after recording the failure.
+ */
+export class MigrationExecutor {
+  constructor(
+    private readonly client: pg.ClientBase,
+    private readonly store: HistoryStore,
+    private readonly settings: ExecutionSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async apply(migration: Migration, resumeFrom: number | null): Promise<ExecutionOutcome> {
+    return migration.directives.transaction
+      ? this.runTransactional(migration, 'up')
+      : this.runStatementByStatement(migration, resumeFrom ?? 0);
+  }
+
+  async revert(migration: Migration): Promise<ExecutionOutcome> {
+    return migration.directives.transaction
+      ? this.runTransactional(migration, 'down')
+      : this.runStatementByStatement(migration, 0, 'down');
+  }
+
+  private timeouts(m: Migration): { lock: number; statement: number; retries: number } {
+    return {
+      lock: m.directives.lockTimeoutMs ?? this.settings.lockTimeoutMs,
+      statement: m.directives.statementTimeoutMs ?? this.settings.statementTimeoutMs,
+      retries: m.directives.lockRetries ?? this.settings.lockRetries,
+    };
+  }
+
+  private async runTransactional(m: Migration, direction: Direction): Promise<ExecutionOutcome> {
+    const section = sectionOf(m, direction);
+    const t = this.timeouts(m);
+    const startedAt = new Date();
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.query('begin');
+        await this.client.query(
+          "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+          [`${t.lock}ms`, `${t.statement}ms`],
+        );
+        await this.client.query(section.sql);
+        const durationMs = Math.round(performance.now() - started);
+        await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null);
+        await this.client.query('commit');
+        return { durationMs, statements: 1, lockRetries: attempt };
+      } catch (err) {
+        await this.client.query('rollback').catch(() => undefined);
+        if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {
+          const delay = retryDelayMs(attempt, this.settings.backoff);
+          this.log.warn(
+            { migration: m.id, attempt: attempt + 1, retry_in_ms: delay },
+            'lock_timeout expired, retrying',
+          );
+          await this.settings.sleep(delay);
+          continue;
+        }
+        const failure = this.toError(m, section, err, attempt + 1, true);
+        await this.recordFailure(m, direction, startedAt, started, 0, 0, null, failure);
+        throw failure;
+      }
+    }
+  }
+
+  private async runStatementByStatement(
+    m: Migration,
+    from: number,
+    direction: Direction = 'up',
+  ): Promise<ExecutionOutcome> {
+    const section = sectionOf(m, direction);
+    const statements = splitSqlStatements(section.sql, section.startLine);
+    const texts = statements.map((s) => s.sql);
+    const t = this.timeouts(m);
+    const startedAt = new Date();
+    const started = performance.now();
+    let retries = 0;
+    if (direction === 'up') {
+      await this.store.write(this.client, {
+        ...this.rowBase(m, startedAt),
+        status: 'running',
+        statementsDone: from,
+        statementsTotal: statements.length,
+        doneChecksum: statementsChecksum(texts, from),
+        finishedAt: null,
+        durationMs: null,
+        error: null,
+      });
+      if (from > 0) {
+        await this.store.logEvent(this.client, {
+          runId: this.settings.runId,
+          migrationId: m.id,
+          action: 'resumed',
+          checksum: m.checksum,
+          durationMs: null,
+          actor: this.settings.appliedBy,
+          detail: `resumed at statement ${from + 1} of ${statements.length}`,
+        });
+        this.log.info(
+          { migration: m.id, from_statement: from + 1, statements: statements.length },
+          'resuming partial migration',
+        );
+      }
+    }
+    await this.client.query(
+      "select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+      [`${t.lock}ms`, `${t.statement}ms`],
+    );
+    try {
+      for (let i = from; i < statements.length; i++) {
+        const statement = statements[i] as SqlStatement;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await this.dropInvalidIndexes(statement.sql);
+            await this.client.query(statement.sql);
+            break;
+          } catch (err) {
+            if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {
+              retries++;
+              const delay = retryDelayMs(attempt, this.settings.backoff);
+              this.log.warn(
+                { migration: m.id, statement: i + 1, attempt: attempt + 1, retry_in_ms: delay },
+                'lock_timeout expired, retrying statement',
+              );
+              await this.settings.sleep(delay);
+              continue;
+            }
+            const failure = this.toError(
+              m,
+              { sql: statement.sql, startLine: statement.line },
+              err,
+              attempt + 1,
+              false,
+            );
+            await this.recordFailure(
+              m,
+              direction,
+              startedAt,
+              started,
+              i,
+              statements.length,
+              statementsChecksum(texts, i),
+              failure,
+            );
+            throw failure;
+          }
+        }
+        if (direction === 'up') {
+          await this.store.recordProgress(
+            this.client,
+            m.id,
+            i + 1,
+            statementsChecksum(texts, i + 1),
+          );
+        }
+      }
+    } finally {
+      await this.client.query('reset lock_timeout; reset statement_timeout').catch(() => undefined);
+    }
+    const durationMs = Math.round(performance.now() - started);
+    await this.recordSuccess(
+      m,
+      direction,
+      startedAt,
+      durationMs,
+      statements.length,
+      statements.length,
+      statementsChecksum(texts, statements.length),
+    );
+    return { durationMs, statements: statements.length - from, lockRetries: retries };
+  }
+
+  /**
+   * A CREATE INDEX CONCURRENTLY that failed or timed out leaves an INVALID index behind, and a
+   * retry would then fail with "already exists" (or silently keep it with IF NOT EXISTS).
+   */
+  private async dropInvalidIndexes(sql: string): Promise<void> {
+    for (const name of concurrentIndexNames(sql)) {
+      const res = await this.client.query<{ schema: string }>(
+        `select n.nspname as schema from pg_index i join pg_class c on c.oid = i.indexrelid
+           join pg_namespace n on n.oid = c.relnamespace
+          where c.relname = $1 and not i.indisvalid and n.nspname = any(current_schemas(false))`,
+        [name],
+      );
+      for (const row of res.rows) {
+        this.log.warn(
+          { index: `${row.schema}.${name}` },
+          'dropping invalid index before rebuilding it',
+        );
+        await this.client.query(
+          `drop index concurrently if exists ${quoteIdent(row.schema)}.${quoteIdent(name)}`,
+        );
+      }
+    }
+  }
+
+  private rowBase(m: Migration, startedAt: Date) {
+    return {
+      id: m.id,
+      name: m.name,
+      checksum: m.checksum,
+      transactional: m.directives.transaction,
+      startedAt,
+      appliedBy: this.settings.appliedBy,
+      runId: this.settings.runId,
+      source: 'dbmigrate' as const,
+    };
+  }
+
+  private async recordSuccess(
+    m: Migration,
+    direction: Direction,
+    startedAt: Date,
+    durationMs: number,
+    done: number,
+    total: number,
+    doneChecksum: string | null,
+  ): Promise<void> {
+    await this.store.write(this.client, {
+      ...this.rowBase(m, startedAt),
+      status: direction === 'up' ? 'applied' : 'rolled_back',
+      statementsDone: done,
+      statementsTotal: total,
+      doneChecksum,
+      finishedAt: new Date(),
+      durationMs,
+      error: null,
+    });
+    await this.store.logEvent(this.client, {
+      runId: this.settings.runId,
+      migrationId: m.id,
+      action: direction === 'up' ? 'applied' : 'rolled_back',
+      checksum: m.checksum,
+      durationMs,
+      actor: this.settings.appliedBy,
+      detail: null,
+    });
+  }
+
+  private async recordFailure(
+    m: Migration,
+    direction: Direction,
+    startedAt: Date,
+    started: number,
+    done: number,
+    total: number,
+    doneChecksum: string | null,
+    failure: MigrationError,
+  ): Promise<void> {
+    try {
+      await this.writeFailure(m, direction, startedAt, started, done, total, doneChecksum, failure);
+    } catch (err) {
+      // The session may be gone (that may be why the migration failed); the error still reaches the caller.
+      this.log.error({ migration: m.id, err }, 'could not record the failure in history');
+    }
+  }
+
+  private async writeFailure(
+    m: Migration,
+    direction: Direction,
+    startedAt: Date,
+    started: number,
+    done: number,
+    total: number,
+    doneChecksum: string | null,
+    failure: MigrationError,
+  ): Promise<void> {
+    const durationMs = Math.round(performance.now() - started);
+    // A failed rollback leaves the migration applied (transactional) or as it was: only the log says so.
+    if (direction === 'up') {
+      await this.store.write(this.client, {
+        ...this.rowBase(m, startedAt),
+        status: 'failed',
+        statementsDone: done,
+        statementsTotal: total,
+        doneChecksum,
+        finishedAt: new Date(),
+        durationMs,
+        error: failure.message,
+      });
+    }
+    await this.store.logEvent(this.client, {
+      runId: this.settings.runId,
+      migrationId: m.id,
+      action: 'failed',
+      checksum: m.checksum,
+      durationMs,
+      actor: this.settings.appliedBy,
+      detail: `${direction}: ${failure.message}`,
+    });
+  }
+
+  private toError(
+    m: Migration,
+    section: SqlSection,
+    err: unknown,
+    attempts: number,
+    rolledBack: boolean,
+  ): MigrationError {
+    const state = sqlStateOf(err);
+    if (state === LOCK_NOT_AVAILABLE) return new LockTimeoutError(m.id, attempts, err);
+    const message = err instanceof Error ? err.message : String(err);
+    return new MigrationSqlError(
+      m.id,
+      m.file,
+      errorLine(section, err),
+      state,
+      message,
+      rolledBack,
+      err,
+    );
+  }
+}
+
+function sectionOf(m: Migration, direction: Direction): SqlSection {
+  if (direction === 'up') return m.up;
+  if (!m.down) throw new Error(`migration ${m.id} has no down section`);
+  return m.down;
+}
+
+/** File line of a PostgreSQL error, from the 1-based character `position` it reports. */
+function errorLine(section: SqlSection, err: unknown): number {
+  const position = Number((err as { position?: unknown }).position);
+  if (!Number.isFinite(position) || position < 1) return section.startLine;
+  const before = section.sql.slice(0, position - 1);
+  return section.startLine + (before.match(/\n/g)?.length ?? 0);
+}

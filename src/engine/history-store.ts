@@ -1,0 +1,174 @@
+import type pg from 'pg';
+import { quoteIdent } from './plan.js';
+import {
+  HistoryEventSchema,
+  HistoryRecordSchema,
+  type HistoryEvent,
+  type HistoryRecord,
+  type HistorySource,
+  type HistoryStatus,
+} from './history.js';
+
+/** Values written for one migration's history row. */
+export interface HistoryWrite {
+  readonly id: string;
+  readonly name: string;
+  readonly checksum: string;
+  readonly status: HistoryStatus;
+  readonly transactional: boolean;
+  readonly statementsDone: number;
+  readonly statementsTotal: number;
+  readonly doneChecksum: string | null;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly durationMs: number | null;
+  readonly appliedBy: string;
+  readonly runId: string;
+  readonly error: string | null;
+  readonly source: HistorySource;
+}
+
+export type HistoryEventWrite = Omit<HistoryEvent, 'seq' | 'at'>;
+
+/**
+ * The history schema: `migration_history` (one row per migration, its latest state) and
+ * `migration_events` (append-only log of every apply, failure, rollback, baseline, import).
+ */
+export class HistoryStore {
+  readonly schema: string;
+  private readonly history: string;
+  private readonly events: string;
+
+  constructor(schema: string) {
+    this.schema = schema;
+    this.history = `${quoteIdent(schema)}.migration_history`;
+    this.events = `${quoteIdent(schema)}.migration_events`;
+  }
+
+  /** Creates the schema; call only while holding the migration lock (CREATE IF NOT EXISTS races). */
+  async ensure(client: pg.ClientBase): Promise<void> {
+    await client.query(`
+      create schema if not exists ${quoteIdent(this.schema)};
+      create table if not exists ${this.history} (
+        id text primary key,
+        name text not null,
+        checksum text not null,
+        status text not null check (status in ('running','applied','failed','baselined','rolled_back')),
+        transactional boolean not null,
+        statements_done integer not null default 0,
+        statements_total integer not null default 0,
+        done_checksum text,
+        started_at timestamptz not null,
+        finished_at timestamptz,
+        duration_ms integer,
+        applied_by text not null,
+        run_id text not null,
+        error text,
+        source text not null default 'dbmigrate'
+      );
+      create table if not exists ${this.events} (
+        seq bigint generated always as identity primary key,
+        at timestamptz not null default clock_timestamp(),
+        run_id text not null,
+        migration_id text not null,
+        action text not null,
+        checksum text,
+        duration_ms integer,
+        actor text not null,
+        detail text
+      );
+      comment on table ${this.history} is 'dbmigrate history v1: one row per migration';
+    `);
+  }
+
+  async exists(client: pg.ClientBase): Promise<boolean> {
+    const res = await client.query<{ ok: boolean }>('select to_regclass($1) is not null as ok', [
+      `${quoteIdent(this.schema)}.migration_history`,
+    ]);
+    return res.rows[0]?.ok === true;
+  }
+
+  async read(client: pg.ClientBase): Promise<HistoryRecord[]> {
+    if (!(await this.exists(client))) return [];
+    const res = await client.query(
+      `select id, name, checksum, status, transactional, statements_done as "statementsDone",
+              statements_total as "statementsTotal", done_checksum as "doneChecksum",
+              started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs",
+              applied_by as "appliedBy", run_id as "runId", error, source
+         from ${this.history} order by id::numeric`,
+    );
+    return res.rows.map((row) => HistoryRecordSchema.parse(row));
+  }
+
+  async readEvents(client: pg.ClientBase, limit: number): Promise<HistoryEvent[]> {
+    if (!(await this.exists(client))) return [];
+    const res = await client.query(
+      `select seq::int as seq, at, run_id as "runId", migration_id as "migrationId", action, checksum,
+              duration_ms as "durationMs", actor, detail
+         from (select * from ${this.events} order by seq desc limit $1) e order by seq`,
+      [limit],
+    );
+    return res.rows.map((row) => HistoryEventSchema.parse(row));
+  }
+
+  async write(client: pg.ClientBase, w: HistoryWrite): Promise<void> {
+    await client.query(
+      `insert into ${this.history} (id, name, checksum, status, transactional, statements_done,
+         statements_total, done_checksum, started_at, finished_at, duration_ms, applied_by, run_id, error, source)
+       values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+       on conflict (id) do update set name = excluded.name, checksum = excluded.checksum,
+         status = excluded.status, transactional = excluded.transactional,
+         statements_done = excluded.statements_done, statements_total = excluded.statements_total,
+         done_checksum = excluded.done_checksum, started_at = excluded.started_at,
+         finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
+         applied_by = excluded.applied_by, run_id = excluded.run_id, error = excluded.error,
+         source = excluded.source`,
+      [
+        w.id,
+        w.name,
+        w.checksum,
+        w.status,
+        w.transactional,
+        w.statementsDone,
+        w.statementsTotal,
+        w.doneChecksum,
+        w.startedAt,
+        w.finishedAt,
+        w.durationMs,
+        w.appliedBy,
+        w.runId,
+        w.error,
+        w.source,
+      ],
+    );
+  }
+
+  /** Records that a non-transactional migration finished one more statement. */
+  async recordProgress(
+    client: pg.ClientBase,
+    id: string,
+    statementsDone: number,
+    doneChecksum: string,
+  ): Promise<void> {
+    await client.query(
+      `update ${this.history} set statements_done = $2, done_checksum = $3 where id = $1`,
+      [id, statementsDone, doneChecksum],
+    );
+  }
+
+  async setChecksum(client: pg.ClientBase, id: string, checksum: string): Promise<void> {
+    await client.query(`update ${this.history} set checksum = $2 where id = $1`, [id, checksum]);
+  }
+
+  async remove(client: pg.ClientBase, id: string): Promise<void> {
+    await client.query(`delete from ${this.history} where id = $1`, [id]);
+  }
+
+  async logEvent(client: pg.ClientBase, e: HistoryEventWrite): Promise<void> {
+    await client.query(
+      `insert into ${this.events} (run_id, migration_id, action, checksum, duration_ms, actor, detail)
+       values ($1,$2,$3,$4,$5,$6,$7)`,
+      [e.runId, e.migrationId, e.action, e.checksum, e.durationMs, e.actor, e.detail],
+    );
+  }
+}

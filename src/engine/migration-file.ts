@@ -1,0 +1,143 @@
+import { migrationChecksum } from './checksum.js';
+import { parseDurationMs } from './duration.js';
+import { MigrationParseError } from './errors.js';
+import { hasCode } from './sql-splitter.js';
+import { MigrationDirectivesSchema, type Migration, type SqlSection } from './migration.js';
+
+const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
+const UP_MARKER = /^--\s*migrate:up\s*$/i;
+const DOWN_MARKER = /^--\s*migrate:down\s*$/i;
+const DIRECTIVE = /^--\s*dbmigrate:(.*)$/i;
+
+export function isMigrationFileName(baseName: string): boolean {
+  return FILE_NAME.test(baseName);
+}
+
+/**
+ * Parses one migration file. `file` is what error messages show (a path or a ConfigMap key);
+ * its base name must be `NNNN_name.sql`.
+ */
+export function parseMigrationFile(file: string, text: string): Migration {
+  const baseName = file.split('/').pop() ?? file;
+  const nameMatch = FILE_NAME.exec(baseName);
+  if (!nameMatch?.[1] || !nameMatch[2]) {
+    throw new MigrationParseError(
+      file,
+      1,
+      'file name must look like NNNN_name.sql (digits, underscore, a name of letters, digits, _ . -)',
+    );
+  }
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const raw: Record<string, unknown> = {};
+  let upLine: number | null = null;
+  let downLine: number | null = null;
+
+  for (const [index, line] of lines.entries()) {
+    const lineNo = index + 1;
+    const trimmed = line.trim();
+    if (UP_MARKER.test(trimmed)) {
+      if (upLine !== null)
+        throw new MigrationParseError(file, lineNo, 'second -- migrate:up marker');
+      if (downLine !== null)
+        throw new MigrationParseError(
+          file,
+          lineNo,
+          '-- migrate:up must come before -- migrate:down',
+        );
+      upLine = lineNo;
+      continue;
+    }
+    if (DOWN_MARKER.test(trimmed)) {
+      if (downLine !== null)
+        throw new MigrationParseError(file, lineNo, 'second -- migrate:down marker');
+      if (upLine === null)
+        throw new MigrationParseError(file, lineNo, '-- migrate:down before -- migrate:up');
+      downLine = lineNo;
+      continue;
+    }
+    if (upLine !== null) continue;
+    const directive = DIRECTIVE.exec(trimmed);
+    if (directive) {
+      parseDirectiveLine(file, lineNo, directive[1] ?? '', raw);
+    } else if (trimmed !== '' && !trimmed.startsWith('--')) {
+      throw new MigrationParseError(
+        file,
+        lineNo,
+        'SQL before the -- migrate:up marker; put header directives and comments only above it',
+      );
+    }
+  }
+  if (upLine === null) {
+    throw new MigrationParseError(file, 1, 'missing the -- migrate:up marker line');
+  }
+  const up = section(lines, upLine, downLine ?? lines.length + 1);
+  if (!hasCode(up.sql)) throw new MigrationParseError(file, upLine, 'the up section is empty');
+  const down = downLine === null ? null : section(lines, downLine, lines.length + 1);
+
+  const parsed = MigrationDirectivesSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new MigrationParseError(file, 1, `bad header directive: ${parsed.error.message}`);
+  }
+  return {
+    id: nameMatch[1],
+    name: nameMatch[2],
+    file,
+    up,
+    down: down && hasCode(down.sql) ? down : null,
+    directives: parsed.data,
+    checksum: migrationChecksum(up.sql),
+  };
+}
+
+function section(lines: readonly string[], markerLine: number, endLine: number): SqlSection {
+  return { sql: lines.slice(markerLine, endLine - 1).join('\n'), startLine: markerLine + 1 };
+}
+
+function parseDirectiveLine(
+  file: string,
+  line: number,
+  body: string,
+  into: Record<string, unknown>,
+): void {
+  for (const pair of body.trim().split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new MigrationParseError(file, line, `directive "${pair}" must be key=value`);
+    const key = pair.slice(0, eq).toLowerCase();
+    const value = pair.slice(eq + 1);
+    const fail = (why: string): never => {
+      throw new MigrationParseError(file, line, `directive ${key}: ${why}`);
+    };
+    switch (key) {
+      case 'transaction':
+        if (value !== 'true' && value !== 'false') fail('must be true or false');
+        into['transaction'] = value === 'true';
+        break;
+      case 'depends': {
+        const ids = value.split(',').filter(Boolean);
+        if (ids.length === 0 || ids.some((id) => !/^\d+$/.test(id)))
+          fail('must be a comma-separated list of migration IDs, e.g. depends=0003,0005');
+        into['depends'] = [...((into['depends'] as string[] | undefined) ?? []), ...ids];
+        break;
+      }
+      case 'lock_timeout':
+      case 'statement_timeout': {
+        const ms = parseDurationMs(value);
+        if (ms === null) fail('must be a duration such as 500ms, 5s or 2min');
+        into[key === 'lock_timeout' ? 'lockTimeoutMs' : 'statementTimeoutMs'] = ms;
+        break;
+      }
+      case 'lock_retries':
+        if (!/^\d+$/.test(value)) fail('must be a whole number');
+        into['lockRetries'] = Number(value);
+        break;
+      case 'window':
+        if (value !== 'required' && value !== 'none') fail('must be required or none');
+        into['window'] = value;
+        break;
+      default:
+        fail(
+          'unknown directive; known: transaction, depends, lock_timeout, statement_timeout, lock_retries, window',
+        );
+    }
+  }
+}

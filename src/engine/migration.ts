@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** Header directives of a migration file (`-- dbmigrate:key=value`). */
+export const MigrationDirectivesSchema = z.object({
+  /** false for statements PostgreSQL refuses inside a transaction (CREATE INDEX CONCURRENTLY). */
+  transaction: z.boolean().default(true),
+  /** IDs this migration needs besides the one before it. */
+  depends: z.array(z.string()).default([]),
+  lockTimeoutMs: z.number().int().nonnegative().optional(),
+  statementTimeoutMs: z.number().int().nonnegative().optional(),
+  /** How often a lock_timeout failure is retried before giving up. */
+  lockRetries: z.number().int().nonnegative().optional(),
+  /** `required` marks a migration that may only run inside a maintenance window. */
+  window: z.enum(['required', 'none']).default('none'),
+});
+export type MigrationDirectives = z.infer<typeof MigrationDirectivesSchema>;
+
+export interface SqlSection {
+  readonly sql: string;
+  /** File line of the first line of `sql`. */
+  readonly startLine: number;
+}
+
+export interface Migration {
+  /** The numeric prefix of the file name, as written (`0007`). */
+  readonly id: string;
+  readonly name: string;
+  /** Where it came from, for error messages: a path, a ConfigMap key, `inline:<n>`. */
+  readonly file: string;
+  readonly up: SqlSection;
+  readonly down: SqlSection | null;
+  readonly directives: MigrationDirectives;
+  readonly checksum: string;
+}
+
+/** IDs compare by number, so `0010` sorts after `0009` and `7` equals `0007`. */
+export function compareMigrationIds(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function sameMigrationId(a: string, b: string): boolean {
+  return compareMigrationIds(a, b) === 0;
+}

@@ -1,0 +1,292 @@
+import { statementsChecksum } from './checksum.js';
+import type { ValidationIssue } from './errors.js';
+import { UnknownTargetError } from './errors.js';
+import type { MigrationGraph } from './graph.js';
+import { isInEffect, isPartial, type HistoryRecord } from './history.js';
+import { compareMigrationIds, sameMigrationId, type Migration } from './migration.js';
+import { splitSqlStatements } from './sql-splitter.js';
+
+export type MigrationState =
+  'applied' | 'baselined' | 'pending' | 'failed' | 'partial' | 'rolled_back' | 'missing_file';
+
+/** One line of `dbmigrate status`: a file, a history row, or both. */
+export interface MigrationStatusEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly file: string | null;
+  readonly state: MigrationState;
+  readonly checksum: string | null;
+  readonly appliedChecksum: string | null;
+  readonly drifted: boolean;
+  readonly finishedAt: Date | null;
+  readonly durationMs: number | null;
+  readonly transactional: boolean;
+}
+
+/** A resumable partial migration: where it stopped and whether its done part is unchanged. */
+export interface ResumePoint {
+  readonly migration: Migration;
+  readonly record: HistoryRecord;
+  readonly fromStatement: number;
+}
+
+/** An index left INVALID by a failed CREATE INDEX CONCURRENTLY. */
+export interface InvalidIndex {
+  readonly schema: string;
+  readonly name: string;
+  readonly table: string;
+}
+
+export interface ValidationContext {
+  readonly invalidIndexes: readonly InvalidIndex[];
+  /** Apply migrations with IDs below the highest applied one (otherwise refused). */
+  readonly allowOutOfOrder: boolean;
+  /** Continue partial non-transactional migrations from their last completed statement. */
+  readonly resume: boolean;
+}
+
+export function historyById(history: readonly HistoryRecord[]): Map<string, HistoryRecord> {
+  return new Map(history.map((r) => [BigInt(r.id).toString(), r]));
+}
+
+function recordFor(
+  records: ReadonlyMap<string, HistoryRecord>,
+  id: string,
+): HistoryRecord | undefined {
+  return records.get(BigInt(id).toString());
+}
+
+export function migrationStatus(
+  graph: MigrationGraph,
+  history: readonly HistoryRecord[],
+): MigrationStatusEntry[] {
+  const records = historyById(history);
+  const entries: MigrationStatusEntry[] = graph.ordered.map((m) => {
+    const r = recordFor(records, m.id);
+    return {
+      id: m.id,
+      name: m.name,
+      file: m.file,
+      state: r ? stateOf(r) : 'pending',
+      checksum: m.checksum,
+      appliedChecksum: r?.checksum ?? null,
+      drifted: r !== undefined && isInEffect(r) && r.checksum !== m.checksum,
+      finishedAt: r?.finishedAt ?? null,
+      durationMs: r?.durationMs ?? null,
+      transactional: m.directives.transaction,
+    };
+  });
+  const known = new Set(graph.ordered.map((m) => BigInt(m.id).toString()));
+  for (const r of history) {
+    if (known.has(BigInt(r.id).toString())) continue;
+    entries.push({
+      id: r.id,
+      name: r.name,
+      file: null,
+      state: isInEffect(r) || isPartial(r) ? 'missing_file' : stateOf(r),
+      checksum: null,
+      appliedChecksum: r.checksum,
+      drifted: false,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+      transactional: r.transactional,
+    });
+  }
+  return entries.sort((a, b) => compareMigrationIds(a.id, b.id));
+}
+
+function stateOf(r: HistoryRecord): MigrationState {
+  if (isPartial(r)) return 'partial';
+  if (r.status === 'running') return 'failed';
+  return r.status;
+}
+
+/** Migrations that still need to run, in order, optionally only up to `target` and what it needs. */
+export function pendingMigrations(
+  graph: MigrationGraph,
+  history: readonly HistoryRecord[],
+  target?: string,
+): Migration[] {
+  const records = historyById(history);
+  const wanted = target === undefined ? null : dependencyClosure(graph, target);
+  return graph.ordered.filter((m) => {
+    const r = recordFor(records, m.id);
+    if (r && isInEffect(r)) return false;
+    return wanted === null || wanted.has(m.id);
+  });
+}
+
+/** `target` and everything it depends on, transitively. */
+export function dependencyClosure(graph: MigrationGraph, target: string): Set<string> {
+  const start = graph.ordered.find((m) => sameMigrationId(m.id, target));
+  if (!start) throw new UnknownTargetError(target);
+  const seen = new Set<string>();
+  const stack = [start.id];
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(graph.dependencies.get(id) ?? []));
+  }
+  return seen;
+}
+
+/**
+ * Applied migrations above `target`, newest first: what a rollback to `target` undoes.
+ * `target` itself stays applied.
+ */
+export function rollbackSet(
+  graph: MigrationGraph,
+  history: readonly HistoryRecord[],
+  target: string,
+): Migration[] {
+  if (!graph.ordered.some((m) => sameMigrationId(m.id, target))) {
+    throw new UnknownTargetError(target);
+  }
+  const records = historyById(history);
+  return graph.ordered
+    .filter((m) => {
+      const r = recordFor(records, m.id);
+      return compareMigrationIds(m.id, target) > 0 && r !== undefined && r.status === 'applied';
+    })
+    .reverse();
+}
+
+/** Where each partial migration would resume, when its done part is unchanged. */
+export function resumePoints(
+  graph: MigrationGraph,
+  history: readonly HistoryRecord[],
+): ResumePoint[] {
+  const records = historyById(history);
+  const points: ResumePoint[] = [];
+  for (const m of graph.ordered) {
+    const r = recordFor(records, m.id);
+    if (!r || !isPartial(r) || m.directives.transaction) continue;
+    const statements = splitSqlStatements(m.up.sql).map((s) => s.sql);
+    if (
+      r.statementsDone <= statements.length &&
+      statementsChecksum(statements, r.statementsDone) === (r.doneChecksum ?? '')
+    ) {
+      points.push({ migration: m, record: r, fromStatement: r.statementsDone });
+    }
+  }
+  return points;
+}
+
+/** Names of the indexes that CREATE INDEX CONCURRENTLY statements in `sql` build. */
+export function concurrentIndexNames(sql: string): string[] {
+  const names: string[] = [];
+  for (const s of splitSqlStatements(sql)) {
+    const m =
+      /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i.exec(
+        s.sql,
+      );
+    if (m?.[1]) names.push(identifierName(m[1]));
+  }
+  return names;
+}
+
+function identifierName(token: string): string {
+  return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token.toLowerCase();
+}
+
+/**
+ * Everything that makes applying unsafe, each with how to fix it. Pure: the caller reads
+ * history and invalid indexes from the database (under the migration lock) and passes them in.
+ */
+export function validateAgainstHistory(
+  graph: MigrationGraph,
+  history: readonly HistoryRecord[],
+  context: ValidationContext,
+): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const files = new Map(graph.ordered.map((m) => [BigInt(m.id).toString(), m]));
+  const resumable = new Map(
+    resumePoints(graph, history).map((p) => [BigInt(p.migration.id).toString(), p]),
+  );
+  let highestApplied: string | null = null;
+
+  for (const r of history) {
+    const m = files.get(BigInt(r.id).toString());
+    if (isInEffect(r) && (highestApplied === null || compareMigrationIds(r.id, highestApplied) > 0))
+      highestApplied = r.id;
+    if (!m) {
+      if (isInEffect(r) || isPartial(r)) {
+        issues.push({
+          code: 'MISSING_FILE',
+          migrationId: r.id,
+          message: `migration ${r.id} (${r.name}) is recorded as ${r.status} in the database but its file is missing`,
+          fix: `restore ${r.id}_${r.name}.sql to the migrations source (checksum ${r.checksum.slice(0, 12)}); applied migrations must never be deleted`,
+        });
+      }
+      continue;
+    }
+    if (isInEffect(r) && r.checksum !== m.checksum) {
+      issues.push({
+        code: 'CHECKSUM_DRIFT',
+        migrationId: r.id,
+        message: `${m.file}: changed after it was ${r.status} (recorded checksum ${r.checksum.slice(0, 12)}, file now ${m.checksum.slice(0, 12)})`,
+        fix: `restore ${m.file} to what was applied and put the change in a new migration; if the database already matches the edited file, run \`dbmigrate repair ${r.id}\` to accept the new checksum`,
+      });
+    }
+    if (isPartial(r)) {
+      const stoppedAt = `${r.status === 'running' ? 'was interrupted' : 'failed'} after ${r.statementsDone} of ${r.statementsTotal} statements`;
+      if (!context.resume) {
+        issues.push({
+          code: r.status === 'running' ? 'INTERRUPTED' : 'HALF_APPLIED',
+          migrationId: r.id,
+          message: `${m.file}: non-transactional migration ${stoppedAt}${r.error ? ` (${r.error})` : ''}`,
+          fix: `fix the cause, then run \`dbmigrate apply --resume\` to continue at statement ${r.statementsDone + 1} (an invalid index it left is dropped and rebuilt), or undo its done statements by hand and run \`dbmigrate repair ${r.id}\``,
+        });
+      } else if (!resumable.has(BigInt(r.id).toString())) {
+        issues.push({
+          code: 'HALF_APPLIED',
+          migrationId: r.id,
+          message: `${m.file}: non-transactional migration ${stoppedAt}, and the file changed in the part already applied, so it cannot be resumed`,
+          fix: `restore the first ${r.statementsDone} statements of ${m.file} to what ran, or undo them by hand and run \`dbmigrate repair ${r.id}\``,
+        });
+      }
+    }
+  }
+
+  if (!context.allowOutOfOrder && highestApplied !== null) {
+    const records = historyById(history);
+    for (const m of graph.ordered) {
+      const r = recordFor(records, m.id);
+      if (r && (isInEffect(r) || isPartial(r))) continue;
+      if (compareMigrationIds(m.id, highestApplied) < 0) {
+        issues.push({
+          code: 'OUT_OF_ORDER',
+          migrationId: m.id,
+          message: `${m.file}: new migration ${m.id} sorts before ${highestApplied}, which is already applied`,
+          fix: `renumber it above ${highestApplied}, or apply with --out-of-order if it really is independent of the later ones`,
+        });
+      }
+    }
+  }
+
+  const rebuilt = new Set<string>();
+  if (context.resume) {
+    for (const p of resumable.values()) {
+      const remaining = splitSqlStatements(p.migration.up.sql)
+        .slice(p.fromStatement)
+        .map((s) => s.sql)
+        .join(';\n');
+      for (const name of concurrentIndexNames(remaining)) rebuilt.add(name);
+    }
+  }
+  for (const idx of context.invalidIndexes) {
+    if (rebuilt.has(idx.name)) continue;
+    issues.push({
+      code: 'INVALID_INDEX',
+      migrationId: null,
+      message: `index ${idx.schema}.${idx.name} on ${idx.table} is INVALID (left by a failed CREATE INDEX CONCURRENTLY); it slows writes and serves no reads`,
+      fix: `DROP INDEX CONCURRENTLY ${quoteIdent(idx.schema)}.${quoteIdent(idx.name)}; then re-run the migration that builds it${context.resume ? '' : ', or use --resume if that migration is partial'}`,
+    });
+  }
+  return issues;
+}
+
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}

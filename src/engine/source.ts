@@ -1,0 +1,69 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MigrationSourceError } from './errors.js';
+import type { Migration } from './migration.js';
+import { isMigrationFileName, parseMigrationFile } from './migration-file.js';
+
+/** Where migration SQL comes from; the engine never knows whether it was a directory or a ConfigMap. */
+export interface MigrationSource {
+  /** For messages: `directory migrations/`, `ConfigMap ns/name`. */
+  readonly description: string;
+  load(): Promise<Migration[]>;
+}
+
+export interface MigrationText {
+  /** A file name `NNNN_name.sql`, shown in errors (optionally with a prefix such as a path). */
+  readonly file: string;
+  readonly content: string;
+}
+
+/** Migrations from in-memory texts (a ConfigMap's data, inline SQL in a custom resource, tests). */
+export class InlineMigrationSource implements MigrationSource {
+  constructor(
+    private readonly texts: readonly MigrationText[],
+    readonly description = 'inline migrations',
+  ) {}
+
+  load(): Promise<Migration[]> {
+    return Promise.resolve(
+      this.texts
+        .filter((t) => t.file.endsWith('.sql'))
+        .map((t) => parseMigrationFile(t.file, t.content)),
+    );
+  }
+}
+
+/**
+ * `NNNN_name.sql` files of one directory. Other `.sql` files are an error rather than silently
+ * ignored: a typo in a file name must not drop a migration from the plan.
+ */
+export class DirectoryMigrationSource implements MigrationSource {
+  readonly description: string;
+
+  constructor(private readonly directory: string) {
+    this.description = `directory ${directory}`;
+  }
+
+  async load(): Promise<Migration[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (err) {
+      throw new MigrationSourceError(
+        `cannot read migrations directory ${this.directory}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const sqlFiles = names.filter((n) => n.endsWith('.sql')).sort();
+    const migrations: Migration[] = [];
+    for (const name of sqlFiles) {
+      const path = join(this.directory, name);
+      if (!isMigrationFileName(name)) {
+        // parseMigrationFile produces the file-naming error with the path.
+        parseMigrationFile(path, '');
+      }
+      migrations.push(parseMigrationFile(path, await readFile(path, 'utf8')));
+    }
+    return migrations;
+  }
+}

@@ -1,0 +1,108 @@
+/** One SQL statement of a migration section, with the 1-based line it starts on in the file. */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly line: number;
+}
+
+/**
+ * Splits SQL text into statements at top-level semicolons. Quotes, quoted identifiers,
+ * dollar-quoted bodies and comments are skipped so a `;` inside a function body or a string
+ * does not split. Needed for non-transactional migrations, which run (and resume) one
+ * statement at a time. `firstLine` is the file line the text starts on.
+ */
+export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  let start = 0;
+  let line = firstLine;
+  let statementLine: number | null = null;
+  let i = 0;
+  const n = text.length;
+
+  const flush = (end: number): void => {
+    const sql = text.slice(start, end).trim();
+    if (statementLine !== null && hasCode(sql)) statements.push({ sql, line: statementLine });
+    statementLine = null;
+    start = end + 1;
+  };
+
+  while (i < n) {
+    const c = text[i];
+    const next = text[i + 1];
+    if (c === '\n') {
+      line++;
+      i++;
+      continue;
+    }
+    if (c === '-' && next === '-') {
+      while (i < n && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '/' && next === '*') {
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (text[i] === '\n') line++;
+        if (text[i] === '/' && text[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (text[i] === '*' && text[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+      continue;
+    }
+    if (c === ';') {
+      flush(i);
+      i++;
+      continue;
+    }
+    if (c !== undefined && !/\s/.test(c)) statementLine ??= line;
+    if (c === "'" || c === '"') {
+      const backslashEscapes = c === "'" && (text[i - 1] === 'E' || text[i - 1] === 'e');
+      i++;
+      while (i < n) {
+        const ch = text[i];
+        if (ch === '\n') line++;
+        if (backslashEscapes && ch === '\\') {
+          i += 2;
+          continue;
+        }
+        if (ch === c) {
+          if (text[i + 1] === c) {
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        i++;
+      }
+      i++;
+      continue;
+    }
+    if (c === '$') {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 64));
+      const prev = text[i - 1];
+      if (tag && (prev === undefined || !/[A-Za-z0-9_]/.test(prev))) {
+        const close = text.indexOf(tag[0], i + tag[0].length);
+        const end = close === -1 ? n : close + tag[0].length;
+        for (let k = i; k < end; k++) if (text[k] === '\n') line++;
+        i = end;
+        continue;
+      }
+    }
+    i++;
+  }
+  flush(n);
+  return statements;
+}
+
+/** False for text that holds only comments and whitespace. */
+export function hasCode(sql: string): boolean {
+  return (
+    sql
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/--[^\n]*/g, '')
+      .trim() !== ''
+  );
+}

@@ -1,0 +1,63 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets } from './redact.js';
+
+export type { Logger } from 'pino';
+
+function redactDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return serializeError(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = /password|secret|token/i.test(k) ? '***' : redactDeep(v, depth + 1);
+  }
+  return out;
+}
+
+/** Errors as JSON with their stable code, credentials removed from message and stack. */
+export function serializeError(err: Error): Record<string, unknown> {
+  const code = (err as { code?: unknown }).code;
+  return {
+    type: err.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: redactSecrets(err.message),
+    ...(err.stack ? { stack: redactSecrets(err.stack) } : {}),
+  };
+}
+
+export interface CreateLoggerOptions {
+  readonly component: string;
+  readonly level?: string;
+  /** Where JSON lines go; defaults to stderr so command output on stdout stays clean. */
+  readonly destination?: NodeJS.WritableStream | number;
+}
+
+/**
+ * pino JSON logger with credential redaction on every field. Child loggers add `run_id`.
+ */
+export function createLogger(options: CreateLoggerOptions): Logger {
+  const config: LoggerOptions = {
+    level: options.level ?? process.env['DBMIGRATE_LOG_LEVEL'] ?? 'info',
+    base: { component: options.component },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (object) => redactDeep(object) as Record<string, unknown>,
+    },
+    serializers: { err: serializeError },
+    hooks: {
+      logMethod(args, method) {
+        const redacted = args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a));
+        method.apply(this, redacted as Parameters<typeof method>);
+      },
+    },
+  };
+  const dest = options.destination ?? 2;
+  return pino(config, typeof dest === 'number' ? pino.destination({ dest, sync: true }) : dest);
+}
+
+/** A logger that writes nothing, for library callers that pass none. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,24 @@
+/**
+ * Credentials must never reach logs, status, Events or error messages. Everything that may
+ * carry a connection string passes through here.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s/]*)@/gi;
+const KEYWORD_PASSWORD =
+  /\b(password|passwd|pwd|sslpassword)(\s*=\s*|\s*:\s*)('[^']*'|"[^"]*"|[^\s&;,]+)/gi;
+
+export const REDACTED = '***';
+
+export function redactSecrets(text: string): string {
+  return text.replace(URL_PASSWORD, `$1:${REDACTED}@`).replace(KEYWORD_PASSWORD, `$1$2${REDACTED}`);
+}
+
+/** `user@host:port/db` for messages: enough to know which database, nothing secret. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
+    return `${user}${u.hostname || 'localhost'}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return redactSecrets(url);
+  }
+}

@@ -1,0 +1,175 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { migrationText, migratorFor } from '../helpers/migrations.js';
+
+const CREATE_ITEMS = {
+  file: '0001_items.sql',
+  content: migrationText(
+    'create table items (id bigint primary key, name text not null);',
+    'drop table items;',
+  ),
+};
+const ADD_PRICE = {
+  file: '0002_item_price.sql',
+  content: migrationText(
+    'alter table items add column price numeric;\ninsert into items values (1, $$a;b$$, 2);',
+    'alter table items drop column price;\ndelete from items;',
+  ),
+};
+
+describe('apply', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('apply');
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('applies pending migrations in order and records each in history', async () => {
+    const run = await migratorFor(db.url, [ADD_PRICE, CREATE_ITEMS]).apply();
+    expect(run.error).toBeNull();
+    expect(run.results.map((r) => [r.id, r.status])).toEqual([
+      ['0001', 'applied'],
+      ['0002', 'applied'],
+    ]);
+    const items = await db.query<{ name: string }>('select name from items');
+    expect(items.rows).toEqual([{ name: 'a;b' }]);
+    const history = await db.query<{ id: string; status: string; run_id: string }>(
+      'select id, status, run_id from dbmigrate.migration_history order by id',
+    );
+    expect(history.rows).toEqual([
+      { id: '0001', status: 'applied', run_id: run.runId },
+      { id: '0002', status: 'applied', run_id: run.runId },
+    ]);
+  });
+
+  it('is a no-op when everything is already applied', async () => {
+    const migrator = migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE]);
+    expect((await migrator.apply()).applied).toBe(2);
+    const again = await migrator.apply();
+    expect(again.error).toBeNull();
+    expect(again.applied).toBe(0);
+    expect(again.skipped).toBe(2);
+    const events = await migrator.history();
+    expect(events.filter((e) => e.action === 'applied')).toHaveLength(2);
+  });
+
+  it('applies only up to a target', async () => {
+    const run = await migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE]).apply({ target: '0001' });
+    expect(run.results.map((r) => r.id)).toEqual(['0001']);
+    const status = await migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE]).status();
+    expect(status.entries.map((e) => e.state)).toEqual(['applied', 'pending']);
+  });
+
+  it('rolls a failing migration back completely and stops before the next one', async () => {
+    const broken = {
+      file: '0002_broken.sql',
+      content: migrationText(
+        'create table half_done (id int);\ninsert into items values (1, $$x$$);\nselect * from no_such_table;',
+      ),
+    };
+    const later = {
+      file: '0003_later.sql',
+      content: migrationText('create table later (id int);'),
+    };
+    const run = await migratorFor(db.url, [CREATE_ITEMS, broken, later]).apply();
+    expect(run.error?.code).toBe('SQL_ERROR');
+    expect(run.error?.message).toMatch(
+      /0002_broken\.sql:4: migration 0002 failed \(SQLSTATE 42P01\)/,
+    );
+    expect(run.error?.message).toMatch(/rolled back/);
+    expect(run.results.map((r) => [r.id, r.status])).toEqual([
+      ['0001', 'applied'],
+      ['0002', 'failed'],
+      ['0003', 'not_executed'],
+    ]);
+    const leftovers = await db.query(
+      "select 1 from pg_class where relname in ('half_done', 'later')",
+    );
+    expect(leftovers.rowCount).toBe(0);
+    expect((await db.query('select * from items')).rowCount).toBe(0);
+    const row = await db.query<{ status: string; error: string }>(
+      "select status, error from dbmigrate.migration_history where id = '0002'",
+    );
+    expect(row.rows[0]?.status).toBe('failed');
+
+    // Fixed file: the failed transactional migration simply runs again.
+    const fixed = {
+      file: '0002_broken.sql',
+      content: migrationText('create table half_done (id int);'),
+    };
+    const retry = await migratorFor(db.url, [CREATE_ITEMS, fixed, later]).apply();
+    expect(retry.error).toBeNull();
+    expect(retry.results.map((r) => r.id)).toEqual(['0002', '0003']);
+  });
+
+  it('retries a migration whose lock_timeout expires, then gives up with LOCK_TIMEOUT', async () => {
+    await migratorFor(db.url, [CREATE_ITEMS]).apply();
+    const blocker = await import('pg').then(
+      (m) => new m.default.Client({ connectionString: db.url }),
+    );
+    await blocker.connect();
+    try {
+      await blocker.query('begin; lock table items in access exclusive mode');
+      const alter = {
+        file: '0002_alter.sql',
+        content: migrationText(
+          'alter table items add column x int;',
+          undefined,
+          '-- dbmigrate:lock_timeout=100ms lock_retries=2',
+        ),
+      };
+      const run = await migratorFor(db.url, [CREATE_ITEMS, alter]).apply();
+      expect(run.error?.code).toBe('LOCK_TIMEOUT');
+      expect(run.error?.message).toMatch(/after 3 attempts/);
+      await blocker.query('rollback');
+      const retried = await migratorFor(db.url, [CREATE_ITEMS, alter]).apply();
+      expect(retried.error).toBeNull();
+      expect(retried.applied).toBe(1);
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('succeeds after a lock conflict clears between retries', async () => {
+    await migratorFor(db.url, [CREATE_ITEMS]).apply();
+    const pg = (await import('pg')).default;
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin; lock table items in access exclusive mode');
+      const release = setTimeout(() => void blocker.query('rollback'), 400);
+      const alter = {
+        file: '0002_alter.sql',
+        content: migrationText(
+          'alter table items add column x int;',
+          undefined,
+          '-- dbmigrate:lock_timeout=150ms lock_retries=10',
+        ),
+      };
+      const run = await migratorFor(db.url, [CREATE_ITEMS, alter], {
+        backoff: { baseMs: 100, capMs: 200 },
+      }).apply();
+      clearTimeout(release);
+      expect(run.error).toBeNull();
+      expect(run.results[0]?.lockRetries).toBeGreaterThan(0);
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('enforces statement_timeout from the header', async () => {
+    const slow = {
+      file: '0001_slow.sql',
+      content: migrationText(
+        'select pg_sleep(2);',
+        undefined,
+        '-- dbmigrate:statement_timeout=200ms',
+      ),
+    };
+    const run = await migratorFor(db.url, [slow]).apply();
+    expect(run.error?.code).toBe('SQL_ERROR');
+    expect(run.error?.message).toMatch(/57014/);
+  });
+});
