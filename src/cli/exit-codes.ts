@@ -16,6 +16,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'LOCK_TIMEOUT':
       return ExitCode.lock;
     case 'SQL_ERROR':
+    case 'DATABASE_ERROR':
       return ExitCode.sql;
     case 'CONNECTION_ERROR':
       return ExitCode.connection;

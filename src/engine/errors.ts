@@ -11,6 +11,7 @@ export type MigrationErrorCode =
   | 'LOCK_BUSY'
   | 'LOCK_TIMEOUT'
   | 'SQL_ERROR'
+  | 'DATABASE_ERROR'
   | 'IRREVERSIBLE'
   | 'UNKNOWN_TARGET'
   | 'BASELINE_REFUSED'
@@ -178,4 +179,20 @@ export class HistoryImportError extends MigrationError {
 
 export class MigrationSourceError extends MigrationError {
   readonly code = 'SOURCE_ERROR';
+}
+
+/** The database refused the engine's own bookkeeping (history, lock, catalog reads), not a migration. */
+export class EngineDatabaseError extends MigrationError {
+  readonly code = 'DATABASE_ERROR';
+
+  constructor(
+    readonly sqlState: string | null,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      `database error outside any migration${sqlState ? ` (SQLSTATE ${sqlState})` : ''}: ${detail}; check the role's privileges on the history schema and the server log`,
+      { cause },
+    );
+  }
 }

@@ -59,23 +59,32 @@ export class MigrationExecutor {
     };
   }
 
+  /**
+   * The whole section in one transaction, statement by statement, so a failure names the
+   * statement's line even for errors PostgreSQL reports without a position.
+   */
   private async runTransactional(m: Migration, direction: Direction): Promise<ExecutionOutcome> {
     const section = sectionOf(m, direction);
+    const statements = splitSqlStatements(section.sql, section.startLine);
     const t = this.timeouts(m);
     const startedAt = new Date();
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
+      let current: SqlSection = section;
       try {
         await this.client.query('begin');
         await this.client.query(
           "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
           [`${t.lock}ms`, `${t.statement}ms`],
         );
-        await this.client.query(section.sql);
+        for (const statement of statements) {
+          current = { sql: statement.sql, startLine: statement.line };
+          await this.client.query(statement.sql);
+        }
         const durationMs = Math.round(performance.now() - started);
         await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null);
         await this.client.query('commit');
-        return { durationMs, statements: 1, lockRetries: attempt };
+        return { durationMs, statements: statements.length, lockRetries: attempt };
       } catch (err) {
         await this.client.query('rollback').catch(() => undefined);
         if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {
@@ -87,7 +96,7 @@ export class MigrationExecutor {
           await this.settings.sleep(delay);
           continue;
         }
-        const failure = this.toError(m, section, err, attempt + 1, true);
+        const failure = this.toError(m, current, err, attempt + 1, true);
         await this.recordFailure(m, direction, startedAt, started, 0, 0, null, failure);
         throw failure;
       }

@@ -25,7 +25,7 @@ export async function readForeignHistory(
 ): Promise<ForeignHistoryEntry[]> {
   const table = runner === 'sqlx' ? '_sqlx_migrations' : 'flyway_schema_history';
   const exists = await client.query<{ ok: boolean }>(
-    'select to_regclass(format($1, $2, $3)) is not null as ok',
+    'select to_regclass(format($1::text, $2::text, $3::text)) is not null as ok',
     ['%I.%I', schema, table],
   );
   if (exists.rows[0]?.ok !== true) {

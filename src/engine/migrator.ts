@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type pg from 'pg';
+import pg, { DatabaseError } from 'pg';
 import { type Logger } from 'pino';
 import type { DatabaseConnector, DatabaseSession } from '../db/connection.js';
 import { DatabaseUnreachableError } from '../db/connection.js';
 import { silentLogger } from '../observability/logger.js';
 import {
   BaselineRefusedError,
+  EngineDatabaseError,
   IrreversibleMigrationError,
   MigrationError,
   MigrationValidationError,
@@ -193,8 +194,7 @@ export class Migrator {
 
   /** Applies the pending set. Never throws; see RunResult.error. */
   async apply(options: ApplyOptions = {}): Promise<RunResult> {
-    return this.run('apply', options.runId, async (client, runId, log) => {
-      const graph = await this.loadGraph();
+    return this.run('apply', options.runId, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
       const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options);
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
@@ -249,8 +249,7 @@ export class Migrator {
    * Refuses before touching anything when one of them has none. Never throws.
    */
   async rollback(options: { to: string; runId?: string }): Promise<RunResult> {
-    return this.run('rollback', options.runId, async (client, runId, log) => {
-      const graph = await this.loadGraph();
+    return this.run('rollback', options.runId, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
       const issues = validateAgainstHistory(graph, history, {
         invalidIndexes: [],
@@ -290,8 +289,7 @@ export class Migrator {
    * running it. Refused when any migration is already recorded.
    */
   async baseline(options: { version: string; runId?: string }): Promise<RunResult> {
-    return this.run('baseline', options.runId, async (client, runId, log) => {
-      const graph = await this.loadGraph();
+    return this.run('baseline', options.runId, async (client, runId, log, graph) => {
       if (!graph.ordered.some((m) => sameMigrationId(m.id, options.version))) {
         throw new UnknownTargetError(options.version);
       }
@@ -355,8 +353,7 @@ export class Migrator {
     runId?: string;
   }): Promise<RunResult & { readonly notImported: readonly string[] }> {
     let notImported: string[] = [];
-    const res = await this.run('import', options.runId, async (client, runId, log) => {
-      const graph = await this.loadGraph();
+    const res = await this.run('import', options.runId, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
       if (history.some((r) => isInEffect(r) || isPartial(r))) {
         throw new BaselineRefusedError(
@@ -404,8 +401,7 @@ export class Migrator {
    */
   async repair(id: string): Promise<RunResult & { readonly action: string }> {
     let action = 'nothing to repair';
-    const res = await this.run('repair', undefined, async (client, runId, log) => {
-      const graph = await this.loadGraph();
+    const res = await this.run('repair', undefined, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
       const record = historyById(history).get(BigInt(id).toString());
       const m = graph.ordered.find((x) => sameMigrationId(x.id, id));
@@ -494,6 +490,7 @@ export class Migrator {
       client: pg.ClientBase,
       runId: string,
       log: Logger,
+      graph: MigrationGraph,
     ) => Promise<{ results: MigrationResult[]; skipped: number; error: MigrationError | null }>,
   ): Promise<RunResult> {
     const runId = givenRunId ?? randomUUID();
@@ -506,16 +503,18 @@ export class Migrator {
       error: MigrationError | DatabaseUnreachableError | null;
     };
     try {
+      // Files are parsed before connecting: a malformed migration changes nothing, not even the history schema.
+      const graph = await this.loadGraph();
       session = await this.options.database.connect(`dbmigrate:${runId}`);
       await this.lock.acquire(session.client, this.options.lockWaitMs ?? DEFAULTS.lockWaitMs);
       try {
         await this.store.ensure(session.client);
-        outcome = await work(session.client, runId, log);
+        outcome = await work(session.client, runId, log, graph);
       } finally {
         await this.lock.release(session.client).catch(() => undefined);
       }
-    } catch (err) {
-      if (!(err instanceof MigrationError || err instanceof DatabaseUnreachableError)) throw err;
+    } catch (caught) {
+      const err = asRunError(caught);
       log.error({ err }, `${kind} refused`);
       outcome = { results: [], skipped: 0, error: err };
     } finally {
@@ -543,6 +542,15 @@ export class Migrator {
     );
     return summary;
   }
+}
+
+/** Errors a run reports as its result; anything else (a bug) propagates. */
+function asRunError(err: unknown): MigrationError | DatabaseUnreachableError {
+  if (err instanceof MigrationError || err instanceof DatabaseUnreachableError) return err;
+  if (err instanceof DatabaseError) {
+    return new EngineDatabaseError(err.code ?? null, err.message, err);
+  }
+  throw err;
 }
 
 function result(

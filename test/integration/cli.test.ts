@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { CommandIo } from '../../src/cli/context.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { migrationText, writeMigrationDir } from '../helpers/migrations.js';
+
+async function dbmigrate(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  const io: CommandIo = { stdout: (t) => out.push(t), env };
+  try {
+    const code = await main([...argv, '--log-level', 'silent'], io);
+    return { code, out: out.join('\n'), err: err.join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('dbmigrate CLI', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    db = await createTestDatabase('cli');
+    dir = await writeMigrationDir([
+      { file: '0001_a.sql', content: migrationText('create table a (id int);', 'drop table a;') },
+      { file: '0002_b.sql', content: migrationText('create table b (id int);') },
+    ]);
+    env = { DATABASE_URL: db.url, DBMIGRATE_MIGRATIONS: dir };
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('plans, applies, and shows status and history as tables', async () => {
+    const plan = await dbmigrate(env, 'plan');
+    expect(plan.code).toBe(0);
+    expect(plan.out).toMatch(/0001\s+a\s+transaction/);
+    const apply = await dbmigrate(env, 'apply');
+    expect(apply.code).toBe(0);
+    expect(apply.out).toMatch(/applied 2, failed 0, already applied 0/);
+    const status = await dbmigrate(env, 'status');
+    expect(status.out).toMatch(/0002\s+b\s+applied/);
+    expect(status.out).toContain('2 applied, 0 pending');
+    const history = await dbmigrate(env, 'history', '--json');
+    const events = JSON.parse(history.out) as { migrationId: string; action: string }[];
+    expect(events.map((e) => `${e.migrationId}:${e.action}`)).toEqual([
+      '0001:applied',
+      '0002:applied',
+    ]);
+  });
+
+  it('exits 3 on validation failure, 5 on a SQL error, 6 when the database is unreachable, 2 on bad usage', async () => {
+    await dbmigrate(env, 'apply');
+    const edited = await writeMigrationDir([
+      { file: '0001_a.sql', content: migrationText('create table a (id bigint);') },
+      { file: '0002_b.sql', content: migrationText('create table b (id int);') },
+    ]);
+    const drift = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: edited }, 'validate');
+    expect(drift.code).toBe(3);
+    expect(drift.out).toContain('[CHECKSUM_DRIFT]');
+
+    const failing = await writeMigrationDir([
+      { file: '0001_a.sql', content: migrationText('create table a (id int);', 'drop table a;') },
+      { file: '0002_b.sql', content: migrationText('create table b (id int);') },
+      { file: '0003_c.sql', content: migrationText('\n\nselect 1/0;') },
+    ]);
+    const sql = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: failing }, 'apply');
+    expect(sql.code).toBe(5);
+    expect(sql.out).toMatch(
+      /0003_c\.sql:4: migration 0003 failed \(SQLSTATE 22012\): division by zero/,
+    );
+
+    const down = await dbmigrate(
+      { DATABASE_URL: 'postgres://u:s3cret@127.0.0.1:1/x', DBMIGRATE_MIGRATIONS: dir },
+      'status',
+    );
+    expect(down.code).toBe(6);
+    expect(down.err).toContain('cannot connect to u@127.0.0.1:1/x');
+    expect(down.err).not.toContain('s3cret');
+
+    expect((await dbmigrate(env, 'apply', '--bogus')).code).toBe(2);
+    expect((await dbmigrate(env, 'rollback')).err).toContain('--to ID is required');
+    expect((await dbmigrate({}, 'status')).err).toContain('set DATABASE_URL');
+  });
+
+  it('exits 3 and rolls back nothing when asked to roll back an irreversible migration', async () => {
+    await dbmigrate(env, 'apply');
+    const refused = await dbmigrate(env, 'rollback', '--to', '0001');
+    expect(refused.code).toBe(3);
+    expect(refused.out).toContain(
+      'error [IRREVERSIBLE]: cannot roll back: migration 0002 has no -- migrate:down section',
+    );
+    const tables = await db.query("select 1 from pg_class where relname in ('a', 'b')");
+    expect(tables.rowCount).toBe(2);
+  });
+
+  it('baselines an existing database', async () => {
+    await db.query('create table a (id int)');
+    const res = await dbmigrate(env, 'baseline', '--version', '0001', '--json');
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.out)).toMatchObject({ applied: 1, error: null });
+    const apply = await dbmigrate(env, 'apply');
+    expect(apply.out).toMatch(/applied 1,/);
+  });
+});

@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { migrationText, migratorFor } from '../helpers/migrations.js';
+
+const M1 = { file: '0001_a.sql', content: migrationText('create table a (id int);') };
+const M2 = { file: '0002_b.sql', content: migrationText('create table b (id int);') };
+const M3 = { file: '0003_c.sql', content: migrationText('create table c (id int);') };
+
+async function tables(db: TestDatabase): Promise<string[]> {
+  const res = await db.query<{ relname: string }>(
+    "select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1",
+  );
+  return res.rows.map((r) => r.relname);
+}
+
+describe('validation before apply', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('validate');
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('refuses to apply when an applied file changed, and applies nothing else', async () => {
+    await migratorFor(db.url, [M1, M2]).apply();
+    const edited = { file: '0002_b.sql', content: migrationText('create table b (id bigint);') };
+    const run = await migratorFor(db.url, [M1, edited, M3]).apply();
+    expect(run.error?.code).toBe('VALIDATION_FAILED');
+    expect(run.error?.message).toContain(
+      '[CHECKSUM_DRIFT] 0002_b.sql: changed after it was applied',
+    );
+    expect(run.error?.message).toContain('dbmigrate repair 0002');
+    expect(await tables(db)).toEqual(['a', 'b']);
+  });
+
+  it('does not count line endings or trailing spaces as drift', async () => {
+    await migratorFor(db.url, [M1]).apply();
+    const crlf = { file: M1.file, content: `${M1.content.replace(/\n/g, '   \r\n')}\r\n` };
+    const run = await migratorFor(db.url, [crlf, M2]).apply();
+    expect(run.error).toBeNull();
+    expect(run.applied).toBe(1);
+  });
+
+  it('accepts an intentional edit after repair', async () => {
+    await migratorFor(db.url, [M1]).apply();
+    const edited = {
+      file: M1.file,
+      content: migrationText('create table a (id int); -- documented'),
+    };
+    const repaired = await migratorFor(db.url, [edited]).repair('0001');
+    expect(repaired.error).toBeNull();
+    expect(repaired.action).toMatch(/accepted the new checksum/);
+    expect(await migratorFor(db.url, [edited]).validate()).toEqual([]);
+  });
+
+  it('refuses when an applied migration file is missing', async () => {
+    await migratorFor(db.url, [M1, M2]).apply();
+    const issues = await migratorFor(db.url, [M1, M3]).validate();
+    expect(issues.map((i) => [i.code, i.migrationId])).toEqual([['MISSING_FILE', '0002']]);
+    expect(issues[0]?.fix).toContain('0002_b.sql');
+  });
+
+  it('refuses a new file that sorts before applied ones unless --out-of-order', async () => {
+    await migratorFor(db.url, [M1, M3]).apply();
+    const refused = await migratorFor(db.url, [M1, M2, M3]).apply();
+    expect(refused.error?.code).toBe('VALIDATION_FAILED');
+    expect(refused.error?.message).toContain('[OUT_OF_ORDER] 0002_b.sql');
+    expect(await tables(db)).toEqual(['a', 'c']);
+    const allowed = await migratorFor(db.url, [M1, M2, M3]).apply({ allowOutOfOrder: true });
+    expect(allowed.error).toBeNull();
+    expect(allowed.results.map((r) => r.id)).toEqual(['0002']);
+  });
+
+  it('refuses while an invalid index from a failed concurrent build exists', async () => {
+    await db.query('create table t (v int); insert into t values (1), (1)');
+    await expect(db.query('create unique index concurrently t_v_uq on t (v)')).rejects.toThrow(
+      /could not create unique index/,
+    );
+    const issues = await migratorFor(db.url, [M1]).validate();
+    expect(issues.map((i) => i.code)).toEqual(['INVALID_INDEX']);
+    expect(issues[0]?.message).toContain('public.t_v_uq');
+    expect(issues[0]?.fix).toContain('DROP INDEX CONCURRENTLY public.t_v_uq');
+  });
+
+  it('refuses a malformed file, naming file and line, and changes nothing', async () => {
+    const bad = {
+      file: '0002_bad.sql',
+      content: '-- dbmigrate:transaction=maybe\n-- migrate:up\nselect 1;\n',
+    };
+    const run = await migratorFor(db.url, [M1, bad]).apply();
+    expect(run.error?.code).toBe('PARSE_ERROR');
+    expect(run.error?.message).toBe('0002_bad.sql:1: directive transaction: must be true or false');
+    const schema = await db.query("select 1 from pg_namespace where nspname = 'dbmigrate'");
+    expect(schema.rowCount).toBe(0);
+    expect(await tables(db)).toEqual([]);
+  });
+
+  it('refuses a dependency cycle and a missing dependency before connecting', async () => {
+    const cyclic = {
+      file: '0002_b.sql',
+      content: migrationText('create table b (id int);', undefined, '-- dbmigrate:depends=0003'),
+    };
+    const cycle = await migratorFor(db.url, [M1, cyclic, M3]).apply();
+    expect(cycle.error?.code).toBe('DEPENDENCY_CYCLE');
+    const missing = {
+      file: '0002_b.sql',
+      content: migrationText('create table b (id int);', undefined, '-- dbmigrate:depends=0009'),
+    };
+    const gone = await migratorFor(db.url, [M1, missing]).apply();
+    expect(gone.error?.code).toBe('MISSING_DEPENDENCY');
+    expect(gone.error?.message).toContain('0002_b.sql: depends on migration 0009');
+    expect(await tables(db)).toEqual([]);
+  });
+
+  it('reports an unreachable database without leaking its password', async () => {
+    const run = await migratorFor('postgres://app:hunter2@127.0.0.1:1/nowhere', [M1]).apply();
+    expect(run.error?.code).toBe('CONNECTION_ERROR');
+    expect(run.error?.message).toContain('cannot connect to app@127.0.0.1:1/nowhere');
+    expect(run.error?.message).not.toContain('hunter2');
+  });
+});
