@@ -3,6 +3,7 @@
 // zod, later the SQL parser and the Kubernetes client) load when that command runs, so start-up
 // stays fast.
 import { realpathSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { CommandIo } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -111,6 +112,8 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // V8 code cache for the command modules loaded below: roughly halves their compile time.
+  enableCompileCache();
   const io: CommandIo = {
     stdout: (text) => process.stdout.write(`${text}\n`),
     env: process.env,

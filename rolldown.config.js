@@ -1,0 +1,9 @@
+// The dbmigrate CLI as a few bundled files: resolving and compiling hundreds of small modules
+// (pg, pino, zod) costs more start-up time than the work `dbmigrate status` does.
+import { defineConfig } from 'rolldown';
+
+export default defineConfig({
+  input: { dbmigrate: 'src/cli/main.ts' },
+  platform: 'node',
+  output: { dir: 'dist/cli', format: 'esm', sourcemap: true },
+});
