@@ -7,6 +7,7 @@ export const ExitCode = {
   lock: 4,
   sql: 5,
   connection: 6,
+  tool: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -20,6 +21,8 @@ export function exitCodeFor(errorCode: string): ExitCode {
       return ExitCode.sql;
     case 'CONNECTION_ERROR':
       return ExitCode.connection;
+    case 'SNAPSHOT_TOOL_ERROR':
+      return ExitCode.tool;
     case 'USAGE':
       return ExitCode.usage;
     case 'PARSE_ERROR':
@@ -32,6 +35,10 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'BASELINE_REFUSED':
     case 'IMPORT_REFUSED':
     case 'SOURCE_ERROR':
+    case 'SNAPSHOT_NOT_FOUND':
+    case 'SNAPSHOT_CORRUPT':
+    case 'SNAPSHOT_UNVERIFIED':
+    case 'SNAPSHOT_REFUSED':
       return ExitCode.validation;
     default:
       return ExitCode.internal;

@@ -39,6 +39,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'adopt an existing database (--version ID, or --from sqlx|flyway)',
     load: async () => (await import('./commands/baseline.js')).baselineCommand,
   },
+  snapshot: {
+    summary:
+      'pg_dump snapshots with a manifest: create [--verify] | verify ID | restore ID | list | prune',
+    load: async () => (await import('./commands/snapshot.js')).snapshotCommand,
+  },
   repair: {
     summary: 'after a manual fix: accept a checksum or forget a failed attempt',
     load: async () => (await import('./commands/repair.js')).repairCommand,
@@ -63,7 +68,7 @@ export function usage(): string {
     '  --statement-timeout DUR   statement_timeout per migration (default none)',
     '',
     'exit codes: 0 ok, 1 internal error, 2 usage, 3 validation failed, 4 lock busy or lock timeout,',
-    '            5 SQL error in a migration, 6 database unreachable',
+    '            5 SQL error in a migration, 6 database unreachable, 7 pg_dump/pg_restore failed',
   ].join('\n');
 }
 

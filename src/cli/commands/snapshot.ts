@@ -1,0 +1,205 @@
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { databaseUrl } from '../migrator-factory.js';
+import { formatMs, formatTime, renderTable } from '../table.js';
+import { UsageError } from '../usage-error.js';
+import { createLogger } from '../../observability/logger.js';
+import { isVerified, type SnapshotManifest } from '../../safety/snapshot/manifest.js';
+import { withDatabase } from '../../safety/snapshot/pg-tools.js';
+import { RetentionPolicySchema } from '../../safety/snapshot/retention.js';
+import {
+  applyRetention,
+  createSnapshot,
+  listSnapshots,
+  restoreSnapshot,
+  verifySnapshot,
+  type SnapshotProgress,
+} from '../../safety/snapshot/snapshot.js';
+import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+
+const OPTIONS = {
+  storage: { type: 'string' },
+  checksums: { type: 'string' },
+  verify: { type: 'boolean' },
+  'scratch-url': { type: 'string' },
+  'target-url': { type: 'string' },
+  'allow-unverified': { type: 'boolean' },
+  'keep-last': { type: 'string' },
+  'max-age-days': { type: 'string' },
+} as const;
+
+const SUBCOMMANDS = 'create | verify ID | restore ID --target-url URL | list | prune';
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i] ?? 'TiB'}`;
+}
+
+function listTable(manifests: readonly SnapshotManifest[]): string {
+  return renderTable(
+    ['ID', 'CREATED', 'DATABASE', 'SIZE', 'TABLES', 'ROWS', 'VERIFIED'],
+    manifests.map((m) => [
+      m.id,
+      formatTime(new Date(m.createdAt)),
+      m.database,
+      size(m.dumpSizeBytes),
+      String(m.fingerprint.tables.length),
+      String(m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0)),
+      m.verification === null
+        ? 'no'
+        : m.verification.ok
+          ? formatTime(new Date(m.verification.at))
+          : 'FAILED',
+    ]),
+  );
+}
+
+/** `dbmigrate snapshot create|verify|restore|list|prune`. */
+export async function snapshotCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs('snapshot', args, OPTIONS, 2);
+  const [sub, id] = positionals;
+  const storage = new LocalDirectoryStorage(
+    values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
+  );
+  const logger = createLogger({
+    component: 'cli.snapshot',
+    ...(values['log-level'] !== undefined && { level: values['log-level'] }),
+  });
+  let lastReport = 0;
+  const onProgress = (p: SnapshotProgress): void => {
+    const now = Date.now();
+    if (p.phase === 'checksum')
+      logger.info({ table: p.table, done: p.done, total: p.total }, 'table checksummed');
+    else if (now - lastReport > 2000) {
+      lastReport = now;
+      logger.info({ phase: p.phase, bytes: p.bytes }, 'snapshot progress');
+    }
+  };
+  const scratchUrl = (): string =>
+    values['scratch-url'] ?? withDatabase(databaseUrl(values, io), 'postgres');
+  const needId = (): string => {
+    if (id === undefined)
+      throw new UsageError(
+        `dbmigrate snapshot ${sub ?? ''}: pass the snapshot ID (see \`dbmigrate snapshot list\`)`,
+      );
+    return id;
+  };
+
+  switch (sub) {
+    case 'create': {
+      const checksums = values.checksums ?? 'full';
+      if (checksums !== 'full' && checksums !== 'counts') {
+        throw new UsageError('--checksums must be full or counts');
+      }
+      const manifest = await createSnapshot({
+        databaseUrl: databaseUrl(values, io),
+        storage,
+        checksums,
+        logger,
+        onProgress,
+      });
+      const verification = values.verify
+        ? await verifySnapshot({
+            storage,
+            id: manifest.id,
+            scratchServerUrl: scratchUrl(),
+            logger,
+            onProgress,
+          })
+        : null;
+      if (values.json) io.stdout(JSON.stringify({ ...manifest, verification }, null, 2));
+      else {
+        io.stdout(
+          `snapshot ${manifest.id}: ${size(manifest.dumpSizeBytes)}, ${manifest.fingerprint.tables.length} tables, ${formatMs(manifest.durationMs)} in ${storage.description}`,
+        );
+        if (verification)
+          io.stdout(verificationLine(manifest.id, verification.ok, verification.mismatches));
+      }
+      return verification && !verification.ok ? ExitCode.validation : ExitCode.ok;
+    }
+    case 'verify': {
+      const verification = await verifySnapshot({
+        storage,
+        id: needId(),
+        scratchServerUrl: scratchUrl(),
+        logger,
+        onProgress,
+      });
+      io.stdout(
+        values.json
+          ? JSON.stringify(verification, null, 2)
+          : verificationLine(needId(), verification.ok, verification.mismatches),
+      );
+      return verification.ok ? ExitCode.ok : ExitCode.validation;
+    }
+    case 'restore': {
+      const targetUrl = values['target-url'];
+      if (targetUrl === undefined) {
+        throw new UsageError(
+          'dbmigrate snapshot restore: --target-url is required (a new or empty database)',
+        );
+      }
+      const res = await restoreSnapshot({
+        storage,
+        id: needId(),
+        targetUrl,
+        allowUnverified: values['allow-unverified'] ?? false,
+        logger,
+      });
+      io.stdout(
+        values.json
+          ? JSON.stringify(res)
+          : `restored ${needId()} into ${res.database} in ${formatMs(res.durationMs)}`,
+      );
+      return ExitCode.ok;
+    }
+    case 'list': {
+      const { manifests, unreadable } = await listSnapshots(storage);
+      if (values.json) io.stdout(JSON.stringify({ snapshots: manifests, unreadable }, null, 2));
+      else {
+        io.stdout(
+          manifests.length ? listTable(manifests) : `no snapshots in ${storage.description}`,
+        );
+        for (const u of unreadable) io.stdout(`unreadable: ${u.id}: ${u.reason}`);
+        const verified = manifests.filter(isVerified).length;
+        if (manifests.length) io.stdout(`\n${manifests.length} snapshot(s), ${verified} verified`);
+      }
+      return ExitCode.ok;
+    }
+    case 'prune': {
+      const policy = RetentionPolicySchema.safeParse({
+        ...(values['keep-last'] !== undefined && { keepLast: Number(values['keep-last']) }),
+        ...(values['max-age-days'] !== undefined && { maxAgeDays: Number(values['max-age-days']) }),
+      });
+      if (!policy.success || Object.keys(policy.data).length === 0) {
+        throw new UsageError(
+          'dbmigrate snapshot prune: pass --keep-last N and/or --max-age-days D (positive numbers)',
+        );
+      }
+      const removed = await applyRetention(storage, policy.data);
+      io.stdout(
+        values.json
+          ? JSON.stringify({ removed })
+          : removed.length
+            ? `removed ${removed.join(', ')}`
+            : 'nothing to remove',
+      );
+      return ExitCode.ok;
+    }
+    default:
+      throw new UsageError(`dbmigrate snapshot: expected one of ${SUBCOMMANDS}`);
+  }
+}
+
+function verificationLine(id: string, ok: boolean, mismatches: readonly string[]): string {
+  return ok
+    ? `verified ${id}: restored into a scratch database, counts, checksums and schema match`
+    : `verification of ${id} FAILED:\n${mismatches.map((m) => `  - ${m}`).join('\n')}`;
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+export const TableStatsSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  rowCount: z.number().int().nonnegative(),
+  /** Order-independent sum of row hashes, as a decimal string; null when only counts were taken. */
+  checksum: z.string().nullable(),
+});
+export type TableStats = z.infer<typeof TableStatsSchema>;
+
+export const ExtensionSchema = z.object({ name: z.string(), version: z.string() });
+
+/** What a database held at one instant: compared between the source and a restored copy. */
+export const DatabaseFingerprintSchema = z.object({
+  serverVersion: z.string(),
+  serverVersionNum: z.number().int(),
+  extensions: z.array(ExtensionSchema),
+  /** sha256 over tables, columns, types, constraints and index definitions. */
+  schemaHash: z.string(),
+  tables: z.array(TableStatsSchema),
+});
+export type DatabaseFingerprint = z.infer<typeof DatabaseFingerprintSchema>;
+
+export const VerificationSchema = z.object({
+  at: z.string(),
+  ok: z.boolean(),
+  scratchDatabase: z.string(),
+  durationMs: z.number().int(),
+  mismatches: z.array(z.string()),
+});
+export type Verification = z.infer<typeof VerificationSchema>;
+
+export const SnapshotManifestSchema = z.object({
+  formatVersion: z.literal(1),
+  id: z.string(),
+  createdAt: z.string(),
+  /** user@host:port/db — never a password. */
+  source: z.string(),
+  database: z.string(),
+  pgDumpVersion: z.string(),
+  dumpFile: z.string(),
+  dumpSizeBytes: z.number().int().nonnegative(),
+  dumpSha256: z.string(),
+  durationMs: z.number().int().nonnegative(),
+  checksums: z.enum(['full', 'counts']),
+  fingerprint: DatabaseFingerprintSchema,
+  verification: VerificationSchema.nullable(),
+});
+export type SnapshotManifest = z.infer<typeof SnapshotManifestSchema>;
+
+export function isVerified(m: SnapshotManifest): boolean {
+  return m.verification?.ok === true;
+}
+
+/**
+ * Differences between what was dumped and what a restore produced, one readable line each;
+ * empty means identical. Server versions may differ (restore onto another server) — only the
+ * major must match for the checksums to be comparable.
+ */
+export function compareFingerprints(
+  expected: DatabaseFingerprint,
+  actual: DatabaseFingerprint,
+): string[] {
+  const problems: string[] = [];
+  if (
+    Math.floor(expected.serverVersionNum / 10000) !== Math.floor(actual.serverVersionNum / 10000)
+  ) {
+    problems.push(
+      `server major differs: dumped from ${expected.serverVersion}, restored on ${actual.serverVersion}`,
+    );
+  }
+  const ext = (f: DatabaseFingerprint): Map<string, string> =>
+    new Map(f.extensions.map((e) => [e.name, e.version]));
+  const exp = ext(expected);
+  const act = ext(actual);
+  for (const [name, version] of exp) {
+    const got = act.get(name);
+    if (got === undefined) problems.push(`extension ${name} ${version} is missing after restore`);
+    else if (got !== version) problems.push(`extension ${name} is ${got}, expected ${version}`);
+  }
+  for (const name of act.keys()) {
+    if (!exp.has(name)) problems.push(`extension ${name} appeared after restore`);
+  }
+  if (expected.schemaHash !== actual.schemaHash) {
+    problems.push(
+      `schema differs (hash ${expected.schemaHash.slice(0, 12)} expected, ${actual.schemaHash.slice(0, 12)} restored)`,
+    );
+  }
+  const key = (t: TableStats): string => `${t.schema}.${t.name}`;
+  const restored = new Map(actual.tables.map((t) => [key(t), t]));
+  for (const t of expected.tables) {
+    const r = restored.get(key(t));
+    if (!r) {
+      problems.push(`table ${key(t)} is missing after restore`);
+      continue;
+    }
+    if (r.rowCount !== t.rowCount) {
+      problems.push(`table ${key(t)} has ${r.rowCount} rows, expected ${t.rowCount}`);
+    } else if (t.checksum !== null && r.checksum !== null && r.checksum !== t.checksum) {
+      problems.push(`table ${key(t)} rows differ in content (checksum mismatch)`);
+    }
+    restored.delete(key(t));
+  }
+  for (const extra of restored.keys()) problems.push(`table ${extra} appeared after restore`);
+  return problems;
+}
