@@ -17,6 +17,28 @@ export interface ExecutionSettings {
   readonly runId: string;
   readonly appliedBy: string;
   readonly sleep: (ms: number) => Promise<void>;
+  readonly observer?: ExecutionObserver;
+}
+
+/** One statement as it ran, for instrumentation (the staging dry-run's lock report). */
+export interface StatementEvent {
+  /** The migrating session: inside the migration's transaction when `inTransaction`. */
+  readonly client: pg.ClientBase;
+  readonly migration: Migration;
+  readonly index: number;
+  readonly line: number;
+  readonly inTransaction: boolean;
+  /** performance.now() when the statement was sent. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Watches a run from inside: called after every statement, before the migration's commit.
+ * It must not change the database; an error it throws fails the migration.
+ */
+export interface ExecutionObserver {
+  statementFinished?(event: StatementEvent): Promise<void>;
 }
 
 export interface ExecutionOutcome {
@@ -40,15 +62,52 @@ export class MigrationExecutor {
   ) {}
 
   async apply(migration: Migration, resumeFrom: number | null): Promise<ExecutionOutcome> {
-    return migration.directives.transaction
-      ? this.runTransactional(migration, 'up')
-      : this.runStatementByStatement(migration, resumeFrom ?? 0);
+    return this.labelled(migration, () =>
+      migration.directives.transaction
+        ? this.runTransactional(migration, 'up')
+        : this.runStatementByStatement(migration, resumeFrom ?? 0),
+    );
   }
 
   async revert(migration: Migration): Promise<ExecutionOutcome> {
-    return migration.directives.transaction
-      ? this.runTransactional(migration, 'down')
-      : this.runStatementByStatement(migration, 0, 'down');
+    return this.labelled(migration, () =>
+      migration.directives.transaction
+        ? this.runTransactional(migration, 'down')
+        : this.runStatementByStatement(migration, 0, 'down'),
+    );
+  }
+
+  /** application_name names the run and the migration, so pg_stat_activity shows what runs. */
+  private async labelled<T>(m: Migration, work: () => Promise<T>): Promise<T> {
+    const base = `dbmigrate:${this.settings.runId}`;
+    await this.client.query("select set_config('application_name', $1, false)", [
+      `${base}:${m.id}`.slice(0, 63),
+    ]);
+    try {
+      return await work();
+    } finally {
+      await this.client
+        .query("select set_config('application_name', $1, false)", [base.slice(0, 63)])
+        .catch(() => undefined);
+    }
+  }
+
+  private async observe(
+    m: Migration,
+    statement: SqlStatement,
+    index: number,
+    inTransaction: boolean,
+    startedAt: number,
+  ): Promise<void> {
+    await this.settings.observer?.statementFinished?.({
+      client: this.client,
+      migration: m,
+      index,
+      line: statement.line,
+      inTransaction,
+      startedAt,
+      durationMs: performance.now() - startedAt,
+    });
   }
 
   private timeouts(m: Migration): { lock: number; statement: number; retries: number } {
@@ -77,9 +136,11 @@ export class MigrationExecutor {
           "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
           [`${t.lock}ms`, `${t.statement}ms`],
         );
-        for (const statement of statements) {
+        for (const [index, statement] of statements.entries()) {
           current = { sql: statement.sql, startLine: statement.line };
+          const sent = performance.now();
           await this.client.query(statement.sql);
+          await this.observe(m, statement, index, true, sent);
         }
         const durationMs = Math.round(performance.now() - started);
         await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null);
@@ -152,7 +213,9 @@ export class MigrationExecutor {
         for (let attempt = 0; ; attempt++) {
           try {
             await this.dropInvalidIndexes(statement.sql);
+            const sent = performance.now();
             await this.client.query(statement.sql);
+            await this.observe(m, statement, i, false, sent);
             break;
           } catch (err) {
             if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {

@@ -123,11 +123,14 @@ function parseDirectiveLine(
       case 'statement_timeout': {
         const ms = parseDurationMs(value);
         if (ms === null) fail('must be a duration such as 500ms, 5s or 2min');
+        // PostgreSQL's own limit for timeouts (INT_MAX milliseconds, about 24.8 days).
+        if ((ms ?? 0) > 2_147_483_647) fail('is longer than PostgreSQL allows (about 24 days)');
         into[key === 'lock_timeout' ? 'lockTimeoutMs' : 'statementTimeoutMs'] = ms;
         break;
       }
       case 'lock_retries':
-        if (!/^\d+$/.test(value)) fail('must be a whole number');
+        if (!/^\d+$/.test(value) || Number(value) > 100)
+          fail('must be a whole number from 0 to 100');
         into['lockRetries'] = Number(value);
         break;
       case 'window':

@@ -14,7 +14,7 @@ import {
   UnknownTargetError,
   type ValidationIssue,
 } from './errors.js';
-import { MigrationExecutor, type ExecutionSettings } from './executor.js';
+import { MigrationExecutor, type ExecutionObserver, type ExecutionSettings } from './executor.js';
 import { mapForeignHistory, readForeignHistory, type ForeignRunner } from './foreign-history.js';
 import { buildMigrationGraph, type MigrationGraph } from './graph.js';
 import { isInEffect, isPartial, type HistoryEvent, type HistoryRecord } from './history.js';
@@ -50,6 +50,8 @@ export interface MigratorOptions {
   readonly lockRetries?: number;
   readonly backoff?: BackoffPolicy;
   readonly appliedBy?: string;
+  /** Instrumentation called after every statement (the staging dry-run's lock probe). */
+  readonly observer?: ExecutionObserver;
 }
 
 export interface ApplyOptions {
@@ -466,6 +468,7 @@ export class Migrator {
       runId,
       appliedBy: this.appliedBy,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      ...(this.options.observer !== undefined && { observer: this.options.observer }),
     };
     return new MigrationExecutor(client, this.store, settings, log);
   }

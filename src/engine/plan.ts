@@ -178,7 +178,7 @@ export function concurrentIndexNames(sql: string): string[] {
   const names: string[] = [];
   for (const s of splitSqlStatements(sql)) {
     const m =
-      /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i.exec(
+      /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?(?!on\s)("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i.exec(
         s.sql,
       );
     if (m?.[1]) names.push(identifierName(m[1]));

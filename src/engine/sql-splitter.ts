@@ -12,6 +12,7 @@ export interface SqlStatement {
  */
 export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] {
   const statements: SqlStatement[] = [];
+  // Where the current statement's first code character is: comments above it are not part of it.
   let start = 0;
   let line = firstLine;
   let statementLine: number | null = null;
@@ -19,10 +20,10 @@ export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] 
   const n = text.length;
 
   const flush = (end: number): void => {
-    const sql = text.slice(start, end).trim();
-    if (statementLine !== null && hasCode(sql)) statements.push({ sql, line: statementLine });
+    if (statementLine !== null) {
+      statements.push({ sql: text.slice(start, end).trim(), line: statementLine });
+    }
     statementLine = null;
-    start = end + 1;
   };
 
   while (i < n) {
@@ -57,14 +58,20 @@ export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] 
       i++;
       continue;
     }
-    if (c !== undefined && !/\s/.test(c)) statementLine ??= line;
+    if (c !== undefined && !/\s/.test(c) && statementLine === null) {
+      statementLine = line;
+      start = i;
+    }
     if (c === "'" || c === '"') {
-      const backslashEscapes = c === "'" && (text[i - 1] === 'E' || text[i - 1] === 'e');
+      // E'...' only when the E is a token of its own, not the end of a word such as LIKE.
+      const backslashEscapes =
+        c === "'" && /[Ee]/.test(text[i - 1] ?? '') && !/[A-Za-z0-9_$]/.test(text[i - 2] ?? '');
       i++;
       while (i < n) {
         const ch = text[i];
         if (ch === '\n') line++;
         if (backslashEscapes && ch === '\\') {
+          if (text[i + 1] === '\n') line++;
           i += 2;
           continue;
         }
@@ -97,12 +104,7 @@ export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] 
   return statements;
 }
 
-/** False for text that holds only comments and whitespace. */
+/** False for text that holds only comments (nested ones too) and whitespace. */
 export function hasCode(sql: string): boolean {
-  return (
-    sql
-      .replace(/\/\*[\s\S]*?\*\//g, '')
-      .replace(/--[^\n]*/g, '')
-      .trim() !== ''
-  );
+  return splitSqlStatements(sql).length > 0;
 }

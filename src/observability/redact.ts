@@ -2,14 +2,19 @@
  * Credentials must never reach logs, status, Events or error messages. Everything that may
  * carry a connection string passes through here.
  */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s/]*)@/gi;
-const KEYWORD_PASSWORD =
-  /\b(password|passwd|pwd|sslpassword)(\s*=\s*|\s*:\s*)('[^']*'|"[^"]*"|[^\s&;,]+)/gi;
+// The password runs to the LAST '@' before the host: an unencoded '@' may be part of it.
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^\s/]*)@/gi;
+// No \b before the keyword, so PGPASSWORD=... is caught too.
+const KEYWORD_PASSWORD = /(password|passwd|pwd)(\s*=\s*|\s*:\s*)('[^']*'|"[^"]*"|[^\s&;,"]+)/gi;
+const JSON_SECRET = /("(?:[a-z_]*password|passwd|pwd|secret|token)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
 export const REDACTED = '***';
 
 export function redactSecrets(text: string): string {
-  return text.replace(URL_PASSWORD, `$1:${REDACTED}@`).replace(KEYWORD_PASSWORD, `$1$2${REDACTED}`);
+  return text
+    .replace(JSON_SECRET, `$1"${REDACTED}"`)
+    .replace(URL_PASSWORD, `$1:${REDACTED}@`)
+    .replace(KEYWORD_PASSWORD, `$1$2${REDACTED}`);
 }
 
 /** `user@host:port/db` for messages: enough to know which database, nothing secret. */
