@@ -1,0 +1,38 @@
+import { describe, it, expect } from 'vitest';
+import { parseDurationMs } from '../../src/engine/duration.js';
+
+describe('parseDurationMs', () => {
+  it.each([
+    ['500ms', 500],
+    ['5s', 5_000],
+    ['2min', 120_000],
+    ['1h', 3_600_000],
+    ['0s', 0],
+    ['250', 250],
+    ['0', 0],
+    ['5 s', 5_000],
+    ['  10min  ', 600_000],
+    ['007s', 7_000],
+  ])('reads %j as %d ms', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+
+  it.each([
+    '',
+    ' ',
+    's',
+    'five',
+    '1.5s',
+    '-1s',
+    '+1s',
+    '5m',
+    '5sec',
+    '5 min s',
+    '1d',
+    '5MS',
+    '5S',
+    '1e3',
+  ])('refuses %j', (text) => {
+    expect(parseDurationMs(text)).toBeNull();
+  });
+});
