@@ -39,6 +39,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'SNAPSHOT_CORRUPT':
     case 'SNAPSHOT_UNVERIFIED':
     case 'SNAPSHOT_REFUSED':
+    case 'DRY_RUN_REFUSED':
       return ExitCode.validation;
     default:
       return ExitCode.internal;

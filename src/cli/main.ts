@@ -44,6 +44,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       'pg_dump snapshots with a manifest: create [--verify] | verify ID | restore ID | list | prune',
     load: async () => (await import('./commands/snapshot.js')).snapshotCommand,
   },
+  'dry-run': {
+    summary: 'apply pending migrations to a staging copy and report locks, rewrites and timing',
+    load: async () => (await import('./commands/dry-run.js')).dryRunCommand,
+  },
   repair: {
     summary: 'after a manual fix: accept a checksum or forget a failed attempt',
     load: async () => (await import('./commands/repair.js')).repairCommand,

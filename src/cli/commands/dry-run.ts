@@ -1,0 +1,105 @@
+import { parseDurationMs } from '../../engine/duration.js';
+import { DirectoryMigrationSource } from '../../engine/source.js';
+import { createLogger } from '../../observability/logger.js';
+import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
+import { withDatabase } from '../../safety/snapshot/pg-tools.js';
+import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { databaseUrl } from '../migrator-factory.js';
+import { formatMs, renderTable } from '../table.js';
+import { UsageError } from '../usage-error.js';
+
+export const DRY_RUN_OPTIONS = {
+  'staging-url': { type: 'string' },
+  storage: { type: 'string' },
+  snapshot: { type: 'string' },
+  'scratch-url': { type: 'string' },
+  keep: { type: 'boolean' },
+  threshold: { type: 'string' },
+  target: { type: 'string' },
+} as const;
+
+export function dryRunTable(report: DryRunReport): string {
+  if (report.migrations.length === 0) return 'nothing pending: the dry-run had nothing to apply';
+  const table = renderTable(
+    ['ID', 'NAME', 'RESULT', 'DURATION', 'STRONGEST LOCK', 'HELD', 'REWRITES', 'ROWS', 'WINDOW'],
+    report.migrations.map((m) => {
+      const lock = m.locks[0];
+      return [
+        m.id,
+        m.name,
+        m.status,
+        formatMs(m.durationMs),
+        lock ? `${lock.mode} ${lock.relation}` : '-',
+        lock ? formatMs(lock.heldMs) : '-',
+        m.rewrites.length ? m.rewrites.join(', ') : '-',
+        String(m.rowsTouched),
+        m.needsWindow ? 'REQUIRED' : '-',
+      ];
+    }),
+  );
+  const notes = report.migrations.flatMap((m) => [
+    ...m.reasons.map((r) => `  ${m.id} needs a maintenance window: ${r}`),
+    ...(m.error ? [`  ${m.id} failed on staging: ${m.error}`] : []),
+  ]);
+  return [
+    table,
+    ...(notes.length ? ['', ...notes] : []),
+    '',
+    `staging ${report.staging.database}${report.staging.snapshotId ? ` (from snapshot ${report.staging.snapshotId})` : ''}; ${report.samples} lock samples every ${report.sampleIntervalMs} ms; ${formatMs(report.durationMs)} in all`,
+  ].join('\n');
+}
+
+/** Builds the staging choice from flags: an explicit URL, or a verified snapshot restored into a temporary database. */
+export function stagingFrom(
+  values: {
+    'staging-url'?: string | undefined;
+    storage?: string | undefined;
+    snapshot?: string | undefined;
+    'scratch-url'?: string | undefined;
+    keep?: boolean | undefined;
+    'database-url'?: string | undefined;
+  },
+  io: CommandIo,
+): StagingSource {
+  const url = values['staging-url'] ?? io.env['DBMIGRATE_STAGING_URL'];
+  if (url !== undefined) return { kind: 'url', url };
+  return {
+    kind: 'snapshot',
+    storage: new LocalDirectoryStorage(
+      values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
+    ),
+    serverUrl: values['scratch-url'] ?? withDatabase(databaseUrl(values, io), 'postgres'),
+    ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
+    ...(values.keep !== undefined && { keep: values.keep }),
+  };
+}
+
+export function thresholdMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDurationMs(value);
+  if (ms === null)
+    throw new UsageError(`--threshold: "${value}" is not a duration (e.g. 500ms, 2s)`);
+  return ms;
+}
+
+export async function dryRunCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('dry-run', args, DRY_RUN_OPTIONS);
+  const production = values['database-url'] ?? io.env['DATABASE_URL'];
+  const threshold = thresholdMs(values.threshold);
+  const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
+  const report = await runDryRun({
+    source: new DirectoryMigrationSource(
+      values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
+    ),
+    staging: stagingFrom(values, io),
+    logger: createLogger({ component: 'cli.dry-run', ...(level !== undefined && { level }) }),
+    ...(production !== undefined && { productionUrl: production }),
+    ...(values.schema !== undefined && { historySchema: values.schema }),
+    ...(threshold !== undefined && { windowThresholdMs: threshold }),
+    ...(values.target !== undefined && { target: values.target }),
+  });
+  io.stdout(values.json ? JSON.stringify(report, null, 2) : dryRunTable(report));
+  return report.ok ? ExitCode.ok : ExitCode.sql;
+}

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { connectorFromUrl, DatabaseUnreachableError, errorText } from '../../db/connection.js';
+import { Migrator, type MigratorOptions } from '../../engine/migrator.js';
+import type { MigrationSource } from '../../engine/source.js';
+import { silentLogger } from '../../observability/logger.js';
+import { describeDatabaseUrl } from '../../observability/redact.js';
+import { withDatabase } from '../snapshot/pg-tools.js';
+import {
+  latestVerifiedSnapshot,
+  readManifest,
+  restoreSnapshot,
+  SnapshotError,
+} from '../snapshot/snapshot.js';
+import type { SnapshotStorage } from '../snapshot/storage.js';
+import { summariseLocks, windowReasons, type MigrationImpact } from './impact.js';
+import { LockProbe } from './lock-probe.js';
+import { readRelationState, rewrittenRelations, rowsWritten } from './relation-state.js';
+
+export type StagingSource =
+  | { readonly kind: 'url'; readonly url: string }
+  | {
+      readonly kind: 'snapshot';
+      readonly storage: SnapshotStorage;
+      /** Defaults to the newest verified snapshot. */
+      readonly snapshotId?: string;
+      /** Server where the temporary staging database is created (its database part is the maintenance db). */
+      readonly serverUrl: string;
+      /** Keep the staging database afterwards (for inspection). */
+      readonly keep?: boolean;
+    };
+
+export interface DryRunOptions {
+  readonly source: MigrationSource;
+  readonly staging: StagingSource;
+  /** Production, only to refuse a staging URL that points at it. */
+  readonly productionUrl?: string;
+  readonly historySchema?: string;
+  /** A lock that blocks writes longer than this marks the migration as needing a window. */
+  readonly windowThresholdMs?: number;
+  readonly sampleIntervalMs?: number;
+  readonly migrator?: Pick<MigratorOptions, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries'>;
+  readonly target?: string;
+  readonly logger?: Logger;
+}
+
+export interface DryRunReport {
+  readonly staging: {
+    readonly database: string;
+    readonly from: 'url' | 'snapshot';
+    readonly snapshotId: string | null;
+  };
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly windowThresholdMs: number;
+  readonly sampleIntervalMs: number;
+  readonly samples: number;
+  readonly migrations: readonly MigrationImpact[];
+  /** Every pending migration applied on staging. */
+  readonly ok: boolean;
+  readonly needsWindow: boolean;
+}
+
+export class DryRunError extends Error {
+  readonly code = 'DRY_RUN_REFUSED';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DryRunError';
+  }
+}
+
+function sameDatabase(a: string, b: string): boolean {
+  const norm = (url: string): string => {
+    const u = new URL(url);
+    const host = ['localhost', '127.0.0.1', '::1', '[::1]', ''].includes(u.hostname)
+      ? 'local'
+      : u.hostname;
+    return `${host}:${u.port || '5432'}${u.pathname}`;
+  };
+  return norm(a) === norm(b);
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: 'dbmigrate:dry-run-admin',
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new DatabaseUnreachableError(describeDatabaseUrl(url), errorText(err), { cause: err });
+  }
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Applies the pending migrations to a staging copy, one at a time, while watching locks,
+ * rewrites and rows written: the predicted production impact. Never touches production.
+ */
+export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
+  const log = options.logger ?? silentLogger();
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const historySchema = options.historySchema ?? 'dbmigrate';
+  const threshold = options.windowThresholdMs ?? 1000;
+  const interval = options.sampleIntervalMs ?? 50;
+
+  let stagingUrl: string;
+  let snapshotId: string | null = null;
+  let cleanup = (): Promise<void> => Promise.resolve();
+  if (options.staging.kind === 'url') {
+    stagingUrl = options.staging.url;
+    if (options.productionUrl !== undefined && sameDatabase(stagingUrl, options.productionUrl)) {
+      throw new DryRunError(
+        `the staging URL points at the production database (${describeDatabaseUrl(stagingUrl)}); a dry-run must never run there`,
+      );
+    }
+  } else {
+    const { storage, serverUrl } = options.staging;
+    const manifest =
+      options.staging.snapshotId !== undefined
+        ? await readManifest(storage, options.staging.snapshotId)
+        : await latestVerifiedSnapshot(storage);
+    if (!manifest) {
+      throw new SnapshotError(
+        'SNAPSHOT_NOT_FOUND',
+        `no verified snapshot in ${storage.description}; run \`dbmigrate snapshot create --verify\` or pass --staging-url`,
+      );
+    }
+    snapshotId = manifest.id;
+    const database = `dbm_staging_${randomBytes(5).toString('hex')}`;
+    stagingUrl = withDatabase(serverUrl, database);
+    log.info({ snapshot_id: manifest.id, staging: database }, 'restoring snapshot into staging');
+    await restoreSnapshot({ storage, id: manifest.id, targetUrl: stagingUrl });
+    if (options.staging.keep !== true) {
+      cleanup = () => admin(serverUrl, `drop database if exists ${database} with (force)`);
+    }
+  }
+
+  const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
+  const probeClient = new pg.Client({
+    connectionString: stagingUrl,
+    application_name: 'dbmigrate:lock-probe',
+  });
+  try {
+    try {
+      await probeClient.connect();
+    } catch (err) {
+      throw new DatabaseUnreachableError(describeDatabaseUrl(stagingUrl), errorText(err), {
+        cause: err,
+      });
+    }
+    const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
+    const migrator = new Migrator({
+      database: connectorFromUrl(stagingUrl),
+      source: options.source,
+      historySchema,
+      logger: log,
+      lockWaitMs: 0,
+      observer: probe,
+      ...options.migrator,
+    });
+    const plan = await migrator.plan(
+      options.target !== undefined ? { target: options.target } : {},
+    );
+    const graph = await migrator.loadGraph();
+    const impacts: MigrationImpact[] = [];
+    probe.start();
+    let failed = false;
+    for (const [index, planned] of plan.pending.entries()) {
+      const m = graph.ordered.find((x) => x.id === planned.id);
+      if (!m) continue;
+      if (failed) {
+        impacts.push({
+          id: m.id,
+          name: m.name,
+          file: m.file,
+          transactional: m.directives.transaction,
+          status: 'not_executed',
+          durationMs: null,
+          error: null,
+          locks: [],
+          rewrites: [],
+          rowsTouched: 0,
+          needsWindow: false,
+          reasons: [],
+        });
+        continue;
+      }
+      const before = await readRelationState(probeClient, historySchema);
+      const t0 = performance.now();
+      const run = await migrator.apply({
+        target: m.id,
+        runId: `${runPrefix.slice('dbmigrate:'.length)}${String(index)}`,
+      });
+      const ended = performance.now();
+      const after = await readRelationState(probeClient, historySchema);
+      const result = run.results.find((r) => r.id === m.id);
+      const locks = summariseLocks(
+        probe.sightingsFor(m.id, ended),
+        Math.min(interval, Math.round(ended - t0)),
+      );
+      const reasons = windowReasons(locks, threshold, m.directives.window === 'required');
+      failed = run.error !== null;
+      impacts.push({
+        id: m.id,
+        name: m.name,
+        file: m.file,
+        transactional: m.directives.transaction,
+        status: result?.status ?? 'failed',
+        durationMs: result?.durationMs ?? Math.round(ended - t0),
+        error: run.error?.message ?? null,
+        locks,
+        rewrites: rewrittenRelations(before, after),
+        rowsTouched: rowsWritten(before, after),
+        needsWindow: reasons.length > 0,
+        reasons,
+      });
+      log.info(
+        {
+          migration: m.id,
+          duration_ms: result?.durationMs,
+          locks: locks.length,
+          needs_window: reasons.length > 0,
+        },
+        'dry-run migration measured',
+      );
+    }
+    await probe.stop();
+    const report: DryRunReport = {
+      staging: {
+        database: describeDatabaseUrl(stagingUrl),
+        from: options.staging.kind,
+        snapshotId,
+      },
+      startedAt,
+      durationMs: Math.round(performance.now() - started),
+      windowThresholdMs: threshold,
+      sampleIntervalMs: interval,
+      samples: probe.sampleCount,
+      migrations: impacts,
+      ok: !failed,
+      needsWindow: impacts.some((i) => i.needsWindow),
+    };
+    log.info(
+      {
+        ok: report.ok,
+        needs_window: report.needsWindow,
+        migrations: impacts.length,
+        total_ms: report.durationMs,
+      },
+      'dry-run finished',
+    );
+    return report;
+  } finally {
+    await probeClient.end().catch(() => undefined);
+    await cleanup();
+  }
+}

@@ -1,0 +1,172 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InlineMigrationSource } from '../../src/engine/source.js';
+import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
+import { createSnapshot, verifySnapshot } from '../../src/safety/snapshot/snapshot.js';
+import { LocalDirectoryStorage } from '../../src/safety/snapshot/storage.js';
+import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { migrationText, migratorFor } from '../helpers/migrations.js';
+
+const BASE = {
+  file: '0001_items.sql',
+  content: migrationText(
+    'create table items (id bigint primary key, v int not null);\ninsert into items select g, g from generate_series(1, 20000) g;',
+  ),
+};
+
+describe('staging dry-run', () => {
+  let prod: TestDatabase;
+  let staging: TestDatabase;
+  beforeEach(async () => {
+    prod = await createTestDatabase('dry_prod');
+    staging = await createTestDatabase('dry_stage');
+    await migratorFor(prod.url, [BASE]).apply();
+    await migratorFor(staging.url, [BASE]).apply();
+  });
+  afterEach(async () => {
+    await prod.drop();
+    await staging.drop();
+  });
+
+  it('reports ACCESS EXCLUSIVE for a plain ALTER and no write-blocking lock for the CONCURRENTLY version', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_add_column.sql',
+        content: migrationText('alter table items add column note text;'),
+      },
+      {
+        file: '0003_index_online.sql',
+        content: migrationText(
+          'create index concurrently items_v_idx on items (v);',
+          undefined,
+          '-- dbmigrate:transaction=false',
+        ),
+      },
+      {
+        file: '0004_index_blocking.sql',
+        content: migrationText('create index items_v2_idx on items (v, id);'),
+      },
+      {
+        file: '0005_type_change.sql',
+        content: migrationText('alter table items alter column v type bigint;'),
+      },
+      {
+        file: '0006_backfill.sql',
+        content: migrationText("update items set note = 'x' where id <= 500;"),
+      },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'url', url: staging.url },
+      productionUrl: prod.url,
+    });
+    expect(report.ok).toBe(true);
+    const byId = new Map(report.migrations.map((m) => [m.id, m]));
+    expect(byId.get('0002')?.locks).toEqual([
+      expect.objectContaining({
+        relation: 'items',
+        mode: 'ACCESS EXCLUSIVE',
+        blocksWrites: true,
+        blocksReads: true,
+      }),
+    ]);
+    const online = byId.get('0003')?.locks ?? [];
+    expect(online.some((l) => l.blocksWrites)).toBe(false);
+    expect(byId.get('0004')?.locks[0]).toMatchObject({
+      relation: 'items',
+      mode: 'SHARE',
+      blocksWrites: true,
+      blocksReads: false,
+    });
+    expect(byId.get('0005')?.rewrites).toContain('table items');
+    expect(byId.get('0002')?.rewrites).toEqual([]);
+    expect(byId.get('0006')?.rowsTouched).toBe(500);
+    // Production was not touched.
+    const cols = await prod.query(
+      "select 1 from information_schema.columns where table_name = 'items' and column_name = 'note'",
+    );
+    expect(cols.rowCount).toBe(0);
+  });
+
+  it('marks a migration that blocks writes longer than the threshold as needing a window', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_slow_alter.sql',
+        content: migrationText('alter table items add column note text;\nselect pg_sleep(0.6);'),
+      },
+      { file: '0003_quick.sql', content: migrationText('create table other (id int);') },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'url', url: staging.url },
+      windowThresholdMs: 300,
+    });
+    const slow = report.migrations.find((m) => m.id === '0002');
+    expect(slow?.needsWindow).toBe(true);
+    expect(slow?.locks[0]?.heldMs).toBeGreaterThanOrEqual(600);
+    expect(slow?.reasons[0]).toMatch(
+      /holds ACCESS EXCLUSIVE on items for \d+ ms, blocking reads and writes \(threshold 300 ms\)/,
+    );
+    // A table created by the migration itself blocks nobody: no lock is reported for it.
+    expect(report.migrations.find((m) => m.id === '0003')).toMatchObject({ needsWindow: false, locks: [] });
+    expect(report.needsWindow).toBe(true);
+  });
+
+  it('reports a failing migration and does not run the ones after it', async () => {
+    const files = [
+      BASE,
+      { file: '0002_bad.sql', content: migrationText('alter table items add column v int;') },
+      { file: '0003_after.sql', content: migrationText('create table after_bad (id int);') },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'url', url: staging.url },
+    });
+    expect(report.ok).toBe(false);
+    expect(report.migrations.map((m) => [m.id, m.status])).toEqual([
+      ['0002', 'failed'],
+      ['0003', 'not_executed'],
+    ]);
+    expect(report.migrations[0]?.error).toMatch(/column "v" of relation "items" already exists/);
+  });
+
+  it('refuses a staging URL that is the production database', async () => {
+    await expect(
+      runDryRun({
+        source: new InlineMigrationSource([BASE]),
+        staging: { kind: 'url', url: prod.url.replace('127.0.0.1', 'localhost') },
+        productionUrl: prod.url,
+      }),
+    ).rejects.toThrow(/points at the production database/);
+  });
+
+  it('restores the latest verified snapshot into a temporary staging database and drops it after', async () => {
+    const storage = new LocalDirectoryStorage(await mkdtemp(join(tmpdir(), 'dbm-dry-')));
+    const snap = await createSnapshot({ databaseUrl: prod.url, storage });
+    await verifySnapshot({ storage, id: snap.id, scratchServerUrl: adminUrl() });
+    const files = [
+      BASE,
+      {
+        file: '0002_add_column.sql',
+        content: migrationText('alter table items add column note text;'),
+      },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'snapshot', storage, serverUrl: adminUrl() },
+      productionUrl: prod.url,
+    });
+    expect(report.staging).toMatchObject({ from: 'snapshot', snapshotId: snap.id });
+    expect(report.migrations.map((m) => [m.id, m.status])).toEqual([['0002', 'applied']]);
+    const leftovers = await prod.query(
+      "select datname from pg_database where datname like 'dbm_staging_%'",
+    );
+    expect(leftovers.rows).toEqual([]);
+    const status = await migratorFor(prod.url, files).status();
+    expect(status.pending).toBe(1);
+  });
+});
