@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+const Hhmm = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM in 24-hour UTC time, e.g. 02:30');
+
+export const WeekdaySchema = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+export type Weekday = z.infer<typeof WeekdaySchema>;
+
+/** One weekly maintenance window in UTC; `end` before `start` crosses midnight. */
+export const MaintenanceWindowSchema = z
+  .object({
+    days: z.array(WeekdaySchema).min(1),
+    start: Hhmm,
+    end: Hhmm,
+  })
+  .strict()
+  .refine((w) => w.start !== w.end, { message: 'start and end must differ' });
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindowSchema>;
+
+export const SmokeQuerySchema = z
+  .object({
+    name: z.string().min(1),
+    sql: z.string().min(1),
+    /** Fails post-verify when EXPLAIN ANALYZE's execution time exceeds this. */
+    maxMs: z.number().positive(),
+  })
+  .strict();
+export type SmokeQuery = z.infer<typeof SmokeQuerySchema>;
+
+export const PostVerifyConfigSchema = z
+  .object({
+    /** Allowed drift of a table's row count from the snapshot, for live traffic, in percent. */
+    rowCountTolerancePercent: z.number().nonnegative().default(1),
+    /** Tables whose counts the migrations change on purpose (`schema.table`). */
+    declaredRowChanges: z.array(z.string()).default([]),
+    smokeQueries: z.array(SmokeQuerySchema).default([]),
+    /** Run amcheck's bt_index_check on the btree indexes of the tables the migrations touched. */
+    amcheck: z.boolean().default(true),
+  })
+  .strict();
+export type PostVerifyConfig = z.infer<typeof PostVerifyConfigSchema>;
+
+/** `dbmigrate.json`: project settings the CLI and the operator share. */
+export const DbmigrateConfigSchema = z
+  .object({
+    migrations: z.string().default('migrations'),
+    historySchema: z.string().default('dbmigrate'),
+    snapshots: z
+      .object({
+        storage: z.string().default('snapshots'),
+        checksums: z.enum(['full', 'counts']).default('full'),
+        keepLast: z.number().int().positive().optional(),
+        maxAgeDays: z.number().positive().optional(),
+      })
+      .strict()
+      .default({ storage: 'snapshots', checksums: 'full' }),
+    /** A lock that blocks writes longer than this on staging needs a maintenance window. */
+    windowThresholdMs: z.number().int().positive().default(1000),
+    maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),
+    postVerify: PostVerifyConfigSchema.default({
+      rowCountTolerancePercent: 1,
+      declaredRowChanges: [],
+      smokeQueries: [],
+      amcheck: true,
+    }),
+  })
+  .strict();
+export type DbmigrateConfig = z.infer<typeof DbmigrateConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_ERROR';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses a config object; errors name the file and the field path. */
+export function parseConfig(value: unknown, file: string): DbmigrateConfig {
+  const parsed = DbmigrateConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Reads `file`; a missing file gives the defaults only when `optional`. */
+export async function loadConfig(file: string, optional: boolean): Promise<DbmigrateConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return parseConfig({}, file);
+    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(json, file);
+}
