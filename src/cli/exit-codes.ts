@@ -40,6 +40,8 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'SNAPSHOT_UNVERIFIED':
     case 'SNAPSHOT_REFUSED':
     case 'DRY_RUN_REFUSED':
+    case 'CONFIG_ERROR':
+    case 'WINDOW_UNAVAILABLE':
       return ExitCode.validation;
     default:
       return ExitCode.internal;

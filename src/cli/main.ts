@@ -48,6 +48,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'apply pending migrations to a staging copy and report locks, rewrites and timing',
     load: async () => (await import('./commands/dry-run.js')).dryRunCommand,
   },
+  verify: {
+    summary:
+      'post-verify: constraints, invalid indexes, amcheck, row counts vs a snapshot, smoke queries',
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
   repair: {
     summary: 'after a manual fix: accept a checksum or forget a failed attempt',
     load: async () => (await import('./commands/repair.js')).repairCommand,

@@ -1,0 +1,46 @@
+import { createLogger } from '../../observability/logger.js';
+import { readManifest } from '../../safety/snapshot/snapshot.js';
+import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { postVerify, type PostVerifyReport } from '../../safety/verify/post-verify.js';
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { databaseUrl } from '../migrator-factory.js';
+import { projectConfig } from '../project-config.js';
+
+export function verifyText(report: PostVerifyReport): string {
+  const lines = report.checks.flatMap((c) => [
+    `${c.status.toUpperCase().padEnd(8)}${c.check}`,
+    ...c.findings.map((f) => `        - ${f}`),
+  ]);
+  for (const s of report.smoke) {
+    lines.push(`        smoke ${s.name}: ${s.executionMs.toFixed(1)} ms (limit ${s.maxMs} ms)`);
+  }
+  lines.push('', report.ok ? 'post-verify passed' : 'post-verify FAILED');
+  return lines.join('\n');
+}
+
+export async function verifyCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('verify', args, {
+    config: { type: 'string' },
+    snapshot: { type: 'string' },
+    storage: { type: 'string' },
+    tables: { type: 'string' },
+  });
+  const config = await projectConfig(values, io);
+  const storage = new LocalDirectoryStorage(
+    values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
+  );
+  const manifest =
+    values.snapshot !== undefined ? await readManifest(storage, values.snapshot) : undefined;
+  const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
+  const report = await postVerify({
+    databaseUrl: databaseUrl(values, io),
+    config: config.postVerify,
+    historySchema: values.schema ?? config.historySchema,
+    logger: createLogger({ component: 'cli.verify', ...(level !== undefined && { level }) }),
+    ...(manifest !== undefined && { manifest }),
+    ...(values.tables !== undefined && { touchedTables: values.tables.split(',').filter(Boolean) }),
+  });
+  io.stdout(values.json ? JSON.stringify(report, null, 2) : verifyText(report));
+  return report.ok ? ExitCode.ok : ExitCode.validation;
+}
