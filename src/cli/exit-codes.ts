@@ -41,6 +41,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'SNAPSHOT_REFUSED':
     case 'DRY_RUN_REFUSED':
     case 'CONFIG_ERROR':
+    case 'BACKFILL_REFUSED':
     case 'WINDOW_UNAVAILABLE':
       return ExitCode.validation;
     default:

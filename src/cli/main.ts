@@ -53,6 +53,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       'post-verify: constraints, invalid indexes, amcheck, row counts vs a snapshot, smoke queries',
     load: async () => (await import('./commands/verify.js')).verifyCommand,
   },
+  backfill: {
+    summary: 'keyset-batched UPDATE with throttle and a resumable checkpoint',
+    load: async () => (await import('./commands/backfill.js')).backfillCommand,
+  },
   repair: {
     summary: 'after a manual fix: accept a checksum or forget a failed attempt',
     load: async () => (await import('./commands/repair.js')).repairCommand,
