@@ -67,3 +67,22 @@ export class DirectoryMigrationSource implements MigrationSource {
     return migrations;
   }
 }
+
+/**
+ * Migrations loaded once and pinned: every step of a run (dry-run, apply) sees the same IDs
+ * and checksums even if the files change underneath it.
+ */
+export class PinnedMigrationSource implements MigrationSource {
+  constructor(
+    private readonly migrations: readonly Migration[],
+    readonly description: string,
+  ) {}
+
+  static async pin(source: MigrationSource): Promise<PinnedMigrationSource> {
+    return new PinnedMigrationSource(await source.load(), `${source.description} (pinned)`);
+  }
+
+  load(): Promise<Migration[]> {
+    return Promise.resolve([...this.migrations]);
+  }
+}

@@ -110,4 +110,17 @@ describe('dbmigrate CLI', () => {
     const apply = await dbmigrate(env, 'apply');
     expect(apply.out).toMatch(/applied 1,/);
   });
+
+  it('runs apply --safe end to end and refuses --now without confirming the database name', async () => {
+    const storage = await writeMigrationDir([]);
+    const refused = await dbmigrate(env, 'apply', '--safe', '--now', '--storage', storage);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(`confirm by adding --confirm ${db.name}`);
+    const res = await dbmigrate(env, 'apply', '--safe', '--storage', storage);
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/post-verify\s+ok/);
+    expect(res.out).toContain('safe apply finished: every step passed');
+    const snapshots = await dbmigrate(env, 'snapshot', 'list', '--storage', storage);
+    expect(snapshots.out).toContain('1 snapshot(s), 1 verified');
+  });
 });

@@ -6,6 +6,9 @@ import { PLAN_OPTIONS } from './plan.js';
 import type { RunResult } from '../../engine/migrator.js';
 
 export async function applyCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  if (args.includes('--safe')) {
+    return (await import('./safe-apply.js')).safeApplyCommand(args, io);
+  }
   const { values } = parseCommandArgs('apply', args, PLAN_OPTIONS);
   const run = await migratorFrom(values, io, 'apply').apply({
     ...(values.target !== undefined && { target: values.target }),

@@ -1,0 +1,96 @@
+import { parseDurationMs } from '../../engine/duration.js';
+import { DirectoryMigrationSource } from '../../engine/source.js';
+import { createLogger } from '../../observability/logger.js';
+import { runSafeApply, type SafeApplyReport } from '../../safety/pipeline/safe-apply.js';
+import { databaseName, withDatabase } from '../../safety/snapshot/pg-tools.js';
+import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode, exitCodeFor } from '../exit-codes.js';
+import { databaseUrl } from '../migrator-factory.js';
+import { projectConfig } from '../project-config.js';
+import { formatMs, renderTable } from '../table.js';
+import { UsageError } from '../usage-error.js';
+import { dryRunTable } from './dry-run.js';
+
+export const SAFE_OPTIONS = {
+  safe: { type: 'boolean' },
+  config: { type: 'string' },
+  storage: { type: 'string' },
+  'scratch-url': { type: 'string' },
+  'staging-url': { type: 'string' },
+  now: { type: 'boolean' },
+  confirm: { type: 'string' },
+  'max-window-wait': { type: 'string' },
+  target: { type: 'string' },
+  resume: { type: 'boolean' },
+  'out-of-order': { type: 'boolean' },
+} as const;
+
+function reportText(r: SafeApplyReport): string {
+  const parts = [
+    renderTable(
+      ['STEP', 'RESULT', 'DURATION', 'DETAIL'],
+      r.steps.map((s) => [s.step, s.status, formatMs(s.durationMs), s.detail]),
+    ),
+  ];
+  if (r.dryRun) parts.push('', 'predicted impact (staging dry-run):', dryRunTable(r.dryRun));
+  parts.push(
+    '',
+    r.ok
+      ? 'safe apply finished: every step passed'
+      : `safe apply STOPPED at ${r.stoppedAt ?? '?'}; production ${r.productionTouched ? 'WAS changed (see apply results)' : 'was not changed'}`,
+  );
+  return parts.join('\n');
+}
+
+/** `dbmigrate apply --safe`: the whole pipeline, touching production only after every earlier step passed. */
+export async function safeApplyCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('apply', args, SAFE_OPTIONS);
+  const url = databaseUrl(values, io);
+  if (values.now === true && values.confirm !== databaseName(url)) {
+    throw new UsageError(
+      `--now runs migrations that block writes outside a maintenance window; confirm by adding --confirm ${databaseName(url)} (the database name)`,
+    );
+  }
+  const maxWait =
+    values['max-window-wait'] === undefined
+      ? undefined
+      : parseDurationMs(values['max-window-wait']);
+  if (maxWait === null)
+    throw new UsageError('--max-window-wait must be a duration such as 30min or 12h');
+  const config = await projectConfig(values, io);
+  const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
+  const controller = new AbortController();
+  const stop = (): void => {
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  try {
+    const report = await runSafeApply({
+      databaseUrl: url,
+      source: new DirectoryMigrationSource(
+        values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations,
+      ),
+      config: values.schema !== undefined ? { ...config, historySchema: values.schema } : config,
+      storage: new LocalDirectoryStorage(
+        values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
+      ),
+      scratchServerUrl: values['scratch-url'] ?? withDatabase(url, 'postgres'),
+      confirmedNow: values.now === true,
+      signal: controller.signal,
+      logger: createLogger({ component: 'cli.apply-safe', ...(level !== undefined && { level }) }),
+      ...(values['staging-url'] !== undefined && { stagingUrl: values['staging-url'] }),
+      ...(maxWait !== undefined && { maxWindowWaitMs: maxWait }),
+      ...(values.target !== undefined && { target: values.target }),
+      ...(values.resume !== undefined && { resume: values.resume }),
+    });
+    io.stdout(values.json ? JSON.stringify(report, null, 2) : reportText(report));
+    if (report.ok) return ExitCode.ok;
+    if (report.stoppedAt === 'apply' && report.apply?.error)
+      return exitCodeFor(report.apply.error.code);
+    if (report.stoppedAt === 'dry-run') return ExitCode.sql;
+    return ExitCode.validation;
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}

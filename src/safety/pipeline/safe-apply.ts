@@ -1,0 +1,269 @@
+import type { Logger } from 'pino';
+import type { DbmigrateConfig } from '../../api/config.js';
+import { connectorFromUrl } from '../../db/connection.js';
+import { Migrator, type RunResult } from '../../engine/migrator.js';
+import { PinnedMigrationSource, type MigrationSource } from '../../engine/source.js';
+import { silentLogger } from '../../observability/logger.js';
+import { runDryRun, type DryRunReport } from '../dryrun/dry-run.js';
+import type { SnapshotManifest, Verification } from '../snapshot/manifest.js';
+import { createSnapshot, verifySnapshot } from '../snapshot/snapshot.js';
+import type { SnapshotStorage } from '../snapshot/storage.js';
+import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
+import { waitForWindow } from '../window/window.js';
+
+export type SafeStep =
+  'plan' | 'snapshot' | 'verify-snapshot' | 'dry-run' | 'window' | 'apply' | 'post-verify';
+
+export interface StepOutcome {
+  readonly step: SafeStep;
+  readonly status: 'ok' | 'failed' | 'skipped';
+  readonly durationMs: number;
+  readonly detail: string;
+}
+
+export interface SafeApplyReport {
+  readonly ok: boolean;
+  /** The step that stopped the run, if any. */
+  readonly stoppedAt: SafeStep | null;
+  readonly productionTouched: boolean;
+  readonly steps: readonly StepOutcome[];
+  readonly snapshot: SnapshotManifest | null;
+  readonly snapshotVerification: Verification | null;
+  readonly dryRun: DryRunReport | null;
+  readonly apply: RunResult | null;
+  readonly postVerify: PostVerifyReport | null;
+}
+
+export interface SafeApplyOptions {
+  readonly databaseUrl: string;
+  readonly source: MigrationSource;
+  readonly config: DbmigrateConfig;
+  readonly storage: SnapshotStorage;
+  /** Server for the scratch (verify) and staging databases; its database part is the maintenance db. */
+  readonly scratchServerUrl: string;
+  /** Use this staging database instead of restoring the snapshot into a temporary one. */
+  readonly stagingUrl?: string;
+  /** Skip waiting for a maintenance window: the caller has obtained explicit confirmation. */
+  readonly confirmedNow?: boolean;
+  readonly maxWindowWaitMs?: number;
+  readonly resume?: boolean;
+  readonly target?: string;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * snapshot → verify snapshot → staging dry-run → (maintenance window) → apply → post-verify.
+ * Stops at the first failed step; production is written only by the apply step, after every
+ * earlier step passed.
+ */
+export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApplyReport> {
+  const log = options.logger ?? silentLogger();
+  const steps: StepOutcome[] = [];
+  const state: {
+    snapshot: SnapshotManifest | null;
+    verification: Verification | null;
+    dryRun: DryRunReport | null;
+    apply: RunResult | null;
+    verify: PostVerifyReport | null;
+  } = { snapshot: null, verification: null, dryRun: null, apply: null, verify: null };
+  const finish = (stoppedAt: SafeStep | null): SafeApplyReport => ({
+    ok: stoppedAt === null,
+    stoppedAt,
+    productionTouched: state.apply !== null && state.apply.applied > 0,
+    steps,
+    snapshot: state.snapshot,
+    snapshotVerification: state.verification,
+    dryRun: state.dryRun,
+    apply: state.apply,
+    postVerify: state.verify,
+  });
+  const step = async (
+    name: SafeStep,
+    work: () => Promise<{ ok: boolean; detail: string }>,
+  ): Promise<boolean> => {
+    const t0 = performance.now();
+    log.info({ step: name }, 'safe apply step start');
+    let outcome: { ok: boolean; detail: string };
+    try {
+      outcome = await work();
+    } catch (err) {
+      outcome = { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+    const durationMs = Math.round(performance.now() - t0);
+    steps.push({
+      step: name,
+      status: outcome.ok ? 'ok' : 'failed',
+      durationMs,
+      detail: outcome.detail,
+    });
+    (outcome.ok ? log.info.bind(log) : log.error.bind(log))(
+      { step: name, ok: outcome.ok, duration_ms: durationMs, detail: outcome.detail },
+      'safe apply step end',
+    );
+    return outcome.ok;
+  };
+
+  const source = await PinnedMigrationSource.pin(options.source);
+  const historySchema = options.config.historySchema;
+  const production = new Migrator({
+    database: connectorFromUrl(options.databaseUrl),
+    source,
+    historySchema,
+    logger: log,
+  });
+  const applyOptions = {
+    ...(options.target !== undefined && { target: options.target }),
+    ...(options.resume !== undefined && { resume: options.resume }),
+  };
+
+  let pendingIds: string[] = [];
+  if (
+    !(await step('plan', async () => {
+      const plan = await production.plan(applyOptions);
+      pendingIds = plan.pending.map((p) => p.id);
+      if (plan.issues.length > 0) {
+        return { ok: false, detail: plan.issues.map((i) => `[${i.code}] ${i.message}`).join('; ') };
+      }
+      return {
+        ok: true,
+        detail: pendingIds.length ? `pending: ${pendingIds.join(', ')}` : 'nothing pending',
+      };
+    }))
+  ) {
+    return finish('plan');
+  }
+  if (pendingIds.length === 0) return finish(null);
+
+  if (
+    !(await step('snapshot', async () => {
+      state.snapshot = await createSnapshot({
+        databaseUrl: options.databaseUrl,
+        storage: options.storage,
+        checksums: options.config.snapshots.checksums,
+        logger: log,
+      });
+      return { ok: true, detail: `${state.snapshot.id} (${state.snapshot.dumpSizeBytes} bytes)` };
+    }))
+  ) {
+    return finish('snapshot');
+  }
+  const snapshotId = state.snapshot?.id ?? '';
+
+  if (
+    !(await step('verify-snapshot', async () => {
+      state.verification = await verifySnapshot({
+        storage: options.storage,
+        id: snapshotId,
+        scratchServerUrl: options.scratchServerUrl,
+        logger: log,
+      });
+      return {
+        ok: state.verification.ok,
+        detail: state.verification.ok
+          ? 'restored and matched'
+          : state.verification.mismatches.join('; '),
+      };
+    }))
+  ) {
+    return finish('verify-snapshot');
+  }
+
+  if (
+    !(await step('dry-run', async () => {
+      state.dryRun = await runDryRun({
+        source,
+        staging:
+          options.stagingUrl !== undefined
+            ? { kind: 'url', url: options.stagingUrl }
+            : {
+                kind: 'snapshot',
+                storage: options.storage,
+                snapshotId,
+                serverUrl: options.scratchServerUrl,
+              },
+        productionUrl: options.databaseUrl,
+        historySchema,
+        windowThresholdMs: options.config.windowThresholdMs,
+        logger: log,
+        ...(options.target !== undefined && { target: options.target }),
+      });
+      const failed = state.dryRun.migrations.find((m) => m.status === 'failed');
+      return {
+        ok: state.dryRun.ok,
+        detail: failed
+          ? `${failed.id} failed on staging: ${failed.error ?? ''}`
+          : `${state.dryRun.migrations.length} migration(s) applied on staging`,
+      };
+    }))
+  ) {
+    return finish('dry-run');
+  }
+
+  const needsWindow = state.dryRun?.needsWindow ?? false;
+  if (needsWindow) {
+    const why = (state.dryRun?.migrations ?? [])
+      .flatMap((m) => m.reasons.map((r) => `${m.id} ${r}`))
+      .join('; ');
+    if (
+      !(await step('window', async () => {
+        if (options.confirmedNow === true)
+          return { ok: true, detail: `--now confirmed; running outside a window although ${why}` };
+        await waitForWindow(options.config.maintenanceWindows, {
+          ...(options.signal !== undefined && { signal: options.signal }),
+          ...(options.maxWindowWaitMs !== undefined && { maxWaitMs: options.maxWindowWaitMs }),
+          onWait: (at) => {
+            log.warn(
+              { opens_at: at.toISOString(), reasons: why },
+              'waiting for the maintenance window',
+            );
+          },
+        });
+        return { ok: true, detail: `inside a maintenance window (${why})` };
+      }))
+    ) {
+      return finish('window');
+    }
+  }
+
+  if (
+    !(await step('apply', async () => {
+      state.apply = await production.apply(applyOptions);
+      const err = state.apply.error;
+      return {
+        ok: err === null,
+        detail: err ? `[${err.code}] ${err.message}` : `applied ${state.apply.applied}`,
+      };
+    }))
+  ) {
+    return finish('apply');
+  }
+
+  const touched = new Set<string>();
+  for (const m of state.dryRun?.migrations ?? []) {
+    for (const l of m.locks) touched.add(l.relation);
+    for (const r of m.rewrites) if (r.startsWith('table ')) touched.add(r.slice('table '.length));
+  }
+  if (
+    !(await step('post-verify', async () => {
+      state.verify = await postVerify({
+        databaseUrl: options.databaseUrl,
+        config: options.config.postVerify,
+        touchedTables: [...touched],
+        historySchema,
+        logger: log,
+        ...(state.snapshot !== null && { manifest: state.snapshot }),
+      });
+      const bad = state.verify.checks
+        .filter((c) => c.status === 'error')
+        .flatMap((c) => c.findings);
+      return {
+        ok: state.verify.ok,
+        detail: state.verify.ok ? 'all checks passed' : bad.join('; '),
+      };
+    }))
+  ) {
+    return finish('post-verify');
+  }
+  return finish(null);
+}
