@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import {
+  BackupSnapshotSpecSchema,
+  BackupSnapshotStatusSchema,
+} from './v1alpha1/backup-snapshot.js';
+import { GROUP, VERSION } from './v1alpha1/common.js';
+import {
+  DatabaseMigrationSpecSchema,
+  DatabaseMigrationStatusSchema,
+} from './v1alpha1/database-migration.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = Record<string, Json>;
+
+const DROPPED_KEYS = new Set(['$schema', 'propertyNames', 'id', '$id']);
+
+/**
+ * zod's JSON Schema (2020-12) → a Kubernetes structural OpenAPI v3 schema: every node typed,
+ * `null` unions as `nullable`, `const` as a one-value `enum`, no `additionalProperties: false`
+ * (forbidden in CRDs; unknown fields are pruned by the apiserver instead), and JavaScript's
+ * safe-integer bounds dropped.
+ */
+export function toStructuralSchema(node: Json): Json {
+  if (Array.isArray(node)) return node.map(toStructuralSchema);
+  if (node === null || typeof node !== 'object') return node;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (DROPPED_KEYS.has(key)) continue;
+    if (key === 'additionalProperties' && value === false) continue;
+    if (key === 'const') {
+      out['enum'] = [value];
+      continue;
+    }
+    if (
+      (key === 'minimum' || key === 'maximum') &&
+      typeof value === 'number' &&
+      Math.abs(value) >= Number.MAX_SAFE_INTEGER
+    ) {
+      continue;
+    }
+    if (key === 'type' && Array.isArray(value)) {
+      const types = value.filter((t) => t !== 'null');
+      if (types.length !== 1)
+        throw new Error(`CRD schemas cannot express a union of types ${JSON.stringify(value)}`);
+      out['type'] = types[0] ?? 'string';
+      if (value.includes('null')) out['nullable'] = true;
+      continue;
+    }
+    if (
+      key === 'properties' &&
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value)
+    ) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, toStructuralSchema(v)]),
+      );
+      continue;
+    }
+    out[key] = toStructuralSchema(value);
+  }
+  if (out['anyOf'] !== undefined || out['oneOf'] !== undefined) {
+    throw new Error(
+      'CRD schemas here avoid anyOf/oneOf: use optional fields and an x-kubernetes-validations rule',
+    );
+  }
+  return out;
+}
+
+function schemaOf(schema: z.ZodType): Json {
+  return toStructuralSchema(
+    z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }) as Json,
+  );
+}
+
+interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'boolean' | 'date' | 'number';
+  readonly jsonPath: string;
+  readonly description?: string;
+  readonly priority?: number;
+}
+
+interface CrdDefinition {
+  readonly kind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly shortNames: readonly string[];
+  readonly spec: z.ZodType;
+  readonly status: z.ZodType;
+  readonly columns: readonly PrinterColumn[];
+  readonly description: string;
+}
+
+function customResourceDefinition(def: CrdDefinition): JsonObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${def.plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: {
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.singular,
+        shortNames: [...def.shortNames],
+        categories: ['dbops'],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: def.columns.map((c) => ({ ...c })),
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: def.description,
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: schemaOf(def.spec),
+                status: schemaOf(def.status),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+/** The CRDs, generated from the zod schemas (the single source of truth). */
+export function customResourceDefinitions(): Record<string, JsonObject> {
+  return {
+    'dbops.docserver.io_databasemigrations.yaml': customResourceDefinition({
+      kind: 'DatabaseMigration',
+      plural: 'databasemigrations',
+      singular: 'databasemigration',
+      shortNames: ['dbm', 'dbmigration'],
+      spec: DatabaseMigrationSpecSchema,
+      status: DatabaseMigrationStatusSchema,
+      description:
+        'Drives a set of SQL migrations through snapshot, staging dry-run, apply and verify against the database in a DATABASE_URL Secret.',
+      columns: [
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Applied', type: 'integer', jsonPath: '.status.appliedCount' },
+        { name: 'Pending', type: 'integer', jsonPath: '.status.pendingCount' },
+        { name: 'Snapshot', type: 'string', jsonPath: '.status.snapshotRef.name' },
+        AGE,
+      ],
+    }),
+    'dbops.docserver.io_backupsnapshots.yaml': customResourceDefinition({
+      kind: 'BackupSnapshot',
+      plural: 'backupsnapshots',
+      singular: 'backupsnapshot',
+      shortNames: ['dbsnap'],
+      spec: BackupSnapshotSpecSchema,
+      status: BackupSnapshotStatusSchema,
+      description:
+        'A pg_dump snapshot of a database with a manifest, verified by restoring it into a scratch database.',
+      columns: [
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Size', type: 'string', jsonPath: '.status.size' },
+        { name: 'Verified', type: 'boolean', jsonPath: '.status.verified' },
+        AGE,
+      ],
+    }),
+  };
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { customResourceDefinitions } from '../../src/api/crd.js';
+import { renderCrdYaml } from '../../src/api/crd-yaml.js';
+
+type Node = Record<string, unknown>;
+
+function walk(node: unknown, path: string, visit: (n: Node, path: string) => void): void {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
+  const n = node as Node;
+  visit(n, path);
+  const props = n['properties'];
+  if (props && typeof props === 'object') {
+    for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`, visit);
+  }
+  walk(n['items'], `${path}[]`, visit);
+  if (n['additionalProperties'] && typeof n['additionalProperties'] === 'object')
+    walk(n['additionalProperties'], `${path}{}`, visit);
+}
+
+describe('generated CRDs', () => {
+  const crds = customResourceDefinitions();
+
+  it('crds/*.yaml are up to date with the zod schemas (run `npm run gen:crds`)', () => {
+    for (const [file, crd] of Object.entries(crds)) {
+      expect(
+        readFileSync(`crds/${file}`, 'utf8'),
+        `crds/${file} is stale: run npm run gen:crds`,
+      ).toBe(renderCrdYaml(crd));
+    }
+  });
+
+  it('are structural: every node typed, no unions, no additionalProperties: false', () => {
+    for (const [file, crd] of Object.entries(crds)) {
+      const doc = parse(renderCrdYaml(crd)) as {
+        spec: { versions: { schema: { openAPIV3Schema: unknown } }[] };
+      };
+      const root = doc.spec.versions[0]?.schema.openAPIV3Schema;
+      walk(root, file, (n, path) => {
+        expect(n['type'], `${path} has no type`).toBeTypeOf('string');
+        expect(n['anyOf'], path).toBeUndefined();
+        expect(n['oneOf'], path).toBeUndefined();
+        expect(n['additionalProperties'], path).not.toBe(false);
+        expect(n['$schema'], path).toBeUndefined();
+      });
+    }
+  });
+
+  it('names, short names, category, status subresource and printer columns match the brief', () => {
+    const dbm = crds['dbops.docserver.io_databasemigrations.yaml'] as unknown as {
+      spec: {
+        names: Node;
+        versions: {
+          subresources: Node;
+          additionalPrinterColumns: { name: string }[];
+          schema: {
+            openAPIV3Schema: { properties: { spec: { properties: { migrations: Node } } } };
+          };
+        }[];
+      };
+    };
+    expect(dbm.spec.names).toMatchObject({
+      plural: 'databasemigrations',
+      shortNames: ['dbm', 'dbmigration'],
+      categories: ['dbops'],
+    });
+    const v = dbm.spec.versions[0];
+    expect(v?.subresources).toEqual({ status: {} });
+    expect(v?.additionalPrinterColumns.map((c) => c.name)).toEqual([
+      'Phase',
+      'Applied',
+      'Pending',
+      'Snapshot',
+      'Age',
+    ]);
+    expect(
+      v?.schema.openAPIV3Schema.properties.spec.properties.migrations['x-kubernetes-validations'],
+    ).toEqual([
+      {
+        rule: 'has(self.configMapRef) != has(self.inline)',
+        message: 'set exactly one of configMapRef or inline',
+      },
+    ]);
+    const snap = crds['dbops.docserver.io_backupsnapshots.yaml'] as unknown as {
+      spec: { names: Node; versions: { additionalPrinterColumns: { name: string }[] }[] };
+    };
+    expect(snap.spec.names).toMatchObject({
+      plural: 'backupsnapshots',
+      shortNames: ['dbsnap'],
+      categories: ['dbops'],
+    });
+    expect(snap.spec.versions[0]?.additionalPrinterColumns.map((c) => c.name)).toEqual([
+      'Phase',
+      'Size',
+      'Verified',
+      'Age',
+    ]);
+  });
+});
