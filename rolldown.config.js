@@ -5,5 +5,7 @@ import { defineConfig } from 'rolldown';
 export default defineConfig({
   input: { dbmigrate: 'src/cli/main.ts' },
   platform: 'node',
+  // libpg-query loads its .wasm from next to its own file: it must stay in node_modules.
+  external: ['libpg-query'],
   output: { dir: 'dist/cli', format: 'esm', sourcemap: true },
 });

@@ -9,7 +9,7 @@ if [ -z "${DEMO_DATABASE_URL:-}" ]; then
   exists=$(psql -X -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$db'")
   [ "$exists" = "1" ] || psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "create database $db"
 fi
-dbmigrate() { node dist/cli/dbmigrate.js "$@"; }
+dbmigrate() { node --liftoff-only dist/cli/dbmigrate.js "$@"; }
 echo "== dbmigrate plan"
 dbmigrate plan --log-level warn || true
 echo

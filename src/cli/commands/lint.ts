@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { parseDurationMs } from '../../engine/duration.js';
+import { DirectoryMigrationSource } from '../../engine/source.js';
+import { summariseFindings, type LintFinding } from '../../safety/lint/finding.js';
+import { lintMigrations } from '../../safety/lint/linter.js';
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { UsageError } from '../usage-error.js';
+
+export const LINT_OPTIONS = {
+  'warnings-as-errors': { type: 'boolean' },
+} as const;
+
+/**
+ * `dbmigrate lint`: checks the up sections of the migration files for statements that lock or
+ * rewrite live tables, lose data or break running code. Reads files only; needs no database.
+ */
+export async function lintCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('lint', args, LINT_OPTIONS);
+  const directory = values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations';
+  let defaultLockTimeoutMs: number | undefined;
+  if (values['lock-timeout'] !== undefined) {
+    const ms = parseDurationMs(values['lock-timeout']);
+    if (ms === null) {
+      throw new UsageError(
+        `--lock-timeout: "${values['lock-timeout']}" is not a duration (e.g. 500ms, 5s, 2min)`,
+      );
+    }
+    defaultLockTimeoutMs = ms;
+  }
+
+  const migrations = await new DirectoryMigrationSource(directory).load();
+  const fileTexts = new Map<string, string>();
+  for (const m of migrations) fileTexts.set(m.file, await readFile(m.file, 'utf8'));
+  const findings = await lintMigrations(migrations, { defaultLockTimeoutMs, fileTexts });
+  const warningsAsErrors = values['warnings-as-errors'] ?? false;
+  const summary = summariseFindings(findings, warningsAsErrors);
+
+  if (values.json) {
+    io.stdout(
+      JSON.stringify(
+        {
+          ok: summary.ok,
+          migrations: migrations.length,
+          errors: summary.errors,
+          warnings: summary.warnings,
+          findings,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    for (const f of findings) io.stdout(formatFinding(f));
+    io.stdout(summaryLine(migrations.length, summary.errors, summary.warnings, warningsAsErrors));
+  }
+  return summary.ok ? ExitCode.ok : ExitCode.validation;
+}
+
+/** `file:line: severity rule-id: message`, then the safe alternative indented. */
+export function formatFinding(f: LintFinding): string {
+  return `${f.file}:${f.line}: ${f.severity} ${f.ruleId}: ${f.message}\n    help: ${f.help}`;
+}
+
+function summaryLine(
+  migrations: number,
+  errors: number,
+  warnings: number,
+  warningsAsErrors: boolean,
+): string {
+  const files = `${migrations} migration${migrations === 1 ? '' : 's'}`;
+  if (errors === 0 && warnings === 0) return `ok: ${files} linted, no findings`;
+  const counts = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+  const failing = errors > 0 || (warningsAsErrors && warnings > 0);
+  return `\n${failing ? 'failed' : 'ok'}: ${files} linted, ${counts}${
+    warnings > 0 && !warningsAsErrors && errors === 0
+      ? ' (warnings do not fail; --warnings-as-errors makes them)'
+      : ''
+  }\nsilence a reviewed finding with "-- dbmigrate-lint: ignore <rule-id> <reason>" above the statement (docs/lint.md)`;
+}

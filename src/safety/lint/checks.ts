@@ -1,0 +1,726 @@
+// The rules themselves: one pass over a migration's statements, in order, keeping what earlier
+// statements established (tables created here, NOT VALID constraints, the lock_timeout in force).
+import type {
+  AlterDomainStmt,
+  AlterTableCmd,
+  AlterTableStmt,
+  ColumnDef,
+  Constraint,
+  CreateStmt,
+  DropStmt,
+  IndexStmt,
+  Node,
+  RangeVar,
+  RefreshMatViewStmt,
+  ReindexStmt,
+  RenameStmt,
+  TransactionStmt,
+  VacuumStmt,
+  VariableSetStmt,
+} from 'libpg-query';
+import { blocksWrites, lockModeLabel, lockStrength } from '../dryrun/lock-modes.js';
+import {
+  columnTypeOf,
+  constraintsOf,
+  displayName,
+  integerOf,
+  notNullColumnsOf,
+  optionEnabled,
+  relationFromList,
+  relationOf,
+  RelationSet,
+  stringOf,
+  stringsOf,
+  typeLabel,
+  type ColumnType,
+  type RelationName,
+} from './ast.js';
+import { locksTaken } from './locks.js';
+import type { ParsedStatement } from './parser.js';
+import type { LintRuleId } from './rules.js';
+import type { SchemaFacts } from './schema-facts.js';
+import { defaultVolatility } from './volatility.js';
+
+export interface RawFinding {
+  readonly ruleId: LintRuleId;
+  readonly message: string;
+  /** Byte offset in the section the finding points at; the statement's start when absent. */
+  readonly at: number | undefined;
+}
+
+export interface CheckerSettings {
+  /** The migration runs in one transaction (no `transaction=false` header). */
+  readonly transactional: boolean;
+  /** lock_timeout the engine sets before the first statement. */
+  readonly lockTimeoutMs: number;
+  /** Where that value came from, for the message when it is 0. */
+  readonly lockTimeoutSource: string;
+  /** Facts from earlier migrations of the set; the checker adds this migration's. */
+  readonly facts: SchemaFacts;
+  /** File line of a byte offset in the section. */
+  readonly lineOf: (byteOffset: number) => number;
+}
+
+type Report = (ruleId: LintRuleId, message: string, at?: number) => void;
+
+interface StatementScope {
+  readonly report: Report;
+  /** Section byte offset of a node location (locations are relative to the parsed string). */
+  readonly at: (location: number | undefined) => number | undefined;
+  /** Inside a transaction block: a transactional migration, or after an explicit BEGIN. */
+  readonly inTransaction: boolean;
+  readonly line: number;
+}
+
+const SERIAL_TYPES = new Set(['serial', 'bigserial', 'smallserial']);
+const SMALL_INTEGER_TYPES = new Set(['int2', 'int4', 'serial', 'smallserial']);
+const REWRITING_SUBTYPES: Partial<Record<string, string>> = {
+  AT_SetLogged: 'SET LOGGED',
+  AT_SetUnLogged: 'SET UNLOGGED',
+  AT_SetTableSpace: 'SET TABLESPACE',
+  AT_SetAccessMethod: 'SET ACCESS METHOD',
+};
+
+export class MigrationChecker {
+  private lockTimeoutMs: number;
+  private lockTimeoutSource: string;
+  private lockTimeoutReported = false;
+  /** Line of an explicit BEGIN not yet committed. */
+  private explicitBeginLine: number | null = null;
+  private readonly newTables = new RelationSet();
+  private readonly newIndexes = new Set<string>();
+  /** `table\0constraint` added NOT VALID in this migration. */
+  private readonly notValidHere = new Set<string>();
+
+  constructor(private readonly settings: CheckerSettings) {
+    this.lockTimeoutMs = settings.lockTimeoutMs;
+    this.lockTimeoutSource = settings.lockTimeoutSource;
+  }
+
+  check(stmt: ParsedStatement): RawFinding[] {
+    const findings: RawFinding[] = [];
+    const scope: StatementScope = {
+      report: (ruleId, message, at) => findings.push({ ruleId, message, at }),
+      at: (location) => (location === undefined || location < 0 ? undefined : stmt.base + location),
+      inTransaction: this.settings.transactional || this.explicitBeginLine !== null,
+      line: this.settings.lineOf(stmt.start),
+    };
+    const n = stmt.node;
+    this.checkLockTimeout(n, scope);
+    if ('IndexStmt' in n) this.createIndex(n.IndexStmt, scope);
+    else if ('DropStmt' in n) this.drop(n.DropStmt, scope);
+    else if ('DropdbStmt' in n)
+      scope.report(
+        'ban-drop-database',
+        `DROP DATABASE ${n.DropdbStmt.dbname ?? ''} in a migration destroys every table at once`,
+      );
+    else if ('TruncateStmt' in n) this.truncate(n.TruncateStmt.relations, scope);
+    else if ('RenameStmt' in n) this.rename(n.RenameStmt, scope);
+    else if ('AlterTableStmt' in n) this.alterTable(n.AlterTableStmt, scope);
+    else if ('CreateStmt' in n) this.createTable(n.CreateStmt, scope);
+    else if ('CreateTableAsStmt' in n) this.created(n.CreateTableAsStmt.into?.rel);
+    else if ('SelectStmt' in n) this.created(n.SelectStmt.intoClause?.rel);
+    else if ('ReindexStmt' in n) this.reindex(n.ReindexStmt, scope);
+    else if ('VacuumStmt' in n) this.vacuum(n.VacuumStmt, scope);
+    else if ('ClusterStmt' in n) this.cluster(n.ClusterStmt.relation, scope);
+    else if ('RefreshMatViewStmt' in n) this.refresh(n.RefreshMatViewStmt, scope);
+    else if ('AlterDomainStmt' in n) this.alterDomain(n.AlterDomainStmt, scope);
+    else if ('TransactionStmt' in n) this.transaction(n.TransactionStmt, scope);
+    else if ('VariableSetStmt' in n) this.setVariable(n.VariableSetStmt, scope);
+    return findings;
+  }
+
+  private isNew(r: RelationName): boolean {
+    return this.newTables.has(r);
+  }
+
+  private created(rv: RangeVar | undefined): void {
+    const rel = relationOf(rv);
+    if (rel === undefined) return;
+    this.newTables.add(rel);
+    this.settings.facts.dropTable(rel.name);
+  }
+
+  private whyInTransaction(): string {
+    return this.explicitBeginLine !== null && !this.settings.transactional
+      ? `it follows the BEGIN at line ${this.explicitBeginLine}`
+      : 'this migration runs in a transaction; put the statement in its own migration with `-- dbmigrate:transaction=false`';
+  }
+
+  // ---- lock_timeout ----------------------------------------------------------------------
+
+  private checkLockTimeout(n: Node, scope: StatementScope): void {
+    if (this.lockTimeoutMs !== 0 || this.lockTimeoutReported) return;
+    const blocking = locksTaken(n, (r) => !this.isNew(r)).filter((l) => blocksWrites(l.mode));
+    if (blocking.length === 0) return;
+    const strongest = blocking.reduce((a, b) =>
+      lockStrength(b.mode) > lockStrength(a.mode) ? b : a,
+    );
+    this.lockTimeoutReported = true;
+    scope.report(
+      'missing-lock-timeout',
+      `takes ${lockModeLabel(strongest.mode)} on ${strongest.relation} with lock_timeout 0 (${this.lockTimeoutSource}): it waits without limit behind any open transaction on the table, and every query on the table queues behind it`,
+    );
+  }
+
+  private setVariable(s: VariableSetStmt, scope: StatementScope): void {
+    const name = s.name?.toLowerCase();
+    if (s.kind === 'VAR_RESET_ALL' || (name === 'lock_timeout' && s.kind !== 'VAR_SET_VALUE')) {
+      if (name !== undefined && name !== 'lock_timeout') return;
+      this.lockTimeoutMs = 0;
+      this.lockTimeoutSource = `reset at line ${scope.line} to the server default, 0 unless the server sets one`;
+      return;
+    }
+    if (name !== 'lock_timeout' || s.kind !== 'VAR_SET_VALUE') return;
+    const zero = isZeroSetting(s.args?.[0]);
+    this.lockTimeoutMs = zero ? 0 : 1;
+    if (zero) this.lockTimeoutSource = `SET lock_timeout = 0 at line ${scope.line}`;
+  }
+
+  // ---- transactions ----------------------------------------------------------------------
+
+  private transaction(s: TransactionStmt, scope: StatementScope): void {
+    const why = this.settings.transactional
+      ? "the engine already runs this migration in a transaction, so this ends or nests it behind the engine's back"
+      : 'the engine runs this transaction=false migration statement by statement and records progress after each, which an explicit transaction block breaks';
+    switch (s.kind) {
+      case 'TRANS_STMT_BEGIN':
+      case 'TRANS_STMT_START':
+        scope.report('transaction-control-in-migration', `BEGIN inside a migration: ${why}`);
+        this.explicitBeginLine = scope.line;
+        break;
+      case 'TRANS_STMT_COMMIT':
+      case 'TRANS_STMT_ROLLBACK':
+        scope.report(
+          'transaction-control-in-migration',
+          `${s.kind === 'TRANS_STMT_COMMIT' ? 'COMMIT' : 'ROLLBACK'} inside a migration: ${why}`,
+        );
+        this.explicitBeginLine = null;
+        break;
+      case 'TRANS_STMT_PREPARE':
+      case 'TRANS_STMT_COMMIT_PREPARED':
+      case 'TRANS_STMT_ROLLBACK_PREPARED':
+        scope.report(
+          'transaction-control-in-migration',
+          `two-phase commit statement inside a migration: ${why}`,
+        );
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- indexes ---------------------------------------------------------------------------
+
+  private createIndex(s: IndexStmt, scope: StatementScope): void {
+    const rel = relationOf(s.relation);
+    const name = s.idxname === undefined ? '' : ` ${s.idxname}`;
+    if (s.concurrent === true) {
+      if (scope.inTransaction)
+        scope.report(
+          'concurrently-in-transaction',
+          `CREATE INDEX CONCURRENTLY${name} cannot run inside a transaction block: ${this.whyInTransaction()}`,
+        );
+    } else if (rel !== undefined && !this.isNew(rel) && s.relation?.inh === true) {
+      // `ON ONLY parent` (inh false) builds nothing: the partitions' indexes are attached later.
+      scope.report(
+        'require-concurrent-index-creation',
+        `CREATE INDEX${name} on existing table ${displayName(rel)} without CONCURRENTLY blocks writes to it (SHARE lock) for the whole build`,
+      );
+    }
+    if (s.idxname !== undefined) this.newIndexes.add(s.idxname);
+  }
+
+  private drop(s: DropStmt, scope: StatementScope): void {
+    const objects = (s.objects ?? [])
+      .map(relationFromList)
+      .filter((r): r is RelationName => r !== undefined);
+    if (s.removeType === 'OBJECT_INDEX') {
+      if (s.concurrent === true) {
+        if (scope.inTransaction)
+          scope.report(
+            'concurrently-in-transaction',
+            `DROP INDEX CONCURRENTLY cannot run inside a transaction block: ${this.whyInTransaction()}`,
+          );
+        return;
+      }
+      const existing = objects.filter((o) => !this.newIndexes.has(o.name));
+      if (existing.length > 0)
+        scope.report(
+          'require-concurrent-index-deletion',
+          `DROP INDEX ${existing.map(displayName).join(', ')} without CONCURRENTLY takes ACCESS EXCLUSIVE on the table, blocking reads and writes until every running query on it finishes`,
+        );
+    } else if (s.removeType === 'OBJECT_TABLE') {
+      const existing = objects.filter((o) => !this.isNew(o));
+      if (existing.length > 0)
+        scope.report(
+          'ban-drop-table',
+          `DROP TABLE ${existing.map(displayName).join(', ')} deletes the table and its data; running code that uses it fails`,
+        );
+      for (const o of objects) this.settings.facts.dropTable(o.name);
+    }
+  }
+
+  private reindex(s: ReindexStmt, scope: StatementScope): void {
+    const target = relationOf(s.relation);
+    const what = target === undefined ? (s.name ?? '') : displayName(target);
+    if (optionEnabled(s.params, 'concurrently')) {
+      if (scope.inTransaction)
+        scope.report(
+          'concurrently-in-transaction',
+          `REINDEX CONCURRENTLY ${what} cannot run inside a transaction block: ${this.whyInTransaction()}`,
+        );
+      return;
+    }
+    if (target !== undefined) {
+      if (s.kind === 'REINDEX_OBJECT_INDEX' && this.newIndexes.has(target.name)) return;
+      if (s.kind === 'REINDEX_OBJECT_TABLE' && this.isNew(target)) return;
+    }
+    scope.report(
+      'reindex-without-concurrently',
+      `REINDEX ${what} without CONCURRENTLY blocks writes to the table and reads that use the index while it rebuilds`,
+    );
+  }
+
+  // ---- destructive statements ------------------------------------------------------------
+
+  private truncate(relations: readonly Node[] | undefined, scope: StatementScope): void {
+    const existing: RelationName[] = [];
+    for (const r of relations ?? []) {
+      const rel = 'RangeVar' in r ? relationOf(r.RangeVar) : undefined;
+      if (rel !== undefined && !this.isNew(rel)) existing.push(rel);
+    }
+    if (existing.length > 0)
+      scope.report(
+        'ban-truncate',
+        `TRUNCATE ${existing.map(displayName).join(', ')} deletes every row under ACCESS EXCLUSIVE`,
+      );
+  }
+
+  private rename(s: RenameStmt, scope: StatementScope): void {
+    const rel = relationOf(s.relation);
+    if (rel === undefined) return;
+    const facts = this.settings.facts;
+    if (s.renameType === 'OBJECT_COLUMN') {
+      if (!this.isNew(rel))
+        scope.report(
+          'renaming-column',
+          `RENAME COLUMN ${s.subname ?? ''} TO ${s.newname ?? ''} on existing table ${displayName(rel)} breaks running code that uses the old name`,
+        );
+      if (s.subname !== undefined && s.newname !== undefined)
+        facts.renameColumn(rel.name, s.subname, s.newname);
+    } else if (s.renameType === 'OBJECT_TABLE') {
+      if (!this.isNew(rel))
+        scope.report(
+          'renaming-table',
+          `RENAME of existing table ${displayName(rel)} to ${s.newname ?? ''} breaks running code that uses the old name`,
+        );
+      else if (s.newname !== undefined) this.newTables.add({ schema: rel.schema, name: s.newname });
+      if (s.newname !== undefined) facts.renameTable(rel.name, s.newname);
+    }
+  }
+
+  // ---- CREATE TABLE ----------------------------------------------------------------------
+
+  private createTable(s: CreateStmt, scope: StatementScope): void {
+    const rel = relationOf(s.relation);
+    if (rel === undefined) return;
+    const facts = this.settings.facts;
+    facts.dropTable(rel.name);
+    const columns = new Map<string, { def: ColumnDef; type: ColumnType | undefined }>();
+    const tableConstraints: Constraint[] = [];
+    for (const e of [...(s.tableElts ?? []), ...(s.constraints ?? [])]) {
+      if ('Constraint' in e) tableConstraints.push(e.Constraint);
+      if (!('ColumnDef' in e) || e.ColumnDef.colname === undefined) continue;
+      const col = e.ColumnDef;
+      const type = columnTypeOf(col.typeName);
+      columns.set(col.colname ?? '', { def: col, type });
+      if (type !== undefined) {
+        facts.setColumnType(rel.name, col.colname ?? '', type);
+        this.columnStyle(rel, col, type, scope);
+      }
+      for (const c of constraintsOf(col)) {
+        if (c.contype === 'CONSTR_PRIMARY') this.primaryKeyType(rel, col, type, scope);
+        if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
+      }
+    }
+    for (const c of tableConstraints) {
+      if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
+      const keys = stringsOf(c.keys);
+      const only = keys.length === 1 ? columns.get(keys[0] ?? '') : undefined;
+      if (c.contype === 'CONSTR_PRIMARY' && only !== undefined)
+        this.primaryKeyType(rel, only.def, only.type, scope);
+    }
+    this.newTables.add(rel);
+  }
+
+  private columnStyle(
+    rel: RelationName,
+    col: ColumnDef,
+    type: ColumnType,
+    scope: StatementScope,
+  ): void {
+    const column = `${displayName(rel)}.${col.colname ?? ''}`;
+    const at = scope.at(col.location);
+    if (SERIAL_TYPES.has(type.name))
+      scope.report('prefer-identity', `column ${column} is ${type.name}`, at);
+    if (type.name === 'varchar' && type.mods.length > 0)
+      scope.report('prefer-text-field', `column ${column} is ${typeLabel(type)}`, at);
+    if (type.name === 'bpchar')
+      scope.report('ban-char-field', `column ${column} is ${typeLabel(type)}`, at);
+    if (type.name === 'timestamp')
+      scope.report(
+        'prefer-timestamptz',
+        `column ${column} is timestamp without time zone`,
+        scope.at(col.typeName?.location) ?? at,
+      );
+  }
+
+  private primaryKeyType(
+    rel: RelationName,
+    col: ColumnDef,
+    type: ColumnType | undefined,
+    scope: StatementScope,
+  ): void {
+    if (type === undefined || type.array || !SMALL_INTEGER_TYPES.has(type.name)) return;
+    scope.report(
+      'prefer-bigint-primary-key',
+      `primary key ${displayName(rel)}.${col.colname ?? ''} is ${typeLabel(type)}: 32-bit or smaller IDs run out`,
+      scope.at(col.location),
+    );
+  }
+
+  private recordNotNullCheck(table: string, c: Constraint, validated: boolean): string {
+    const columns = notNullColumnsOf(c.raw_expr);
+    // PostgreSQL names an unnamed CHECK <table>_<first column>_check.
+    const name = c.conname ?? `${table}_${columns[0] ?? ''}_check`;
+    if (columns.length > 0) this.settings.facts.addNotNullCheck(table, name, columns, validated);
+    return name;
+  }
+
+  // ---- ALTER TABLE -----------------------------------------------------------------------
+
+  private alterTable(s: AlterTableStmt, scope: StatementScope): void {
+    if (s.objtype !== undefined && s.objtype !== 'OBJECT_TABLE') return;
+    const rel = relationOf(s.relation);
+    if (rel === undefined) return;
+    for (const c of s.cmds ?? []) {
+      if ('AlterTableCmd' in c) this.alterTableCmd(rel, c.AlterTableCmd, scope);
+    }
+  }
+
+  private alterTableCmd(rel: RelationName, cmd: AlterTableCmd, scope: StatementScope): void {
+    const existing = !this.isNew(rel);
+    const table = displayName(rel);
+    const facts = this.settings.facts;
+    const def = cmd.def;
+    const column = cmd.name ?? '';
+    switch (cmd.subtype) {
+      case 'AT_AddColumn':
+        if (def !== undefined && 'ColumnDef' in def) this.addColumn(rel, def.ColumnDef, scope);
+        break;
+      case 'AT_AlterColumnType':
+        if (def !== undefined && 'ColumnDef' in def)
+          this.alterColumnType(rel, column, def.ColumnDef, scope);
+        break;
+      case 'AT_SetNotNull':
+        if (existing && !facts.hasValidatedNotNullCheck(rel.name, column))
+          scope.report(
+            'set-not-null-without-check',
+            `ALTER COLUMN ${column} SET NOT NULL on existing table ${table} scans the whole table under ACCESS EXCLUSIVE: no validated CHECK (${column} IS NOT NULL) precedes it in this migration set`,
+          );
+        break;
+      case 'AT_DropColumn':
+        if (existing)
+          scope.report(
+            'ban-drop-column',
+            `DROP COLUMN ${column} on existing table ${table} deletes its data; running code that reads or writes it fails`,
+          );
+        facts.dropColumn(rel.name, column);
+        break;
+      case 'AT_AddConstraint':
+        if (def !== undefined && 'Constraint' in def)
+          this.addConstraint(rel, def.Constraint, scope);
+        break;
+      case 'AT_ValidateConstraint':
+        if (scope.inTransaction && this.notValidHere.has(`${rel.name}\u0000${column}`))
+          scope.report(
+            'constraint-missing-not-valid',
+            `VALIDATE CONSTRAINT ${column} runs in the same transaction that added it NOT VALID, so the ADD's lock on ${table} is held for the whole validating scan; validate in a later migration`,
+          );
+        facts.validateConstraint(rel.name, column);
+        break;
+      case 'AT_DropConstraint':
+        facts.dropConstraint(rel.name, column);
+        break;
+      case 'AT_DetachPartition': {
+        const concurrent =
+          def !== undefined && 'PartitionCmd' in def && def.PartitionCmd.concurrent === true;
+        if (concurrent && scope.inTransaction)
+          scope.report(
+            'concurrently-in-transaction',
+            `DETACH PARTITION … CONCURRENTLY cannot run inside a transaction block: ${this.whyInTransaction()}`,
+          );
+        else if (!concurrent && existing)
+          scope.report(
+            'require-concurrent-partition-detach',
+            `DETACH PARTITION on ${table} without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent, blocking reads and writes`,
+          );
+        break;
+      }
+      default: {
+        const rewrite = cmd.subtype === undefined ? undefined : REWRITING_SUBTYPES[cmd.subtype];
+        if (rewrite !== undefined && existing)
+          scope.report(
+            'table-rewrite',
+            `ALTER TABLE ${table} ${rewrite} rewrites the whole table under ACCESS EXCLUSIVE`,
+          );
+      }
+    }
+  }
+
+  private addColumn(rel: RelationName, col: ColumnDef, scope: StatementScope): void {
+    const table = displayName(rel);
+    const name = col.colname ?? '';
+    const type = columnTypeOf(col.typeName);
+    const constraints = constraintsOf(col);
+    const has = (t: Constraint['contype']) => constraints.find((c) => c.contype === t);
+    const pk = has('CONSTR_PRIMARY');
+    if (type !== undefined) {
+      this.settings.facts.setColumnType(rel.name, name, type);
+      this.columnStyle(rel, col, type, scope);
+    }
+    if (pk) this.primaryKeyType(rel, col, type, scope);
+    for (const c of constraints)
+      if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
+    if (this.isNew(rel)) return;
+
+    const at = scope.at(col.location);
+    const dflt = has('CONSTR_DEFAULT');
+    const generated = has('CONSTR_GENERATED');
+    const identity = has('CONSTR_IDENTITY');
+    const serial = type !== undefined && SERIAL_TYPES.has(type.name);
+    const volatile = (why: string): void => {
+      scope.report(
+        'adding-field-with-volatile-default',
+        `ADD COLUMN ${name} on existing table ${table}: ${why}, so every row is rewritten under ACCESS EXCLUSIVE`,
+        at,
+      );
+    };
+    if (generated) volatile('a stored generated column is computed for every existing row');
+    else if (identity) volatile('an identity column fills every existing row from its sequence');
+    else if (serial) volatile(`a ${type.name} column fills every existing row from nextval()`);
+    else if (dflt) {
+      const v = defaultVolatility(dflt.raw_expr);
+      if (v.kind === 'volatile') volatile(`DEFAULT calls ${v.fn}(), which is volatile`);
+      else if (v.kind === 'unknown')
+        volatile(
+          `DEFAULT calls ${v.fn}(), which is not a known non-volatile built-in (if it is IMMUTABLE or STABLE there is no rewrite: ignore this finding)`,
+        );
+    }
+    const notNull = has('CONSTR_NOTNULL') !== undefined || pk !== undefined;
+    const hasValue = dflt ?? generated ?? identity;
+    if (notNull && hasValue === undefined && !serial)
+      scope.report(
+        'adding-required-field',
+        `ADD COLUMN ${name} ${pk ? 'PRIMARY KEY' : 'NOT NULL'} without a DEFAULT on existing table ${table} fails if the table has rows, and running code that inserts without it fails`,
+        at,
+      );
+    if (pk)
+      scope.report(
+        'adding-primary-key-without-index',
+        `ADD COLUMN ${name} … PRIMARY KEY on existing table ${table} builds the key's index under ACCESS EXCLUSIVE`,
+        at,
+      );
+    if (has('CONSTR_UNIQUE'))
+      scope.report(
+        'disallowed-unique-constraint',
+        `ADD COLUMN ${name} … UNIQUE on existing table ${table} builds a unique index under ACCESS EXCLUSIVE`,
+        at,
+      );
+    const fk = has('CONSTR_FOREIGN');
+    if (fk)
+      scope.report(
+        'constraint-missing-not-valid',
+        `ADD COLUMN ${name} … REFERENCES ${displayName(relationOf(fk.pktable) ?? { schema: undefined, name: '?' })} validates the new foreign key against every row of ${table} while holding its lock; add the column first, then the constraint NOT VALID`,
+        at,
+      );
+    if (has('CONSTR_CHECK'))
+      scope.report(
+        'constraint-missing-not-valid',
+        `ADD COLUMN ${name} … CHECK on existing table ${table} checks every row under ACCESS EXCLUSIVE; add the column first, then the constraint NOT VALID`,
+        at,
+      );
+  }
+
+  private alterColumnType(
+    rel: RelationName,
+    column: string,
+    col: ColumnDef,
+    scope: StatementScope,
+  ): void {
+    const facts = this.settings.facts;
+    const next = columnTypeOf(col.typeName);
+    const previous = facts.columnType(rel.name, column);
+    if (next !== undefined) {
+      this.columnStyle(rel, { ...col, colname: column }, next, scope);
+      facts.setColumnType(rel.name, column, next);
+    }
+    if (this.isNew(rel)) return;
+    const using = col.raw_default !== undefined;
+    if (!using && previous !== undefined && next !== undefined && noRewrite(previous, next)) return;
+    const from = previous === undefined ? '' : ` from ${typeLabel(previous)}`;
+    const to = next === undefined ? '' : ` to ${typeLabel(next)}`;
+    scope.report(
+      'changing-column-type',
+      `ALTER COLUMN ${column} TYPE on existing table ${displayName(rel)}${from}${to} rewrites the table and its indexes under ACCESS EXCLUSIVE and can break running code`,
+    );
+  }
+
+  private addConstraint(rel: RelationName, c: Constraint, scope: StatementScope): void {
+    const existing = !this.isNew(rel);
+    const table = displayName(rel);
+    const notValid = c.skip_validation === true;
+    const at = scope.at(c.location);
+    switch (c.contype) {
+      case 'CONSTR_CHECK': {
+        const name = this.recordNotNullCheck(rel.name, c, !notValid);
+        if (!existing) break;
+        if (notValid) this.notValidHere.add(`${rel.name}\u0000${name}`);
+        else
+          scope.report(
+            'constraint-missing-not-valid',
+            `ADD CONSTRAINT ${c.conname ?? ''} CHECK on existing table ${table} without NOT VALID checks every row while holding ACCESS EXCLUSIVE`,
+            at,
+          );
+        break;
+      }
+      case 'CONSTR_FOREIGN': {
+        const name = c.conname ?? `${rel.name}_${stringsOf(c.fk_attrs).join('_')}_fkey`;
+        if (!existing) break;
+        const target = relationOf(c.pktable);
+        if (notValid) this.notValidHere.add(`${rel.name}\u0000${name}`);
+        else
+          scope.report(
+            'constraint-missing-not-valid',
+            `ADD FOREIGN KEY ${c.conname ?? ''} on existing table ${table} without NOT VALID checks every row while ${table}${target === undefined ? '' : ` and ${displayName(target)}`} are locked against writes (SHARE ROW EXCLUSIVE)`,
+            at,
+          );
+        break;
+      }
+      case 'CONSTR_PRIMARY':
+        if (existing && c.indexname === undefined)
+          scope.report(
+            'adding-primary-key-without-index',
+            `ADD PRIMARY KEY on existing table ${table} builds its index under ACCESS EXCLUSIVE, blocking reads and writes for the whole build`,
+            at,
+          );
+        break;
+      case 'CONSTR_UNIQUE':
+        if (existing && c.indexname === undefined)
+          scope.report(
+            'disallowed-unique-constraint',
+            `ADD UNIQUE ${c.conname ?? ''} on existing table ${table} builds its index under ACCESS EXCLUSIVE, blocking reads and writes for the whole build`,
+            at,
+          );
+        break;
+      case 'CONSTR_EXCLUSION':
+        if (existing)
+          scope.report(
+            'add-exclusion-constraint',
+            `ADD EXCLUDE ${c.conname ?? ''} on existing table ${table} builds its index under ACCESS EXCLUSIVE, blocking reads and writes for the whole build`,
+            at,
+          );
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- maintenance statements ------------------------------------------------------------
+
+  private vacuum(s: VacuumStmt, scope: StatementScope): void {
+    if (s.is_vacuumcmd !== true || !optionEnabled(s.options, 'full')) return;
+    const rels: RelationName[] = [];
+    for (const r of s.rels ?? []) {
+      const rel = 'VacuumRelation' in r ? relationOf(r.VacuumRelation.relation) : undefined;
+      if (rel !== undefined) rels.push(rel);
+    }
+    const existing = rels.filter((r) => !this.isNew(r));
+    if (rels.length > 0 && existing.length === 0) return;
+    scope.report(
+      'ban-vacuum-full',
+      `VACUUM FULL ${existing.length === 0 ? '(every table)' : existing.map(displayName).join(', ')} rewrites under ACCESS EXCLUSIVE`,
+    );
+  }
+
+  private cluster(relation: RangeVar | undefined, scope: StatementScope): void {
+    const rel = relationOf(relation);
+    if (rel !== undefined && this.isNew(rel)) return;
+    scope.report(
+      'ban-cluster',
+      `CLUSTER ${rel === undefined ? '(every clustered table)' : displayName(rel)} rewrites under ACCESS EXCLUSIVE`,
+    );
+  }
+
+  private refresh(s: RefreshMatViewStmt, scope: StatementScope): void {
+    const rel = relationOf(s.relation);
+    if (s.concurrent === true || rel === undefined || this.isNew(rel)) return;
+    scope.report(
+      'require-concurrent-refresh',
+      `REFRESH MATERIALIZED VIEW ${displayName(rel)} without CONCURRENTLY blocks reads of the view until it finishes`,
+    );
+  }
+
+  private alterDomain(s: AlterDomainStmt, scope: StatementScope): void {
+    const domain = stringsOf(s.typeName).join('.');
+    if (s.subtype === 'C' && s.def !== undefined && 'Constraint' in s.def) {
+      if (s.def.Constraint.skip_validation === true) return;
+      scope.report(
+        'ban-alter-domain-with-add-constraint',
+        `ALTER DOMAIN ${domain} ADD CONSTRAINT checks every column of the domain in every table while holding SHARE locks on them (writes blocked)`,
+      );
+    } else if (s.subtype === 'O') {
+      // 'O' is SET NOT NULL ('N' is DROP NOT NULL).
+      scope.report(
+        'ban-alter-domain-with-add-constraint',
+        `ALTER DOMAIN ${domain} SET NOT NULL checks every column of the domain in every table while holding SHARE locks on them (writes blocked)`,
+      );
+    }
+  }
+}
+
+/** Type changes PostgreSQL makes without rewriting the table (binary-compatible). */
+function noRewrite(from: ColumnType, to: ColumnType): boolean {
+  if (from.array !== to.array) return false;
+  const [fromLen] = from.mods;
+  const [toLen] = to.mods;
+  if (from.name === to.name && from.mods.join() === to.mods.join()) return true;
+  const textual = (t: ColumnType) => t.name === 'text' || t.name === 'varchar';
+  if (textual(from) && textual(to)) {
+    if (to.name === 'text' || toLen === undefined) return true;
+    return from.name === 'varchar' && fromLen !== undefined && toLen >= fromLen;
+  }
+  if (from.name === 'numeric' && to.name === 'numeric') {
+    if (to.mods.length === 0) return true;
+    const [p1, s1 = 0] = from.mods;
+    const [p2, s2 = 0] = to.mods;
+    return p1 !== undefined && p2 !== undefined && s1 === s2 && p2 >= p1;
+  }
+  if (from.name === 'varbit' && to.name === 'varbit')
+    return toLen === undefined || (fromLen !== undefined && toLen >= fromLen);
+  return false;
+}
+
+/** `SET lock_timeout = 0`, `'0'`, `'0s'`, `0.0` … */
+function isZeroSetting(arg: Node | undefined): boolean {
+  if (arg === undefined) return false;
+  const asInt = integerOf(arg);
+  if (asInt !== undefined) return asInt === 0;
+  let text: string | undefined;
+  if ('A_Const' in arg) text = arg.A_Const.sval?.sval ?? arg.A_Const.fval?.fval;
+  else text = stringOf(arg);
+  if (text === undefined) return false;
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*[a-z]*\s*$/i.exec(text);
+  return m?.[1] !== undefined && Number(m[1]) === 0;
+}

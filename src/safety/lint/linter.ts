@@ -1,0 +1,188 @@
+import { compareMigrationIds, type Migration } from '../../engine/migration.js';
+import { MigrationChecker } from './checks.js';
+import type { LintFinding } from './finding.js';
+import { IgnoreIndex, type FileLine } from './ignores.js';
+import {
+  loadSqlParser,
+  parseSection,
+  SectionText,
+  type ParsedStatement,
+  type SqlParser,
+  type SyntaxProblem,
+} from './parser.js';
+import { lintRule, type LintRuleId } from './rules.js';
+import { SchemaFacts } from './schema-facts.js';
+
+/** The engine's lock_timeout when neither a directive nor a flag sets one. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+
+export interface LintContext {
+  readonly parser: SqlParser;
+  /** lock_timeout (ms) the engine uses for a migration without a lock_timeout directive. */
+  readonly defaultLockTimeoutMs?: number | undefined;
+  /**
+   * The whole file as written. Only the up section is kept in a Migration, so ignore-file
+   * comments in the header are seen only when this is given.
+   */
+  readonly fileText?: string | undefined;
+  /** What earlier migrations of the same set declared; lintMigrations passes it along. */
+  readonly facts?: SchemaFacts | undefined;
+}
+
+export interface LintOptions {
+  readonly defaultLockTimeoutMs?: number | undefined;
+  /** The text of each file by `migration.file`, for header ignore-file comments. */
+  readonly fileTexts?: ReadonlyMap<string, string> | undefined;
+}
+
+/**
+ * Lints one migration's up section. Tables created earlier in the same migration count as new
+ * (nobody else uses them yet); anything else is assumed to exist and be in use.
+ */
+export function lintMigration(migration: Migration, context: LintContext): LintFinding[] {
+  return lintWithFacts(migration, context).findings;
+}
+
+/**
+ * Lints a set of migrations in ID order, loading the parser first. A CHECK (col IS NOT NULL)
+ * validated in an earlier migration lets a later SET NOT NULL pass, and column types declared
+ * earlier let a later binary-compatible type change pass; a table created in an earlier
+ * migration is an existing table for the later ones.
+ */
+export async function lintMigrations(
+  migrations: readonly Migration[],
+  options: LintOptions = {},
+): Promise<LintFinding[]> {
+  const parser = await loadSqlParser();
+  let facts = new SchemaFacts();
+  const findings: LintFinding[] = [];
+  const ordered = [...migrations].sort((a, b) => compareMigrationIds(a.id, b.id));
+  for (const m of ordered) {
+    const result = lintWithFacts(m, {
+      parser,
+      defaultLockTimeoutMs: options.defaultLockTimeoutMs,
+      fileText: options.fileTexts?.get(m.file),
+      facts,
+    });
+    findings.push(...result.findings);
+    facts = result.facts;
+  }
+  return findings;
+}
+
+type Event =
+  | { readonly kind: 'statement'; readonly start: number; readonly stmt: ParsedStatement }
+  | { readonly kind: 'syntax'; readonly start: number; readonly problem: SyntaxProblem };
+
+function lintWithFacts(
+  migration: Migration,
+  context: LintContext,
+): { findings: LintFinding[]; facts: SchemaFacts } {
+  const facts = context.facts?.clone() ?? new SchemaFacts();
+  const section = new SectionText(migration.up.sql, migration.up.startLine);
+  const sectionLines = migration.up.sql.split('\n');
+  const ignores = new IgnoreIndex(
+    [...headerLines(context.fileText, migration.up.startLine), ...linesOf(sectionLines, section)],
+    migration.up.startLine,
+  );
+  const directive = migration.directives.lockTimeoutMs;
+  const checker = new MigrationChecker({
+    transactional: migration.directives.transaction,
+    lockTimeoutMs: directive ?? context.defaultLockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    lockTimeoutSource:
+      directive !== undefined
+        ? 'the header directive lock_timeout=0'
+        : 'the default lock_timeout is set to 0',
+    facts,
+    lineOf: (offset) => section.position(offset).line,
+  });
+
+  const findings: LintFinding[] = [];
+  const add = (ruleId: LintRuleId, message: string, at: number, statement: string): void => {
+    const rule = lintRule(ruleId);
+    const { line, column } = section.position(at);
+    findings.push({
+      ruleId,
+      severity: rule.severity,
+      file: migration.file,
+      line,
+      column,
+      statement: abbreviate(statement),
+      message,
+      help: rule.help,
+    });
+  };
+
+  const parsed = parseSection(context.parser, section);
+  const events: Event[] = [
+    ...parsed.statements.map((stmt) => ({ kind: 'statement' as const, start: stmt.start, stmt })),
+    ...parsed.syntaxErrors.map((problem) => ({
+      kind: 'syntax' as const,
+      start: problem.statementStart,
+      problem,
+    })),
+  ].sort((a, b) => a.start - b.start);
+
+  for (const event of events) {
+    const ignored = ignores.forStatementAt(section.position(event.start).line);
+    if (event.kind === 'syntax') {
+      const p = event.problem;
+      const text = p.text !== '' ? p.text : lineText(sectionLines, section, p.at);
+      add('syntax-error', `PostgreSQL cannot parse this: ${p.message}`, p.at, text);
+      continue;
+    }
+    for (const f of checker.check(event.stmt)) {
+      if (ignores.fileRules.has(f.ruleId) || ignored.has(f.ruleId)) continue;
+      add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text);
+    }
+  }
+
+  for (const p of [...ignores.problems, ...ignores.unused()]) {
+    const rule = lintRule('invalid-ignore-comment');
+    findings.push({
+      ruleId: rule.id,
+      severity: rule.severity,
+      file: migration.file,
+      line: p.line,
+      statement: abbreviate(textOfLine(context.fileText, sectionLines, migration, p.line)),
+      message: p.message,
+      help: rule.help,
+    });
+  }
+  findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+  return { findings, facts };
+}
+
+function linesOf(lines: readonly string[], section: SectionText): FileLine[] {
+  return lines.map((text, i) => ({ line: section.startLine + i, text }));
+}
+
+/** Lines above `-- migrate:up` (the marker is on startLine - 1). */
+function headerLines(fileText: string | undefined, startLine: number): FileLine[] {
+  if (fileText === undefined) return [];
+  return fileText
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .slice(0, Math.max(0, startLine - 2))
+    .map((text, i) => ({ line: i + 1, text }));
+}
+
+function lineText(lines: readonly string[], section: SectionText, at: number): string {
+  return lines[section.position(at).line - section.startLine] ?? '';
+}
+
+function textOfLine(
+  fileText: string | undefined,
+  sectionLines: readonly string[],
+  migration: Migration,
+  line: number,
+): string {
+  if (line >= migration.up.startLine) return sectionLines[line - migration.up.startLine] ?? '';
+  return fileText?.replace(/\r\n?/g, '\n').split('\n')[line - 1] ?? '';
+}
+
+function abbreviate(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  const chars = Array.from(flat);
+  return chars.length <= 120 ? flat : chars.slice(0, 120).join('');
+}

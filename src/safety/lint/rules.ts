@@ -1,0 +1,275 @@
+import type { LintSeverity } from './finding.js';
+
+/** One lint rule. `id` is stable: ignore comments, CI scripts and docs/lint.md name it. */
+export interface LintRule {
+  readonly id: string;
+  readonly severity: LintSeverity;
+  /** One line: what the rule catches. */
+  readonly title: string;
+  /** The safe alternative, shown under every finding. */
+  readonly help: string;
+  /** The lock the flagged statement takes (for the docs table). */
+  readonly lock: string;
+}
+
+const CONCURRENT_HEADER = 'put it in its own migration with `-- dbmigrate:transaction=false`';
+
+export const LINT_RULES = [
+  {
+    id: 'syntax-error',
+    severity: 'error',
+    title: 'SQL that PostgreSQL cannot parse',
+    help: 'Fix the statement; nothing else about it was checked.',
+    lock: '-',
+  },
+  {
+    id: 'invalid-ignore-comment',
+    severity: 'error',
+    title:
+      'a dbmigrate-lint comment that is malformed, names an unknown rule or stands where it ignores nothing',
+    help: 'Write `-- dbmigrate-lint: ignore <rule-id>[,<rule-id>] [reason]` on the line(s) directly above the statement (no blank line between), or `-- dbmigrate-lint: ignore-file <rule-id>` in the header; rule IDs are listed in docs/lint.md.',
+    lock: '-',
+  },
+  {
+    id: 'transaction-control-in-migration',
+    severity: 'error',
+    title: 'BEGIN, COMMIT, ROLLBACK or PREPARE TRANSACTION inside a migration',
+    help: 'Remove it: the engine runs each migration in one transaction, or statement by statement with `-- dbmigrate:transaction=false`, and records progress around it.',
+    lock: '-',
+  },
+  {
+    id: 'concurrently-in-transaction',
+    severity: 'error',
+    title:
+      'CREATE/DROP/REINDEX … CONCURRENTLY or DETACH PARTITION … CONCURRENTLY in a transactional migration',
+    help: `PostgreSQL refuses CONCURRENTLY inside a transaction block: ${CONCURRENT_HEADER} (the engine then runs it statement by statement and resumes after a failure).`,
+    lock: '-',
+  },
+  {
+    id: 'missing-lock-timeout',
+    severity: 'error',
+    title: 'a statement that blocks writes on an existing table while lock_timeout is 0',
+    help: 'Keep a lock_timeout (the engine sets 5s unless told otherwise): remove `lock_timeout=0` / `SET lock_timeout = 0`, or use `-- dbmigrate:lock_timeout=2s`. Without one, a lock that waits behind a long transaction queues every query on the table behind it.',
+    lock: 'waits without limit for SHARE or stronger',
+  },
+  {
+    id: 'require-concurrent-index-creation',
+    severity: 'error',
+    title: 'CREATE INDEX without CONCURRENTLY on an existing table',
+    help: `Use CREATE INDEX CONCURRENTLY and ${CONCURRENT_HEADER}. For a partitioned table: CREATE INDEX … ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX … ATTACH PARTITION.`,
+    lock: 'SHARE (blocks writes) for the whole build',
+  },
+  {
+    id: 'require-concurrent-index-deletion',
+    severity: 'error',
+    title: 'DROP INDEX without CONCURRENTLY',
+    help: `Use DROP INDEX CONCURRENTLY and ${CONCURRENT_HEADER}.`,
+    lock: 'ACCESS EXCLUSIVE on the table (blocks reads and writes)',
+  },
+  {
+    id: 'reindex-without-concurrently',
+    severity: 'error',
+    title: 'REINDEX without CONCURRENTLY',
+    help: `Use REINDEX … CONCURRENTLY and ${CONCURRENT_HEADER}.`,
+    lock: 'SHARE on the table (blocks writes), ACCESS EXCLUSIVE on each index (blocks reads that use it)',
+  },
+  {
+    id: 'constraint-missing-not-valid',
+    severity: 'error',
+    title:
+      'FOREIGN KEY or CHECK added to an existing table without NOT VALID, or validated in the same transaction that added it',
+    help: 'Add it with NOT VALID (only new and updated rows are checked, the lock is brief), then run ALTER TABLE … VALIDATE CONSTRAINT in a later migration: validation scans under SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes.',
+    lock: 'CHECK: ACCESS EXCLUSIVE; FOREIGN KEY: SHARE ROW EXCLUSIVE on both tables; held for the whole validating scan',
+  },
+  {
+    id: 'set-not-null-without-check',
+    severity: 'error',
+    title:
+      'ALTER COLUMN … SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL)',
+    help: 'First ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT c (in a later migration, or earlier in this one when it is transaction=false); SET NOT NULL then skips the scan (PostgreSQL 12+), and the CHECK can be dropped afterwards.',
+    lock: 'ACCESS EXCLUSIVE for a full table scan',
+  },
+  {
+    id: 'adding-field-with-volatile-default',
+    severity: 'error',
+    title:
+      'ADD COLUMN with a volatile default, a serial/identity column or a stored generated column on an existing table',
+    help: 'Add the column without the default (or with a constant one; non-volatile defaults need no rewrite since PostgreSQL 11), ALTER COLUMN … SET DEFAULT for new rows, then backfill existing rows in batches.',
+    lock: 'ACCESS EXCLUSIVE for a full table rewrite',
+  },
+  {
+    id: 'adding-required-field',
+    severity: 'error',
+    title: 'ADD COLUMN … NOT NULL (or PRIMARY KEY) without a default on an existing table',
+    help: 'Fails on any table with rows, and old application code cannot insert. Add it nullable (or NOT NULL with a constant DEFAULT), backfill, then add NOT NULL through a validated CHECK.',
+    lock: 'ACCESS EXCLUSIVE',
+  },
+  {
+    id: 'changing-column-type',
+    severity: 'error',
+    title: 'ALTER COLUMN … TYPE on an existing table',
+    help: 'Expand and contract: add a new column, keep both written (trigger or application), backfill in batches, switch readers, then drop the old column. Only binary-compatible changes (varchar(n) to text or a longer varchar, numeric(p,s) to a larger precision) skip the rewrite; ignore the finding for those when the old type is not declared in this migration set.',
+    lock: 'ACCESS EXCLUSIVE for a rewrite of the table and its indexes',
+  },
+  {
+    id: 'renaming-column',
+    severity: 'error',
+    title: 'RENAME COLUMN on an existing table',
+    help: 'Running application code still uses the old name. Add the new column, write both, backfill, move readers, then drop the old one (or expose the new name through a view first).',
+    lock: 'ACCESS EXCLUSIVE (brief)',
+  },
+  {
+    id: 'renaming-table',
+    severity: 'error',
+    title: 'RENAME of an existing table',
+    help: 'Running application code still uses the old name. Create the new table (or an updatable view under the new name), move readers and writers, then drop the old name.',
+    lock: 'ACCESS EXCLUSIVE (brief)',
+  },
+  {
+    id: 'ban-drop-column',
+    severity: 'error',
+    title: 'DROP COLUMN on an existing table',
+    help: 'Loses data, and running code that reads the column fails. Stop reading and writing it in a release first, take a snapshot, then drop it in its own migration (and ignore this finding with the reason).',
+    lock: 'ACCESS EXCLUSIVE (brief)',
+  },
+  {
+    id: 'ban-drop-table',
+    severity: 'error',
+    title: 'DROP TABLE of an existing table',
+    help: 'Loses data, and running code that uses the table fails. Stop using it in a release first, take a snapshot (or rename it away and keep it for a while), then drop it in its own migration with an ignore comment giving the reason.',
+    lock: 'ACCESS EXCLUSIVE',
+  },
+  {
+    id: 'ban-drop-database',
+    severity: 'error',
+    title: 'DROP DATABASE',
+    help: 'A migration never drops a database; do it by hand, after a verified snapshot.',
+    lock: 'exclusive use of the database',
+  },
+  {
+    id: 'ban-truncate',
+    severity: 'error',
+    title: 'TRUNCATE of an existing table',
+    help: 'Deletes every row at once. Delete in batches (keyset DELETE … LIMIT) if the rows must go, after a snapshot.',
+    lock: 'ACCESS EXCLUSIVE',
+  },
+  {
+    id: 'adding-primary-key-without-index',
+    severity: 'error',
+    title: 'ADD PRIMARY KEY on an existing table without USING INDEX',
+    help: `CREATE UNIQUE INDEX CONCURRENTLY first (${CONCURRENT_HEADER}), then ALTER TABLE … ADD CONSTRAINT … PRIMARY KEY USING INDEX …; the key columns must already be NOT NULL (see set-not-null-without-check) or that step scans the table.`,
+    lock: 'ACCESS EXCLUSIVE for the whole index build',
+  },
+  {
+    id: 'disallowed-unique-constraint',
+    severity: 'error',
+    title: 'ADD UNIQUE on an existing table without USING INDEX',
+    help: `CREATE UNIQUE INDEX CONCURRENTLY first (${CONCURRENT_HEADER}), then ALTER TABLE … ADD CONSTRAINT … UNIQUE USING INDEX ….`,
+    lock: 'ACCESS EXCLUSIVE for the whole index build',
+  },
+  {
+    id: 'add-exclusion-constraint',
+    severity: 'error',
+    title: 'ADD CONSTRAINT … EXCLUDE on an existing table',
+    help: 'An exclusion constraint cannot be added NOT VALID or USING INDEX, so its index is built under the table lock. Run it in a maintenance window (`-- dbmigrate:window=required`) and ignore this finding with the reason, or enforce the rule another way.',
+    lock: 'ACCESS EXCLUSIVE for the whole index build',
+  },
+  {
+    id: 'ban-alter-domain-with-add-constraint',
+    severity: 'error',
+    title: 'ALTER DOMAIN … ADD CONSTRAINT (without NOT VALID) or SET NOT NULL',
+    help: 'Every column of the domain, in every table, is checked while those tables are locked. Add a CHECK with NOT VALID and VALIDATE CONSTRAINT it at a quiet time, or put NOT VALID CHECK constraints on the tables instead.',
+    lock: 'SHARE on every table using the domain (blocks writes) for the scan',
+  },
+  {
+    id: 'require-concurrent-partition-detach',
+    severity: 'error',
+    title: 'DETACH PARTITION without CONCURRENTLY',
+    help: `Use ALTER TABLE … DETACH PARTITION … CONCURRENTLY (PostgreSQL 14+) and ${CONCURRENT_HEADER}.`,
+    lock: 'ACCESS EXCLUSIVE on the parent and the partition',
+  },
+  {
+    id: 'ban-vacuum-full',
+    severity: 'error',
+    title: 'VACUUM FULL',
+    help: 'Rewrites the table under its strongest lock. Use plain VACUUM, or pg_repack / pg_squeeze outside migrations.',
+    lock: 'ACCESS EXCLUSIVE for a full rewrite',
+  },
+  {
+    id: 'ban-cluster',
+    severity: 'error',
+    title: 'CLUSTER',
+    help: 'Rewrites the table under its strongest lock. Use pg_repack outside migrations, or accept the current physical order.',
+    lock: 'ACCESS EXCLUSIVE for a full rewrite',
+  },
+  {
+    id: 'table-rewrite',
+    severity: 'error',
+    title:
+      'ALTER TABLE … SET LOGGED / SET UNLOGGED / SET TABLESPACE / SET ACCESS METHOD on an existing table',
+    help: 'These rewrite the whole table. Build a new table and switch over (expand/contract), or run it in a maintenance window with an ignore comment giving the reason.',
+    lock: 'ACCESS EXCLUSIVE for a full rewrite',
+  },
+  {
+    id: 'require-concurrent-refresh',
+    severity: 'warning',
+    title: 'REFRESH MATERIALIZED VIEW without CONCURRENTLY',
+    help: 'Use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view) so readers keep reading during the refresh.',
+    lock: 'ACCESS EXCLUSIVE on the view (blocks reads)',
+  },
+  {
+    id: 'prefer-bigint-primary-key',
+    severity: 'warning',
+    title: 'a primary key column of type smallint/integer/serial',
+    help: 'Use bigint (`bigint generated always as identity`): running out of 32-bit IDs forces a column type change on the largest table, the riskiest migration there is.',
+    lock: '-',
+  },
+  {
+    id: 'prefer-identity',
+    severity: 'warning',
+    title: 'serial / bigserial / smallserial columns',
+    help: 'Use `bigint generated always as identity`: the sequence belongs to the column, so permissions, dumps and copies of the table behave.',
+    lock: '-',
+  },
+  {
+    id: 'prefer-text-field',
+    severity: 'warning',
+    title: 'varchar(n) columns',
+    help: 'Use text, with a CHECK (char_length(col) <= n) if the limit matters: changing a varchar limit needs ALTER COLUMN TYPE under ACCESS EXCLUSIVE (and a rewrite when it shrinks), while a CHECK can be replaced NOT VALID and validated online.',
+    lock: '-',
+  },
+  {
+    id: 'ban-char-field',
+    severity: 'warning',
+    title: 'char(n) / character columns',
+    help: 'Use text (or varchar): char(n) pads with blanks, compares surprisingly and is no faster in PostgreSQL.',
+    lock: '-',
+  },
+  {
+    id: 'prefer-timestamptz',
+    severity: 'warning',
+    title: 'timestamp without time zone columns',
+    help: 'Use timestamptz: it stores an absolute instant, so session time zones and DST changes cannot shift the values.',
+    lock: '-',
+  },
+] as const satisfies readonly LintRule[];
+
+export type LintRuleId = (typeof LINT_RULES)[number]['id'];
+
+const BY_ID = new Map<string, LintRule>(LINT_RULES.map((r) => [r.id, r]));
+
+export function isLintRuleId(id: string): id is LintRuleId {
+  return BY_ID.has(id);
+}
+
+export function lintRule(id: LintRuleId): LintRule {
+  const rule = BY_ID.get(id);
+  if (!rule) throw new Error(`unknown lint rule ${id}`);
+  return rule;
+}
+
+/** Rules an ignore comment may not switch off: they report problems with the file itself. */
+export const UNIGNORABLE_RULES: ReadonlySet<string> = new Set<LintRuleId>([
+  'syntax-error',
+  'invalid-ignore-comment',
+]);

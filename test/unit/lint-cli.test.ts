@@ -1,0 +1,91 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CommandIo } from '../../src/cli/context.js';
+import { main } from '../../src/cli/main.js';
+
+let dir: string;
+let out: string[];
+/** No DATABASE_URL: lint must not need a database. */
+const io = (): CommandIo => ({ stdout: (t) => out.push(t), env: {} });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dbmigrate-lint-'));
+  out = [];
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const BASELINE = [
+  '-- migrate:up',
+  'create table docs (id bigint generated always as identity primary key, body text);',
+  'create index docs_body_idx on docs (body);',
+  '',
+].join('\n');
+
+describe('dbmigrate lint', () => {
+  it('exits 0 when nothing is wrong, without a database', async () => {
+    await writeFile(join(dir, '0001_baseline.sql'), BASELINE);
+    expect(await main(['lint', '--migrations', dir], io())).toBe(0);
+    expect(out.join('\n')).toContain('ok: 1 migration linted, no findings');
+  });
+
+  it('exits 3 with file:line findings and help when a migration is unsafe', async () => {
+    await writeFile(join(dir, '0001_baseline.sql'), BASELINE);
+    await writeFile(
+      join(dir, '0002_index.sql'),
+      ['-- migrate:up', '', 'create index docs_id_idx', '  on docs (id);', ''].join('\n'),
+    );
+    expect(await main(['lint', '--migrations', dir], io())).toBe(3);
+    const text = out.join('\n');
+    expect(text).toContain(
+      `${join(dir, '0002_index.sql')}:3: error require-concurrent-index-creation: CREATE INDEX docs_id_idx on existing table docs`,
+    );
+    expect(text).toMatch(/\n {4}help: Use CREATE INDEX CONCURRENTLY/);
+    expect(text).toContain('failed: 2 migrations linted, 1 error, 0 warnings');
+  });
+
+  it('prints JSON with --json', async () => {
+    await writeFile(join(dir, '0001_x.sql'), '-- migrate:up\ndrop table docs;\n');
+    expect(await main(['lint', '--migrations', dir, '--json'], io())).toBe(3);
+    const report = JSON.parse(out.join('\n')) as {
+      ok: boolean;
+      errors: number;
+      findings: { ruleId: string; line: number }[];
+    };
+    expect(report.ok).toBe(false);
+    expect(report.errors).toBe(1);
+    expect(report.findings.map((f) => [f.ruleId, f.line])).toEqual([['ban-drop-table', 2]]);
+  });
+
+  it('warnings pass unless --warnings-as-errors', async () => {
+    await writeFile(
+      join(dir, '0001_x.sql'),
+      '-- migrate:up\ncreate table t (id serial8 primary key);\n',
+    );
+    expect(await main(['lint', '--migrations', dir], io())).toBe(0);
+    expect(out.join('\n')).toContain('warning prefer-identity');
+    expect(await main(['lint', '--migrations', dir, '--warnings-as-errors'], io())).toBe(3);
+  });
+
+  it('honours a header ignore-file comment', async () => {
+    await writeFile(
+      join(dir, '0001_x.sql'),
+      '-- dbmigrate-lint: ignore-file ban-drop-table retired in v9\n-- migrate:up\ndrop table docs;\n',
+    );
+    expect(await main(['lint', '--migrations', dir], io())).toBe(0);
+  });
+
+  it('exits 2 on a usage error and 3 on a file that is not a migration', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(await main(['lint', '--migrations', dir, '--no-such-flag'], io())).toBe(2);
+    expect(await main(['lint', '--migrations', dir, '--lock-timeout', 'soon'], io())).toBe(2);
+    await writeFile(join(dir, '0001_x.sql'), 'create table t (id bigint);\n');
+    expect(await main(['lint', '--migrations', dir], io())).toBe(3);
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('migrate:up');
+  });
+});

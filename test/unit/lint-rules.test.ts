@@ -1,0 +1,402 @@
+import { describe, expect, it } from 'vitest';
+import type { MigrationSpec } from './fixtures.js';
+import { lintOne, lintSet, NON_TX, ruleIds } from './lint-helpers.js';
+import type { LintFinding } from '../../src/safety/lint/finding.js';
+import { LINT_RULES, type LintRuleId } from '../../src/safety/lint/rules.js';
+
+/** One migration's up SQL, a migration spec (header directives), or a whole set in ID order. */
+type Case = string | MigrationSpec | readonly (string | MigrationSpec)[];
+
+interface RuleCases {
+  readonly flagged: readonly Case[];
+  /** The safe alternative: the rule stays quiet and nothing else is an error either. */
+  readonly safe: readonly Case[];
+}
+
+const nonTx = (up: string): MigrationSpec => ({ header: NON_TX, up });
+
+const CASES: Record<LintRuleId, RuleCases> = {
+  'syntax-error': {
+    flagged: ['create tabel t (id bigint);', 'select 1;\nalter table t add colum c text;'],
+    safe: ['create table t (id bigint);'],
+  },
+  'invalid-ignore-comment': {
+    flagged: [
+      '-- dbmigrate-lint: ignore no-such-rule\ncreate table t (id bigint);',
+      '-- dbmigrate-lint: ignroe ban-drop-table\ncreate table t (id bigint);',
+      '-- dbmigrate-lint: ignore\ncreate table t (id bigint);',
+      '-- dbmigrate-lint: ignore syntax-error\ncreate table t (id bigint);',
+      '-- dbmigrate-lint: ignore ban-drop-table\n\ndrop table t;',
+    ],
+    safe: ['-- dbmigrate-lint: ignore ban-drop-table retired in v3 (ticket 42)\ndrop table t;'],
+  },
+  'transaction-control-in-migration': {
+    flagged: [
+      'begin;\nalter table t add column c text;\ncommit;',
+      'start transaction;\nalter table t add column c text;\nend;',
+      nonTx('alter table t add column c text;\nrollback;'),
+      "prepare transaction 'x';",
+    ],
+    safe: [
+      'alter table t add column c text;',
+      'savepoint s;\nalter table t add column c text;\nrelease savepoint s;',
+    ],
+  },
+  'concurrently-in-transaction': {
+    flagged: [
+      'create index concurrently t_a_idx on t (a);',
+      'drop index concurrently t_a_idx;',
+      'reindex index concurrently t_a_idx;',
+      'alter table events detach partition events_2020 concurrently;',
+      nonTx('begin;\ncreate index concurrently t_a_idx on t (a);\ncommit;'),
+    ],
+    safe: [
+      nonTx('create index concurrently t_a_idx on t (a);'),
+      nonTx('drop index concurrently t_a_idx;'),
+      nonTx('reindex index concurrently t_a_idx;'),
+      nonTx('alter table events detach partition events_2020 concurrently;'),
+    ],
+  },
+  'missing-lock-timeout': {
+    flagged: [
+      { header: '-- dbmigrate:lock_timeout=0', up: 'alter table t add column c text;' },
+      'set lock_timeout = 0;\nalter table t add column c text;',
+      "set local lock_timeout = '0s';\nalter table t drop constraint t_c_check;",
+      'reset lock_timeout;\nalter table t add column c text;',
+      "set lock_timeout = '0';\nalter table t add constraint t_u_fk foreign key (u_id) references u (id) not valid;",
+      nonTx('set lock_timeout = 0;\nlock table t in share mode;'),
+    ],
+    safe: [
+      'alter table t add column c text;',
+      "set lock_timeout = '2s';\nalter table t add column c text;",
+      {
+        header: '-- dbmigrate:lock_timeout=0',
+        up: 'create table t2 (id bigint);\nalter table t2 add column c text;',
+      },
+      { header: '-- dbmigrate:lock_timeout=0', up: 'alter table t validate constraint t_c_check;' },
+      {
+        header: '-- dbmigrate:lock_timeout=0',
+        up: "set lock_timeout = '1s';\nalter table t add column c text;",
+      },
+    ],
+  },
+  'require-concurrent-index-creation': {
+    flagged: [
+      'create index t_a_idx on t (a);',
+      'create unique index t_a_key on public.t (a);',
+      ['create table t (a bigint);', 'create index t_a_idx on t (a);'],
+    ],
+    safe: [
+      nonTx('create index concurrently t_a_idx on t (a);'),
+      'create table t (a bigint);\ncreate index t_a_idx on t (a);',
+      'create table app.t (a bigint);\ncreate index t_a_idx on t (a);',
+      'create index events_at_idx on only events (at);',
+    ],
+  },
+  'require-concurrent-index-deletion': {
+    flagged: ['drop index t_a_idx;', 'drop index if exists public.t_a_idx, t_b_idx;'],
+    safe: [
+      nonTx('drop index concurrently t_a_idx;'),
+      'create table t2 (a bigint);\ncreate index t2_a_idx on t2 (a);\ndrop index t2_a_idx;',
+    ],
+  },
+  'reindex-without-concurrently': {
+    flagged: ['reindex index t_a_idx;', 'reindex table t;', 'reindex database app;'],
+    safe: [
+      nonTx('reindex index concurrently t_a_idx;'),
+      nonTx('reindex table concurrently t;'),
+      'create table t2 (a bigint);\nreindex table t2;',
+    ],
+  },
+  'constraint-missing-not-valid': {
+    flagged: [
+      'alter table t add constraint t_u_fk foreign key (u_id) references u (id);',
+      'alter table t add constraint t_a_positive check (a > 0);',
+      'alter table t add column u_id bigint references u (id);',
+      'alter table t add column a bigint check (a > 0);',
+      'alter table t add constraint t_a_positive check (a > 0) not valid;\nalter table t validate constraint t_a_positive;',
+      'alter table t add foreign key (u_id) references u (id) not valid;\nalter table t validate constraint t_u_id_fkey;',
+    ],
+    safe: [
+      'alter table t add constraint t_u_fk foreign key (u_id) references u (id) not valid;',
+      'alter table t add constraint t_a_positive check (a > 0) not valid;',
+      [
+        'alter table t add constraint t_a_positive check (a > 0) not valid;',
+        'alter table t validate constraint t_a_positive;',
+      ],
+      nonTx(
+        'alter table t add constraint t_a_positive check (a > 0) not valid;\nalter table t validate constraint t_a_positive;',
+      ),
+      'create table t2 (a bigint, u_id bigint references u (id), check (a > 0));\nalter table t2 add constraint t2_b check (a < 10);',
+    ],
+  },
+  'set-not-null-without-check': {
+    flagged: [
+      'alter table t alter column a set not null;',
+      'alter table t add constraint t_a_nn check (a is not null) not valid;\nalter table t alter column a set not null;',
+      [
+        'alter table t add constraint t_b_nn check (b is not null) not valid;',
+        'alter table t validate constraint t_b_nn;',
+        'alter table t alter column a set not null;',
+      ],
+    ],
+    safe: [
+      nonTx(
+        'alter table t add constraint t_a_nn check (a is not null) not valid;\nalter table t validate constraint t_a_nn;\nalter table t alter column a set not null;',
+      ),
+      [
+        'alter table t add constraint t_a_nn check (a is not null) not valid;',
+        'alter table t validate constraint t_a_nn;',
+        'alter table t alter column a set not null;\nalter table t drop constraint t_a_nn;',
+      ],
+      [
+        'alter table t add check (a is not null and b is not null) not valid;',
+        'alter table t validate constraint t_a_check;',
+        'alter table t alter column b set not null;',
+      ],
+      'create table t2 (a bigint);\nalter table t2 alter column a set not null;',
+    ],
+  },
+  'adding-field-with-volatile-default': {
+    flagged: [
+      'alter table t add column c uuid default gen_random_uuid();',
+      'alter table t add column c double precision default random() * 10;',
+      'alter table t add column c timestamptz default clock_timestamp();',
+      'alter table t add column c bigint default my_function();',
+      'alter table t add column c bigserial;',
+      'alter table t add column c bigint generated always as identity;',
+      'alter table t add column c bigint generated always as (a * 2) stored;',
+    ],
+    safe: [
+      'alter table t add column c timestamptz default now();',
+      'alter table t add column c timestamptz not null default current_timestamp;',
+      "alter table t add column c jsonb not null default '{}'::jsonb;",
+      "alter table t add column c text default 'a' || 'b';",
+      "alter table t add column c text default lower('X');",
+      "alter table t add column c bigint;\nalter table t alter column c set default nextval('t_c_seq');",
+      'create table t2 (id bigint generated always as identity primary key, u uuid default gen_random_uuid());',
+    ],
+  },
+  'adding-required-field': {
+    flagged: [
+      'alter table t add column c text not null;',
+      'alter table t add column c bigint primary key;',
+    ],
+    safe: [
+      "alter table t add column c text not null default '';",
+      'alter table t add column c text;',
+      'create table t2 (c text not null);',
+    ],
+  },
+  'changing-column-type': {
+    flagged: [
+      'alter table t alter column a type bigint;',
+      ['create table t (a varchar(20));', 'alter table t alter column a type varchar(10);'],
+      ['create table t (a text);', 'alter table t alter column a type bigint using a::bigint;'],
+      ['create table t (a numeric(10,2));', 'alter table t alter column a type numeric(12,3);'],
+    ],
+    safe: [
+      ['create table t (a varchar(10));', 'alter table t alter column a type varchar(20);'],
+      ['create table t (a varchar(10));', 'alter table t alter column a type text;'],
+      ['create table t (a numeric(10,2));', 'alter table t alter column a type numeric(12,2);'],
+      'create table t2 (a integer);\nalter table t2 alter column a type bigint;',
+    ],
+  },
+  'renaming-column': {
+    flagged: ['alter table t rename column a to b;', 'alter table t rename a to b;'],
+    safe: [
+      'alter table t add column b text;',
+      'create table t2 (a text);\nalter table t2 rename column a to b;',
+    ],
+  },
+  'renaming-table': {
+    flagged: ['alter table t rename to t_old;'],
+    safe: [
+      'create table t2 (a text);\nalter table t2 rename to t3;\ncreate index t3_a_idx on t3 (a);',
+      'alter index t_a_idx rename to t_a_index;',
+    ],
+  },
+  'ban-drop-column': {
+    flagged: ['alter table t drop column a;', 'alter table t drop column if exists a cascade;'],
+    safe: [
+      '-- dbmigrate-lint: ignore ban-drop-column unread since v2.3, snapshot taken\nalter table t drop column a;',
+      'create table t2 (a text, b text);\nalter table t2 drop column b;',
+    ],
+  },
+  'ban-drop-table': {
+    flagged: ['drop table t;', 'drop table if exists t, u cascade;'],
+    safe: ['create table tmp (a text);\ndrop table tmp;', 'drop view v;'],
+  },
+  'ban-drop-database': {
+    flagged: ['drop database app;', 'drop database if exists app;'],
+    safe: [
+      '-- dbmigrate-lint: ignore ban-drop-database decommissioned tenant\ndrop database old_app;',
+    ],
+  },
+  'ban-truncate': {
+    flagged: ['truncate t;', 'truncate table t, u restart identity cascade;'],
+    safe: [
+      'delete from t where id in (select id from t order by id limit 1000);',
+      'create table staging (a text);\ntruncate staging;',
+    ],
+  },
+  'adding-primary-key-without-index': {
+    flagged: [
+      'alter table t add primary key (id);',
+      'alter table t add constraint t_pkey primary key (id);',
+    ],
+    safe: [
+      'alter table t add constraint t_pkey primary key using index t_id_idx;',
+      'create table t2 (id bigint);\nalter table t2 add primary key (id);',
+    ],
+  },
+  'disallowed-unique-constraint': {
+    flagged: [
+      'alter table t add constraint t_a_key unique (a);',
+      "alter table t add column code text unique default '';",
+    ],
+    safe: [
+      'alter table t add constraint t_a_key unique using index t_a_idx;',
+      'create table t2 (a text unique);\nalter table t2 add constraint t2_b unique (a);',
+    ],
+  },
+  'add-exclusion-constraint': {
+    flagged: [
+      'alter table bookings add constraint no_overlap exclude using gist (during with &&);',
+    ],
+    safe: [
+      'create table bookings2 (during tstzrange, exclude using gist (during with &&));',
+      'create table b3 (during tstzrange);\nalter table b3 add constraint b3_x exclude using gist (during with &&);',
+    ],
+  },
+  'ban-alter-domain-with-add-constraint': {
+    flagged: [
+      'alter domain positive_int add constraint positive_check check (value > 0);',
+      'alter domain positive_int set not null;',
+    ],
+    safe: [
+      'alter domain positive_int add constraint positive_check check (value > 0) not valid;',
+      'create domain positive_int as integer check (value > 0);',
+    ],
+  },
+  'require-concurrent-partition-detach': {
+    flagged: ['alter table events detach partition events_2020;'],
+    safe: [nonTx('alter table events detach partition events_2020 concurrently;')],
+  },
+  'ban-vacuum-full': {
+    flagged: [nonTx('vacuum full t;'), nonTx('vacuum (full, analyze) t;'), nonTx('vacuum full;')],
+    safe: [nonTx('vacuum (analyze) t;'), nonTx('vacuum (full false) t;')],
+  },
+  'ban-cluster': {
+    flagged: ['cluster t using t_pkey;', 'cluster;'],
+    safe: ['create table t2 (id bigint primary key);\ncluster t2 using t2_pkey;'],
+  },
+  'table-rewrite': {
+    flagged: [
+      'alter table t set logged;',
+      'alter table t set unlogged;',
+      'alter table t set tablespace fast_ssd;',
+    ],
+    safe: [
+      'alter table t set (fillfactor = 90);',
+      'create unlogged table t2 (a text);\nalter table t2 set logged;',
+    ],
+  },
+  'require-concurrent-refresh': {
+    flagged: ['refresh materialized view daily_stats;'],
+    safe: ['refresh materialized view concurrently daily_stats;'],
+  },
+  'prefer-bigint-primary-key': {
+    flagged: [
+      'create table t2 (id integer primary key);',
+      'create table t2 (id serial, primary key (id));',
+      'create table t2 (id smallint generated always as identity primary key);',
+      'alter table t add column id int primary key default 1;',
+    ],
+    safe: [
+      'create table t2 (id bigint generated always as identity primary key);',
+      'create table t2 (a integer, b integer, primary key (a, b));',
+      'create table t2 (id uuid primary key);',
+    ],
+  },
+  'prefer-identity': {
+    flagged: [
+      'create table t2 (id bigserial primary key);',
+      'create table t2 (id bigint, n serial8);',
+    ],
+    safe: ['create table t2 (id bigint generated by default as identity primary key);'],
+  },
+  'prefer-text-field': {
+    flagged: [
+      'create table t2 (id bigint, name varchar(100));',
+      'create table t2 (id bigint, name character varying(100)[]);',
+      "alter table t add column name varchar(64) default '';",
+    ],
+    safe: [
+      'create table t2 (id bigint, name text check (char_length(name) <= 100));',
+      'create table t2 (id bigint, name varchar);',
+    ],
+  },
+  'ban-char-field': {
+    flagged: ['create table t2 (code char(3));', 'create table t2 (code character);'],
+    safe: ['create table t2 (code text);', 'create table t2 (flag "char");'],
+  },
+  'prefer-timestamptz': {
+    flagged: [
+      'create table t2 (at timestamp);',
+      'create table t2 (at timestamp(3) without time zone);',
+      'alter table t add column at timestamp;',
+      'alter table t alter column at type timestamp;',
+    ],
+    safe: ['create table t2 (at timestamptz);', 'create table t2 (at timestamp with time zone);'],
+  },
+};
+
+function isSet(c: Case): c is readonly (string | MigrationSpec)[] {
+  return Array.isArray(c);
+}
+
+async function lintCase(c: Case): Promise<LintFinding[]> {
+  if (typeof c === 'string') return lintOne(c);
+  if (isSet(c)) return lintSet(c);
+  return lintOne(c);
+}
+
+function label(c: Case): string {
+  const one = (x: string | MigrationSpec): string =>
+    typeof x === 'string' ? x : `${x.header ?? ''} ${x.up ?? ''}`;
+  const text = isSet(c) ? c.map(one).join(' | ') : one(c);
+  return text.replace(/\s+/g, ' ').slice(0, 90);
+}
+
+describe('every lint rule has flagged and safe cases', () => {
+  it('covers the whole catalogue', () => {
+    expect(Object.keys(CASES).sort()).toEqual(LINT_RULES.map((r) => r.id).sort());
+    for (const [id, cases] of Object.entries(CASES)) {
+      expect(cases.flagged.length, id).toBeGreaterThan(0);
+      expect(cases.safe.length, id).toBeGreaterThan(0);
+    }
+  });
+});
+
+for (const [id, cases] of Object.entries(CASES)) {
+  describe(id, () => {
+    for (const c of cases.flagged) {
+      it(`flags: ${label(c)}`, async () => {
+        const findings = await lintCase(c);
+        expect(ruleIds(findings)).toContain(id);
+        const f = findings.find((x) => x.ruleId === id);
+        expect(f?.message).toBeTruthy();
+        expect(f?.help).toBeTruthy();
+        expect(f?.line).toBeGreaterThan(0);
+      });
+    }
+    for (const c of cases.safe) {
+      it(`passes: ${label(c)}`, async () => {
+        const findings = await lintCase(c);
+        expect(ruleIds(findings)).not.toContain(id);
+        expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+      });
+    }
+  });
+}
