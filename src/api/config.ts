@@ -56,6 +56,8 @@ export const DbmigrateConfigSchema = z
       })
       .strict()
       .default({ storage: 'snapshots', checksums: 'full' }),
+    /** enforce: lint errors in pending migrations stop `apply --safe`; warn: they only require a window. */
+    lint: z.enum(['enforce', 'warn', 'off']).default('enforce'),
     /** A lock that blocks writes longer than this on staging needs a maintenance window. */
     windowThresholdMs: z.number().int().positive().default(1000),
     maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),

@@ -112,7 +112,10 @@ describe('staging dry-run', () => {
       /holds ACCESS EXCLUSIVE on items for \d+ ms, blocking reads and writes \(threshold 300 ms\)/,
     );
     // A table created by the migration itself blocks nobody: no lock is reported for it.
-    expect(report.migrations.find((m) => m.id === '0003')).toMatchObject({ needsWindow: false, locks: [] });
+    expect(report.migrations.find((m) => m.id === '0003')).toMatchObject({
+      needsWindow: false,
+      locks: [],
+    });
     expect(report.needsWindow).toBe(true);
   });
 

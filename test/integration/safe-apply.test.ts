@@ -62,6 +62,7 @@ describe('apply --safe', () => {
     const report = await run(files);
     expect(report.steps.map((s) => [s.step, s.status])).toEqual([
       ['plan', 'ok'],
+      ['lint', 'ok'],
       ['snapshot', 'ok'],
       ['verify-snapshot', 'ok'],
       ['dry-run', 'ok'],
@@ -84,7 +85,11 @@ describe('apply --safe', () => {
       { file: '0002_ok.sql', content: migrationText('alter table items add column note text;') },
       {
         file: '0003_unique.sql',
-        content: migrationText('create unique index items_name_key on items (name);'),
+        content: migrationText(
+          'create unique index concurrently items_name_key on items (name);',
+          undefined,
+          '-- dbmigrate:transaction=false',
+        ),
       },
     ];
     const report = await run(files);
@@ -121,6 +126,32 @@ describe('apply --safe', () => {
       /--now confirmed; running outside a window although 0002 holds ACCESS EXCLUSIVE on items/,
     );
     expect(await columns(db)).toEqual(['id', 'name', 'note']);
+  });
+
+  it('stops at the lint step, before any snapshot, when a pending migration has a lint error', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_index.sql',
+        content: migrationText('create index items_name_idx on items (name);'),
+      },
+    ];
+    const report = await run(files);
+    expect(report.stoppedAt).toBe('lint');
+    expect(report.steps.at(-1)?.detail).toMatch(
+      /1 lint error\(s\): 0002_index\.sql:2: error require-concurrent-index-creation/,
+    );
+    expect((await listSnapshots(storage)).manifests).toEqual([]);
+    // With lint set to warn, the finding instead requires a maintenance window.
+    const warned = await run(
+      files,
+      { lint: 'warn', maintenanceWindows: [] },
+      { maxWindowWaitMs: 1000 },
+    );
+    expect(warned.stoppedAt).toBe('window');
+    expect(warned.dryRun?.migrations[0]?.reasons[0]).toMatch(
+      /the linter flags require-concurrent-index-creation at line 2/,
+    );
   });
 
   it('refuses at the plan step, before any snapshot, when validation fails', async () => {

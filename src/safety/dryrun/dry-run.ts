@@ -14,6 +14,7 @@ import {
   SnapshotError,
 } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
+import { lintMigrations } from '../lint/linter.js';
 import { summariseLocks, windowReasons, type MigrationImpact } from './impact.js';
 import { LockProbe } from './lock-probe.js';
 import { readRelationState, rewrittenRelations, rowsWritten } from './relation-state.js';
@@ -43,6 +44,8 @@ export interface DryRunOptions {
   readonly migrator?: Pick<MigratorOptions, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries'>;
   readonly target?: string;
   readonly logger?: Logger;
+  /** Lint the migrations too (default true); error findings require a window. */
+  readonly lint?: boolean;
 }
 
 export interface DryRunReport {
@@ -170,6 +173,11 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
       options.target !== undefined ? { target: options.target } : {},
     );
     const graph = await migrator.loadGraph();
+    const findings = options.lint === false ? [] : await lintMigrations(graph.ordered);
+    const lintOf = (file: string): MigrationImpact['lint'] =>
+      findings
+        .filter((f) => f.file === file)
+        .map((f) => ({ ruleId: f.ruleId, severity: f.severity, line: f.line, message: f.message }));
     const impacts: MigrationImpact[] = [];
     probe.start();
     let failed = false;
@@ -190,6 +198,7 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
           rowsTouched: 0,
           needsWindow: false,
           reasons: [],
+          lint: lintOf(m.file),
         });
         continue;
       }
@@ -208,7 +217,8 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         probe.sightingsFor(m.id, ended).filter((s) => existed.has(s.relation)),
         Math.min(interval, Math.round(ended - t0)),
       );
-      const reasons = windowReasons(locks, threshold, m.directives.window === 'required');
+      const lint = lintOf(m.file);
+      const reasons = windowReasons(locks, threshold, m.directives.window === 'required', lint);
       failed = run.error !== null;
       impacts.push({
         id: m.id,
@@ -223,6 +233,7 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         rowsTouched: rowsWritten(before, after),
         needsWindow: reasons.length > 0,
         reasons,
+        lint,
       });
       log.info(
         {

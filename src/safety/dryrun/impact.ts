@@ -38,6 +38,15 @@ export const MigrationImpactSchema = z.object({
   rowsTouched: z.number().int().nonnegative(),
   needsWindow: z.boolean(),
   reasons: z.array(z.string()),
+  /** Linter findings for this migration's file. */
+  lint: z.array(
+    z.object({
+      ruleId: z.string(),
+      severity: z.enum(['error', 'warning']),
+      line: z.number().int(),
+      message: z.string(),
+    }),
+  ),
 });
 export type MigrationImpact = z.infer<typeof MigrationImpactSchema>;
 
@@ -80,9 +89,15 @@ export function windowReasons(
   locks: readonly LockImpact[],
   thresholdMs: number,
   windowRequired: boolean,
+  lint: MigrationImpact['lint'] = [],
 ): string[] {
   const reasons: string[] = [];
   if (windowRequired) reasons.push('its header says window=required');
+  // Staging may hold less data than production: what the linter knows blocks counts too.
+  for (const f of lint) {
+    if (f.severity === 'error')
+      reasons.push(`the linter flags ${f.ruleId} at line ${f.line}: ${f.message}`);
+  }
   for (const l of locks) {
     if (l.blocksWrites && l.heldMs > thresholdMs) {
       reasons.push(

@@ -5,6 +5,7 @@ import { Migrator, type RunResult } from '../../engine/migrator.js';
 import { PinnedMigrationSource, type MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport } from '../dryrun/dry-run.js';
+import { lintMigrations } from '../lint/linter.js';
 import type { SnapshotManifest, Verification } from '../snapshot/manifest.js';
 import { createSnapshot, verifySnapshot } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
@@ -12,7 +13,7 @@ import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
 import { waitForWindow } from '../window/window.js';
 
 export type SafeStep =
-  'plan' | 'snapshot' | 'verify-snapshot' | 'dry-run' | 'window' | 'apply' | 'post-verify';
+  'plan' | 'lint' | 'snapshot' | 'verify-snapshot' | 'dry-run' | 'window' | 'apply' | 'post-verify';
 
 export interface StepOutcome {
   readonly step: SafeStep;
@@ -135,6 +136,31 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   }
   if (pendingIds.length === 0) return finish(null);
 
+  if (options.config.lint !== 'off') {
+    if (
+      !(await step('lint', async () => {
+        const migrations = await source.load();
+        const pendingFiles = new Set(
+          migrations.filter((m) => pendingIds.includes(m.id)).map((m) => m.file),
+        );
+        const findings = (await lintMigrations(migrations)).filter((f) => pendingFiles.has(f.file));
+        const errors = findings.filter((f) => f.severity === 'error');
+        const text = findings
+          .map((f) => `${f.file}:${f.line}: ${f.severity} ${f.ruleId}`)
+          .join('; ');
+        if (errors.length > 0 && options.config.lint === 'enforce') {
+          return {
+            ok: false,
+            detail: `${errors.length} lint error(s): ${text}; fix them or add an ignore comment with the reason`,
+          };
+        }
+        return { ok: true, detail: findings.length ? text : 'no findings' };
+      }))
+    ) {
+      return finish('lint');
+    }
+  }
+
   if (
     !(await step('snapshot', async () => {
       state.snapshot = await createSnapshot({
@@ -185,6 +211,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         productionUrl: options.databaseUrl,
         historySchema,
         windowThresholdMs: options.config.windowThresholdMs,
+        lint: options.config.lint !== 'off',
         logger: log,
         ...(options.target !== undefined && { target: options.target }),
       });
