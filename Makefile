@@ -20,12 +20,13 @@ build: node_modules/.installed
 demo: setup build
 	bash hack/demo.sh
 
-## test: type check, lint, format check, then every unit and integration test on real PostgreSQL
+## test: type check, lint, format check, then unit, integration (real PostgreSQL + pgvector) and
+## end-to-end tests (real etcd + kube-apiserver, built once by hack/control-plane.sh and cached)
 test: setup
 	npm run -s typecheck
 	npm run -s lint
 	npm run -s format:check
-	npm run -s test
+	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" npm run -s test
 
 bench-engine: setup build
 	node dist/bench/engine/run.js

@@ -27,6 +27,13 @@ export function toStructuralSchema(node: Json): Json {
   for (const [key, value] of Object.entries(node)) {
     if (DROPPED_KEYS.has(key)) continue;
     if (key === 'additionalProperties' && value === false) continue;
+    // JSON Schema 2020-12 has numeric exclusive bounds; OpenAPI v3.0 (what CRDs speak) has a
+    // boolean beside minimum/maximum.
+    if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof value === 'number') {
+      out[key === 'exclusiveMinimum' ? 'minimum' : 'maximum'] = value;
+      out[key] = true;
+      continue;
+    }
     if (key === 'const') {
       out['enum'] = [value];
       continue;

@@ -43,6 +43,12 @@ describe('generated CRDs', () => {
         expect(n['oneOf'], path).toBeUndefined();
         expect(n['additionalProperties'], path).not.toBe(false);
         expect(n['$schema'], path).toBeUndefined();
+        for (const bound of ['exclusiveMinimum', 'exclusiveMaximum']) {
+          if (n[bound] !== undefined)
+            expect(n[bound], `${path}.${bound} must be a boolean in OpenAPI v3.0`).toBeTypeOf(
+              'boolean',
+            );
+        }
       });
     }
   });
