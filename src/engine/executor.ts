@@ -62,27 +62,25 @@ export class MigrationExecutor {
   ) {}
 
   async apply(migration: Migration, resumeFrom: number | null): Promise<ExecutionOutcome> {
-    return this.labelled(migration, () =>
-      migration.directives.transaction
-        ? this.runTransactional(migration, 'up')
-        : this.runStatementByStatement(migration, resumeFrom ?? 0),
-    );
+    return migration.directives.transaction
+      ? this.runTransactional(migration, 'up')
+      : this.labelled(migration, () => this.runStatementByStatement(migration, resumeFrom ?? 0));
   }
 
   async revert(migration: Migration): Promise<ExecutionOutcome> {
-    return this.labelled(migration, () =>
-      migration.directives.transaction
-        ? this.runTransactional(migration, 'down')
-        : this.runStatementByStatement(migration, 0, 'down'),
-    );
+    return migration.directives.transaction
+      ? this.runTransactional(migration, 'down')
+      : this.labelled(migration, () => this.runStatementByStatement(migration, 0, 'down'));
   }
 
   /** application_name names the run and the migration, so pg_stat_activity shows what runs. */
+  private label(m: Migration): string {
+    return `dbmigrate:${this.settings.runId}:${m.id}`.slice(0, 63);
+  }
+
   private async labelled<T>(m: Migration, work: () => Promise<T>): Promise<T> {
     const base = `dbmigrate:${this.settings.runId}`;
-    await this.client.query("select set_config('application_name', $1, false)", [
-      `${base}:${m.id}`.slice(0, 63),
-    ]);
+    await this.client.query("select set_config('application_name', $1, false)", [this.label(m)]);
     try {
       return await work();
     } finally {
@@ -131,10 +129,11 @@ export class MigrationExecutor {
     for (let attempt = 0; ; attempt++) {
       let current: SqlSection = section;
       try {
-        await this.client.query('begin');
+        // One round trip: the label and timeouts are transaction-local, so COMMIT resets them.
         await this.client.query(
-          "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-          [`${t.lock}ms`, `${t.statement}ms`],
+          `begin; select set_config('application_name', ${this.client.escapeLiteral(this.label(m))}, true),
+             set_config('lock_timeout', '${String(Math.trunc(t.lock))}ms', true),
+             set_config('statement_timeout', '${String(Math.trunc(t.statement))}ms', true)`,
         );
         for (const [index, statement] of statements.entries()) {
           current = { sql: statement.sql, startLine: statement.line };
@@ -319,25 +318,28 @@ export class MigrationExecutor {
     total: number,
     doneChecksum: string | null,
   ): Promise<void> {
-    await this.store.write(this.client, {
-      ...this.rowBase(m, startedAt),
-      status: direction === 'up' ? 'applied' : 'rolled_back',
-      statementsDone: done,
-      statementsTotal: total,
-      doneChecksum,
-      finishedAt: new Date(),
-      durationMs,
-      error: null,
-    });
-    await this.store.logEvent(this.client, {
-      runId: this.settings.runId,
-      migrationId: m.id,
-      action: direction === 'up' ? 'applied' : 'rolled_back',
-      checksum: m.checksum,
-      durationMs,
-      actor: this.settings.appliedBy,
-      detail: null,
-    });
+    await this.store.writeWithEvent(
+      this.client,
+      {
+        ...this.rowBase(m, startedAt),
+        status: direction === 'up' ? 'applied' : 'rolled_back',
+        statementsDone: done,
+        statementsTotal: total,
+        doneChecksum,
+        finishedAt: new Date(),
+        durationMs,
+        error: null,
+      },
+      {
+        runId: this.settings.runId,
+        migrationId: m.id,
+        action: direction === 'up' ? 'applied' : 'rolled_back',
+        checksum: m.checksum,
+        durationMs,
+        actor: this.settings.appliedBy,
+        detail: null,
+      },
+    );
   }
 
   private async recordFailure(

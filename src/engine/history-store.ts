@@ -112,8 +112,34 @@ export class HistoryStore {
   }
 
   async write(client: pg.ClientBase, w: HistoryWrite): Promise<void> {
+    await client.query(this.upsertSql(), this.upsertParams(w));
+  }
+
+  /** The history row and its event in one round trip (a migration's commit path). */
+  async writeWithEvent(
+    client: pg.ClientBase,
+    w: HistoryWrite,
+    e: HistoryEventWrite,
+  ): Promise<void> {
     await client.query(
-      `insert into ${this.history} (id, name, checksum, status, transactional, statements_done,
+      `with h as (${this.upsertSql()})
+       insert into ${this.events} (run_id, migration_id, action, checksum, duration_ms, actor, detail)
+       values ($16, $17, $18, $19, $20, $21, $22)`,
+      [
+        ...this.upsertParams(w),
+        e.runId,
+        e.migrationId,
+        e.action,
+        e.checksum,
+        e.durationMs,
+        e.actor,
+        e.detail,
+      ],
+    );
+  }
+
+  private upsertSql(): string {
+    return `insert into ${this.history} (id, name, checksum, status, transactional, statements_done,
          statements_total, done_checksum, started_at, finished_at, duration_ms, applied_by, run_id, error, source)
        values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
        on conflict (id) do update set name = excluded.name, checksum = excluded.checksum,
@@ -122,25 +148,27 @@ export class HistoryStore {
          done_checksum = excluded.done_checksum, started_at = excluded.started_at,
          finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
          applied_by = excluded.applied_by, run_id = excluded.run_id, error = excluded.error,
-         source = excluded.source`,
-      [
-        w.id,
-        w.name,
-        w.checksum,
-        w.status,
-        w.transactional,
-        w.statementsDone,
-        w.statementsTotal,
-        w.doneChecksum,
-        w.startedAt,
-        w.finishedAt,
-        w.durationMs,
-        w.appliedBy,
-        w.runId,
-        w.error,
-        w.source,
-      ],
-    );
+         source = excluded.source`;
+  }
+
+  private upsertParams(w: HistoryWrite): unknown[] {
+    return [
+      w.id,
+      w.name,
+      w.checksum,
+      w.status,
+      w.transactional,
+      w.statementsDone,
+      w.statementsTotal,
+      w.doneChecksum,
+      w.startedAt,
+      w.finishedAt,
+      w.durationMs,
+      w.appliedBy,
+      w.runId,
+      w.error,
+      w.source,
+    ];
   }
 
   /** Records that a non-transactional migration finished one more statement. */

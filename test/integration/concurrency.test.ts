@@ -39,7 +39,9 @@ describe('two runners at once', () => {
     const first = migratorFor(db.url, [SLOW, NEXT], { lockWaitMs: 20_000 }).apply();
     // Let the first runner take the lock.
     for (let i = 0; i < 50; i++) {
-      const held = await db.query("select 1 from pg_locks where locktype = 'advisory' and granted");
+      const held = await db.query(
+        "select 1 from pg_locks where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())",
+      );
       if (held.rowCount) break;
       await new Promise((r) => setTimeout(r, 20));
     }

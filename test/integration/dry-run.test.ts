@@ -165,9 +165,11 @@ describe('staging dry-run', () => {
     });
     expect(report.staging).toMatchObject({ from: 'snapshot', snapshotId: snap.id });
     expect(report.migrations.map((m) => [m.id, m.status])).toEqual([['0002', 'applied']]);
-    const leftovers = await prod.query(
-      "select datname from pg_database where datname like 'dbm_staging_%'",
-    );
+    const staging = report.staging.database.split('/').pop() ?? '';
+    expect(staging).toMatch(/^dbm_staging_[0-9a-f]+$/);
+    const leftovers = await prod.query('select datname from pg_database where datname = $1', [
+      staging,
+    ]);
     expect(leftovers.rows).toEqual([]);
     const status = await migratorFor(prod.url, files).status();
     expect(status.pending).toBe(1);

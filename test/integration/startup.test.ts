@@ -33,7 +33,7 @@ describe('migrateOnStartup', () => {
     expect(again).toMatchObject({ ok: true, applied: [], alreadyApplied: 2 });
     // The borrowed session went back to the pool without the lock or the app name.
     const locks = await pool.query(
-      "select count(*)::int as n from pg_locks where locktype = 'advisory'",
+      "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
     );
     expect(locks.rows[0]).toEqual({ n: 0 });
   });
