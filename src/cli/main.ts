@@ -63,6 +63,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'keyset-batched UPDATE with throttle and a resumable checkpoint',
     load: async () => (await import('./commands/backfill.js')).backfillCommand,
   },
+  operator: {
+    summary: 'run the Kubernetes operator (DatabaseMigration, BackupSnapshot) against --kubeconfig',
+    load: async () => (await import('./commands/operator.js')).operatorCommand,
+  },
   repair: {
     summary: 'after a manual fix: accept a checksum or forget a failed attempt',
     load: async () => (await import('./commands/repair.js')).repairCommand,

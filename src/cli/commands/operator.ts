@@ -1,0 +1,40 @@
+import { createLogger } from '../../observability/logger.js';
+import { Operator } from '../../operator/controller.js';
+import { KubeApi, loadKubeConfig } from '../../operator/kube.js';
+import { parseCommandArgs, type CommandIo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+
+/** `dbmigrate operator`: runs the controller against the kubeconfig (or in-cluster config) until SIGTERM. */
+export async function operatorCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('operator', args, {
+    kubeconfig: { type: 'string' },
+    'lease-namespace': { type: 'string' },
+    'lease-name': { type: 'string' },
+    identity: { type: 'string' },
+    workers: { type: 'string' },
+  });
+  const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
+  const logger = createLogger({ component: 'operator', ...(level !== undefined && { level }) });
+  const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
+  const api = new KubeApi(loadKubeConfig(kubeconfig));
+  const identity = values.identity ?? io.env['POD_NAME'];
+  const operator = new Operator({
+    api,
+    logger,
+    leaseNamespace: values['lease-namespace'] ?? io.env['POD_NAMESPACE'] ?? 'default',
+    ...(values['lease-name'] !== undefined && { leaseName: values['lease-name'] }),
+    ...(identity !== undefined && { identity }),
+    ...(values.workers !== undefined && { workers: Number(values.workers) }),
+  });
+  await operator.start();
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      logger.info('shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await operator.stop();
+  return ExitCode.ok;
+}

@@ -1,0 +1,165 @@
+import { hostname } from 'node:os';
+import {
+  makeInformer,
+  type Informer,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GROUP, VERSION } from '../api/v1alpha1/common.js';
+import { KubeApi, type Plural } from './kube.js';
+import { LeaderElector } from './leader.js';
+import { MigrationReconciler, type ReconcileResult } from './migration-reconciler.js';
+import { SnapshotReconciler } from './snapshot-reconciler.js';
+import { TaskRunner } from './tasks.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface OperatorOptions {
+  readonly api: KubeApi;
+  readonly logger: Logger;
+  /** Where the leader Lease lives. */
+  readonly leaseNamespace: string;
+  readonly leaseName?: string;
+  readonly identity?: string;
+  readonly workers?: number;
+  readonly leaseDurationSeconds?: number;
+  readonly retryPeriodMs?: number;
+}
+
+type Kind = 'dbm' | 'snap';
+
+function keyOf(kind: Kind, obj: KubernetesObject): string {
+  return `${kind}/${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`;
+}
+
+/**
+ * The operator: informers feed a keyed work queue, workers reconcile, and only the Lease
+ * holder reconciles (standbys watch but do nothing). Graceful shutdown hands the lease over.
+ */
+export class Operator {
+  private readonly queue = new WorkQueue();
+  private readonly tasks = new TaskRunner();
+  private readonly elector: LeaderElector;
+  private readonly informers: (Informer<KubernetesObject> & {
+    list(): readonly KubernetesObject[];
+  })[] = [];
+  private readonly migrations: MigrationReconciler;
+  private readonly snapshots: SnapshotReconciler;
+  private stopped = false;
+  private workersDone: Promise<void>[] = [];
+
+  constructor(private readonly options: OperatorOptions) {
+    const requeue = (kind: Kind) => (namespace: string, name: string) => {
+      this.queue.add(`${kind}/${namespace}/${name}`);
+    };
+    this.migrations = new MigrationReconciler({
+      api: options.api,
+      tasks: this.tasks,
+      logger: options.logger,
+      requeue: requeue('dbm'),
+    });
+    this.snapshots = new SnapshotReconciler({
+      api: options.api,
+      tasks: this.tasks,
+      logger: options.logger,
+      requeue: requeue('snap'),
+    });
+    this.elector = new LeaderElector(options.api, {
+      namespace: options.leaseNamespace,
+      name: options.leaseName ?? 'dbmigrate-operator',
+      identity: options.identity ?? `${hostname()}-${String(process.pid)}`,
+      logger: options.logger,
+      ...(options.leaseDurationSeconds !== undefined && {
+        leaseDurationSeconds: options.leaseDurationSeconds,
+      }),
+      ...(options.retryPeriodMs !== undefined && { retryPeriodMs: options.retryPeriodMs }),
+      onStartedLeading: () => {
+        // Level-triggered: on taking over, look at everything once.
+        for (const inf of this.informers) for (const o of inf.list()) this.enqueue(o);
+      },
+      onStoppedLeading: () => undefined,
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.elector.isLeader;
+  }
+
+  private enqueue(obj: KubernetesObject): void {
+    const kind: Kind = obj.kind === 'BackupSnapshot' ? 'snap' : 'dbm';
+    this.queue.add(keyOf(kind, obj));
+    if (kind === 'snap') {
+      // A snapshot's progress moves its owning migration on.
+      for (const owner of obj.metadata?.ownerReferences ?? []) {
+        if (owner.kind === 'DatabaseMigration')
+          this.queue.add(`dbm/${obj.metadata?.namespace ?? 'default'}/${owner.name}`);
+      }
+    }
+  }
+
+  private informer(
+    plural: Plural,
+  ): Informer<KubernetesObject> & { list(): readonly KubernetesObject[] } {
+    const path = `/apis/${GROUP}/${VERSION}/${plural}`;
+    const list = async (): Promise<KubernetesListObject<KubernetesObject>> =>
+      (await this.options.api.list(plural)) as KubernetesListObject<KubernetesObject>;
+    const inf = makeInformer(this.options.api.config, path, list);
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      inf.on(verb, (obj) => {
+        this.enqueue(obj);
+      });
+    }
+    inf.on('error', (err: unknown) => {
+      if (this.stopped) return;
+      // Restart the watch after a pause; resync happens through the list.
+      this.options.logger.warn({ err, plural }, 'informer error; restarting');
+      setTimeout(() => {
+        if (!this.stopped) void inf.start().catch(() => undefined);
+      }, 2000).unref();
+    });
+    return inf;
+  }
+
+  async start(): Promise<void> {
+    const log = this.options.logger;
+    this.informers.push(this.informer('databasemigrations'), this.informer('backupsnapshots'));
+    for (const inf of this.informers) await inf.start();
+    this.elector.start();
+    const workers = this.options.workers ?? 2;
+    for (let i = 0; i < workers; i++) this.workersDone.push(this.work());
+    log.info({ workers }, 'operator started');
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === null) return;
+      try {
+        if (!this.elector.isLeader) continue;
+        const [kind, namespace = 'default', name = ''] = key.split('/');
+        const result: ReconcileResult =
+          kind === 'snap'
+            ? await this.snapshots.reconcile(namespace, name)
+            : await this.migrations.reconcile(namespace, name);
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      } catch (err) {
+        const delay = this.queue.addRateLimited(key);
+        this.options.logger.warn({ err, key, retry_in_ms: delay }, 'reconcile failed; will retry');
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** Stops watching, lets running tasks finish for up to `graceMs`, then hands the lease over. */
+  async stop(graceMs = 20_000): Promise<void> {
+    this.stopped = true;
+    for (const inf of this.informers) await inf.stop().catch(() => undefined);
+    this.queue.shutDown();
+    await Promise.all(this.workersDone);
+    await this.tasks.drain(graceMs);
+    await this.elector.stop();
+    this.options.logger.info('operator stopped');
+  }
+}

@@ -1,0 +1,220 @@
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../api/v1alpha1/common.js';
+
+export type Plural = 'databasemigrations' | 'backupsnapshots';
+
+export interface ObjectRef {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string | undefined;
+  readonly resourceVersion?: string | undefined;
+}
+
+/** HTTP status of a failed API call, or null when it was not an API error. */
+export function httpStatus(err: unknown): number | null {
+  return err instanceof ApiException ? (err as ApiException<unknown>).code : null;
+}
+
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * The few API calls the operator makes, behind one small class so reconcilers can be read
+ * without client-node's generated signatures in the way.
+ */
+export class KubeApi {
+  readonly custom: CustomObjectsApi;
+  readonly core: CoreV1Api;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(
+    readonly config: KubeConfig,
+    readonly fieldManager = 'dbmigrate-operator',
+  ) {
+    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.core = config.makeApiClient(CoreV1Api);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
+  }
+
+  async get(plural: Plural, namespace: string, name: string): Promise<unknown> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      })) as unknown;
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async list(
+    plural: Plural,
+    namespace?: string,
+  ): Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }> {
+    const res = (
+      namespace
+        ? await this.custom.listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural,
+          })
+        : await this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })
+    ) as {
+      items: unknown[];
+      metadata?: { resourceVersion?: string };
+    };
+    return res;
+  }
+
+  async create(plural: Plural, namespace: string, body: object): Promise<unknown> {
+    return (await this.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural,
+      body,
+      fieldManager: this.fieldManager,
+    })) as unknown;
+  }
+
+  /**
+   * Merge-patches the status subresource. With `resourceVersion` the patch is conditional:
+   * a 409 means someone else wrote first and the caller must re-read.
+   */
+  async patchStatus(
+    plural: Plural,
+    namespace: string,
+    name: string,
+    status: object,
+    resourceVersion?: string,
+  ): Promise<unknown> {
+    const body = {
+      ...(resourceVersion !== undefined && { metadata: { resourceVersion } }),
+      status,
+    };
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+        body,
+        fieldManager: this.fieldManager,
+      },
+      MERGE_PATCH,
+    )) as unknown;
+  }
+
+  /** Merge-patches metadata (finalizers). */
+  async patchMetadata(
+    plural: Plural,
+    namespace: string,
+    name: string,
+    metadata: object,
+  ): Promise<unknown> {
+    return (await this.custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+        body: { metadata },
+        fieldManager: this.fieldManager,
+      },
+      MERGE_PATCH,
+    )) as unknown;
+  }
+
+  async readSecretKey(namespace: string, name: string, key: string): Promise<string | null> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ namespace, name });
+      const value = secret.data?.[key] ?? null;
+      return value === null ? null : Buffer.from(value, 'base64').toString('utf8');
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<Record<string, string> | null> {
+    try {
+      const cm = await this.core.readNamespacedConfigMap({ namespace, name });
+      return cm.data ?? {};
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  /** A core/v1 Event about `ref` (one per phase change; `kubectl describe` shows them). */
+  async event(
+    ref: ObjectRef,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const now = new Date();
+    await this.core.createNamespacedEvent({
+      namespace: ref.namespace,
+      body: {
+        metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
+        involvedObject: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: ref.kind,
+          name: ref.name,
+          namespace: ref.namespace,
+          ...(ref.uid !== undefined && { uid: ref.uid }),
+        },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        source: { component: this.fieldManager },
+        reportingComponent: this.fieldManager,
+      },
+    });
+  }
+
+  async readLease(namespace: string, name: string): Promise<V1Lease | null> {
+    try {
+      return await this.coordination.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async createLease(namespace: string, body: V1Lease): Promise<V1Lease> {
+    return this.coordination.createNamespacedLease({ namespace, body });
+  }
+
+  /** Replace with the lease's resourceVersion: fails with 409 when another replica won. */
+  async replaceLease(namespace: string, name: string, body: V1Lease): Promise<V1Lease> {
+    return this.coordination.replaceNamespacedLease({ namespace, name, body });
+  }
+}

@@ -1,0 +1,224 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
+import { Operator } from '../../src/operator/controller.js';
+import { KubeApi, loadKubeConfig } from '../../src/operator/kube.js';
+import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+interface DbmView {
+  status?: {
+    phase?: string;
+    appliedCount?: number;
+    pendingCount?: number;
+    lastError?: string;
+    history?: { phase: string }[];
+    conditions?: { type: string; status: string; message: string }[];
+    snapshotRef?: { name: string };
+  };
+}
+
+const MIGRATIONS = {
+  '0001_items.sql':
+    '-- migrate:up\ncreate table items (id bigint primary key, name text not null);\n',
+  '0002_items_name_idx.sql':
+    '-- dbmigrate:transaction=false\n-- migrate:up\ncreate index concurrently items_name_idx on items (name);\n',
+};
+
+function yamlBlock(data: Record<string, string>): string {
+  return Object.entries(data)
+    .map(
+      ([k, v]) =>
+        `  ${k}: |\n${v
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')}`,
+    )
+    .join('\n');
+}
+
+describe('operator on a real kube-apiserver and PostgreSQL', () => {
+  let cp: ControlPlane;
+  let operator: Operator;
+  const dbs: TestDatabase[] = [];
+  let snapshots: string;
+
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    cp.kubectl(['apply', '--server-side', '-f', 'crds/']);
+    cp.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/databasemigrations.dbops.docserver.io',
+      'crd/backupsnapshots.dbops.docserver.io',
+    ]);
+    snapshots = await mkdtemp(join(tmpdir(), 'dbm-op-snapshots-'));
+    const api = new KubeApi(loadKubeConfig(cp.kubeconfig));
+    operator = new Operator({
+      api,
+      logger: createLogger({ component: 'operator-e2e', level: 'warn' }),
+      leaseNamespace: 'default',
+      identity: 'e2e-1',
+      retryPeriodMs: 500,
+    });
+    await operator.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    await operator.stop(5000);
+    await cp.stop();
+    for (const db of dbs) await db.drop();
+  });
+
+  async function database(label: string): Promise<TestDatabase> {
+    const db = await createTestDatabase(label);
+    dbs.push(db);
+    cp.kubectl([
+      'create',
+      'secret',
+      'generic',
+      `${label}-db`,
+      `--from-literal=DATABASE_URL=${db.url}`,
+    ]);
+    return db;
+  }
+
+  async function waitFor(name: string, phases: string[], timeoutMs = 120_000): Promise<DbmView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: DbmView = {};
+    while (Date.now() < deadline) {
+      last = JSON.parse(cp.kubectl(['get', 'dbm', name, '-o', 'json'])) as DbmView;
+      if (last.status?.phase && phases.includes(last.status.phase)) return last;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(
+      `dbm/${name} did not reach ${phases.join('|')} in time; last status: ${JSON.stringify(last.status)}`,
+    );
+  }
+
+  it(
+    'drives a migration through snapshot, dry-run, apply and verify to Succeeded',
+    { timeout: 180_000 },
+    async () => {
+      const db = await database('happy');
+      cp.kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: happy-migrations}\ndata:\n${yamlBlock(MIGRATIONS)}\n`,
+      );
+      cp.kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: happy}
+spec:
+  database: {secretRef: {name: happy-db}}
+  migrations: {configMapRef: {name: happy-migrations}}
+  snapshot: {storage: {path: "${snapshots}"}}
+`,
+      );
+      const done = await waitFor('happy', ['Succeeded', 'Failed']);
+      expect(done.status?.lastError ?? '').toBe('');
+      expect(done.status?.phase).toBe('Succeeded');
+      expect(done.status?.history?.map((h) => h.phase)).toEqual([
+        'Pending',
+        'Snapshotting',
+        'DryRunning',
+        'Applying',
+        'Verifying',
+        'Succeeded',
+      ]);
+      expect(done.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      // The tables are really there, and the engine's history agrees.
+      const idx = await db.query("select 1 from pg_indexes where indexname = 'items_name_idx'");
+      expect(idx.rowCount).toBe(1);
+      const history = await db.query<{ id: string }>(
+        "select id from dbmigrate.migration_history where status = 'applied' order by id",
+      );
+      expect(history.rows.map((r) => r.id)).toEqual(['0001', '0002']);
+      const table = cp.kubectl(['get', 'dbm', 'happy']);
+      expect(table).toMatch(/happy\s+Succeeded\s+2\s+0\s+happy-g1\s+/);
+      const snap = cp.kubectl(['get', 'dbsnap', 'happy-g1']);
+      expect(snap).toMatch(/happy-g1\s+Completed\s+\S+ \S+\s+true/);
+      const events = cp.kubectl([
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=happy',
+        '-o',
+        'jsonpath={.items[*].reason}',
+      ]);
+      expect(events).toContain('Succeeded');
+    },
+  );
+
+  it('ends Failed with a clear condition and changes nothing for a malformed migration', async () => {
+    const db = await database('bad');
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: bad}
+spec:
+  database: {secretRef: {name: bad-db}}
+  migrations:
+    inline:
+      - {name: 0001_ok.sql, sql: "-- migrate:up\\ncreate table ok (id int);"}
+      - {name: 0002_broken.sql, sql: "create table broken (id int);"}
+`,
+    );
+    const failed = await waitFor('bad', ['Failed', 'Succeeded']);
+    expect(failed.status?.phase).toBe('Failed');
+    expect(failed.status?.lastError).toContain(
+      '0002_broken.sql:1: SQL before the -- migrate:up marker',
+    );
+    expect(failed.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+    });
+    const tables = await db.query("select 1 from pg_class where relname in ('ok', 'broken')");
+    expect(tables.rowCount).toBe(0);
+  });
+
+  it('ends Failed naming the Secret when it does not exist', async () => {
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: nosecret}
+spec:
+  database: {secretRef: {name: does-not-exist}}
+  migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\nselect 1;"}]}
+`,
+    );
+    const failed = await waitFor('nosecret', ['Failed', 'Succeeded']);
+    expect(failed.status?.lastError).toContain(
+      'Secret default/does-not-exist does not exist or has no key DATABASE_URL',
+    );
+  });
+
+  it('waits for approval until the generation is annotated', async () => {
+    const db = await database('gated');
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: gated}
+spec:
+  database: {secretRef: {name: gated-db}}
+  migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\ncreate table gated (id int);"}]}
+  approval: {required: true}
+`,
+    );
+    await waitFor('gated', ['AwaitingApproval']);
+    await new Promise((r) => setTimeout(r, 2000));
+    const still = await waitFor('gated', ['AwaitingApproval'], 1000);
+    expect(still.status?.phase).toBe('AwaitingApproval');
+    expect((await db.query("select 1 from pg_class where relname = 'gated'")).rowCount).toBe(0);
+    cp.kubectl(['annotate', 'dbm', 'gated', 'dbops.docserver.io/approved-generation=1']);
+    const done = await waitFor('gated', ['Succeeded', 'Failed']);
+    expect(done.status?.phase).toBe('Succeeded');
+    expect((await db.query("select 1 from pg_class where relname = 'gated'")).rowCount).toBe(1);
+  }, 180_000);
+});
