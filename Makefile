@@ -22,7 +22,7 @@ demo: setup build
 
 ## test: type check, lint, format check, then unit, integration (real PostgreSQL + pgvector) and
 ## end-to-end tests (real etcd + kube-apiserver, built once by hack/control-plane.sh and cached)
-test: setup
+test: setup build
 	npm run -s typecheck
 	npm run -s lint
 	npm run -s format:check

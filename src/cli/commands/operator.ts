@@ -1,8 +1,10 @@
+import { parseDurationMs } from '../../engine/duration.js';
 import { createLogger } from '../../observability/logger.js';
 import { Operator } from '../../operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../operator/kube.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { UsageError } from '../usage-error.js';
 
 /** `dbmigrate operator`: runs the controller against the kubeconfig (or in-cluster config) until SIGTERM. */
 export async function operatorCommand(args: readonly string[], io: CommandIo): Promise<number> {
@@ -12,7 +14,16 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
     'lease-name': { type: 'string' },
     identity: { type: 'string' },
     workers: { type: 'string' },
+    'lease-duration': { type: 'string' },
+    'retry-period': { type: 'string' },
   });
+  const leaseSeconds =
+    values['lease-duration'] === undefined ? undefined : parseDurationMs(values['lease-duration']);
+  const retryMs =
+    values['retry-period'] === undefined ? undefined : parseDurationMs(values['retry-period']);
+  if (leaseSeconds === null || retryMs === null) {
+    throw new UsageError('--lease-duration and --retry-period must be durations such as 15s or 2s');
+  }
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const logger = createLogger({ component: 'operator', ...(level !== undefined && { level }) });
   const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
@@ -25,6 +36,10 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
     ...(values['lease-name'] !== undefined && { leaseName: values['lease-name'] }),
     ...(identity !== undefined && { identity }),
     ...(values.workers !== undefined && { workers: Number(values.workers) }),
+    ...(leaseSeconds !== undefined && {
+      leaseDurationSeconds: Math.max(1, Math.round(leaseSeconds / 1000)),
+    }),
+    ...(retryMs !== undefined && { retryPeriodMs: retryMs }),
   });
   await operator.start();
   await new Promise<void>((resolve) => {
