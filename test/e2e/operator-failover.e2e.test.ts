@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/** The real `dbmigrate operator` as a process of its own, so it can be killed like a pod. */
+function startOperator(cp: ControlPlane, identity: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      '--liftoff-only',
+      'dist/cli/dbmigrate.js',
+      'operator',
+      '--kubeconfig',
+      cp.kubeconfig,
+      '--identity',
+      identity,
+      '--lease-duration',
+      '4s',
+      '--retry-period',
+      '500ms',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return child;
+}
+
+function holder(cp: ControlPlane): string {
+  try {
+    return cp
+      .kubectl(['get', 'lease', 'dbmigrate-operator', '-o', 'jsonpath={.spec.holderIdentity}'])
+      .trim();
+  } catch {
+    return '';
+  }
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null> | T | null,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v !== null) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('operator replicas, leader election and restarts', () => {
+  let cp: ControlPlane;
+  const children: ChildProcess[] = [];
+  const dbs: TestDatabase[] = [];
+
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    cp.kubectl(['apply', '--server-side', '-f', 'crds/']);
+    cp.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/databasemigrations.dbops.docserver.io',
+    ]);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await cp.stop();
+    for (const db of dbs) await db.drop();
+  });
+
+  it(
+    'elects one leader of two replicas, and the other takes over when it dies',
+    { timeout: 120_000 },
+    async () => {
+      const a = startOperator(cp, 'replica-a');
+      const b = startOperator(cp, 'replica-b');
+      children.push(a, b);
+      const first = await until('a leader', () => holder(cp) || null);
+      expect(['replica-a', 'replica-b']).toContain(first);
+      // It stays with one holder while both run.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(holder(cp)).toBe(first);
+      (first === 'replica-a' ? a : b).kill('SIGKILL');
+      const second = await until('a new leader', () => {
+        const h = holder(cp);
+        return h && h !== first ? h : null;
+      });
+      expect(second).toBe(first === 'replica-a' ? 'replica-b' : 'replica-a');
+      (second === 'replica-a' ? a : b).kill('SIGTERM');
+    },
+  );
+
+  it(
+    'finishes a migration after the operator is killed mid-apply, without applying anything twice',
+    { timeout: 180_000 },
+    async () => {
+      const db = await createTestDatabase('killed');
+      dbs.push(db);
+      cp.kubectl([
+        'create',
+        'secret',
+        'generic',
+        'killed-db',
+        `--from-literal=DATABASE_URL=${db.url}`,
+      ]);
+      cp.kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: killed}
+spec:
+  database: {secretRef: {name: killed-db}}
+  staging: {enabled: false}
+  migrations:
+    inline:
+      - {name: 0001_first.sql, sql: "-- migrate:up\\ncreate table first (id int);"}
+      - name: 0002_slow.sql
+        sql: |
+          -- dbmigrate:transaction=false
+          -- migrate:up
+          create table step_one (id int);
+          select pg_sleep(3);
+          create table step_three (id int);
+`,
+      );
+      const victim = startOperator(cp, 'victim');
+      children.push(victim);
+      // Kill it while statement 2 of 0002 runs.
+      await until('0002 to be part-way', async () => {
+        const res = await db
+          .query(
+            "select 1 from dbmigrate.migration_history where id = '0002' and status = 'running' and statements_done = 1",
+          )
+          .catch(() => null);
+        return res && res.rowCount === 1 ? true : null;
+      });
+      victim.kill('SIGKILL');
+      const successor = startOperator(cp, 'successor');
+      children.push(successor);
+      const done = await until(
+        'Succeeded',
+        () => {
+          const phase = cp
+            .kubectl(['get', 'dbm', 'killed', '-o', 'jsonpath={.status.phase}'])
+            .trim();
+          return phase === 'Succeeded' || phase === 'Failed' ? phase : null;
+        },
+        150_000,
+      );
+      expect(cp.kubectl(['get', 'dbm', 'killed', '-o', 'jsonpath={.status.lastError}'])).toBe('');
+      expect(done).toBe('Succeeded');
+      const tables = await db.query<{ relname: string }>(
+        "select relname from pg_class where relname in ('first', 'step_one', 'step_three') order by 1",
+      );
+      expect(tables.rows.map((r) => r.relname)).toEqual(['first', 'step_one', 'step_three']);
+      const events = await db.query<{ e: string }>(
+        "select migration_id || ':' || action as e from dbmigrate.migration_events where action in ('applied', 'resumed') order by seq",
+      );
+      // 0001 once; 0002 resumed at statement 2 (statement 1 not run again), then applied once.
+      expect(events.rows.map((r) => r.e)).toEqual(['0001:applied', '0002:resumed', '0002:applied']);
+      successor.kill('SIGTERM');
+    },
+  );
+});
