@@ -24,6 +24,8 @@ export interface OperatorOptions {
   readonly workers?: number;
   readonly leaseDurationSeconds?: number;
   readonly retryPeriodMs?: number;
+  /** Every resource is reconciled at least this often, whatever the watch delivered (default 30 s). */
+  readonly resyncPeriodMs?: number;
 }
 
 type Kind = 'dbm' | 'snap';
@@ -47,6 +49,7 @@ export class Operator {
   private readonly snapshots: SnapshotReconciler;
   private stopped = false;
   private workersDone: Promise<void>[] = [];
+  private resync: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: OperatorOptions) {
     const requeue = (kind: Kind) => (namespace: string, name: string) => {
@@ -87,6 +90,10 @@ export class Operator {
 
   private enqueue(obj: KubernetesObject): void {
     const kind: Kind = obj.kind === 'BackupSnapshot' ? 'snap' : 'dbm';
+    this.options.logger.debug(
+      { key: keyOf(kind, obj), resource_version: obj.metadata?.resourceVersion },
+      'enqueue',
+    );
     this.queue.add(keyOf(kind, obj));
     if (kind === 'snap') {
       // A snapshot's progress moves its owning migration on.
@@ -125,6 +132,12 @@ export class Operator {
     this.informers.push(this.informer('databasemigrations'), this.informer('backupsnapshots'));
     for (const inf of this.informers) await inf.start();
     this.elector.start();
+    // Level-triggered safety net: a missed watch event delays a step by one resync, never forever.
+    this.resync = setInterval(() => {
+      if (this.elector.isLeader)
+        for (const inf of this.informers) for (const o of inf.list()) this.enqueue(o);
+    }, this.options.resyncPeriodMs ?? 30_000);
+    this.resync.unref();
     const workers = this.options.workers ?? 2;
     for (let i = 0; i < workers; i++) this.workersDone.push(this.work());
     log.info({ workers }, 'operator started');
@@ -137,6 +150,7 @@ export class Operator {
       try {
         if (!this.elector.isLeader) continue;
         const [kind, namespace = 'default', name = ''] = key.split('/');
+        this.options.logger.debug({ key }, 'reconcile');
         const result: ReconcileResult =
           kind === 'snap'
             ? await this.snapshots.reconcile(namespace, name)
@@ -155,6 +169,7 @@ export class Operator {
   /** Stops watching, lets running tasks finish for up to `graceMs`, then hands the lease over. */
   async stop(graceMs = 20_000): Promise<void> {
     this.stopped = true;
+    if (this.resync) clearInterval(this.resync);
     for (const inf of this.informers) await inf.stop().catch(() => undefined);
     this.queue.shutDown();
     await Promise.all(this.workersDone);

@@ -59,10 +59,11 @@ describe('operator on a real kube-apiserver and PostgreSQL', () => {
     const api = new KubeApi(loadKubeConfig(cp.kubeconfig));
     operator = new Operator({
       api,
-      logger: createLogger({ component: 'operator-e2e', level: 'warn' }),
+      logger: createLogger({ component: 'operator-e2e', level: process.env['E2E_LOG'] ?? 'warn' }),
       leaseNamespace: 'default',
       identity: 'e2e-1',
       retryPeriodMs: 500,
+      resyncPeriodMs: 5000,
     });
     await operator.start();
   }, 180_000);
@@ -221,4 +222,67 @@ spec:
     expect(done.status?.phase).toBe('Succeeded');
     expect((await db.query("select 1 from pg_class where relname = 'gated'")).rowCount).toBe(1);
   }, 180_000);
+
+  it('ends Failed for a missing ConfigMap and for checksum drift against the database, applying nothing', async () => {
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: nocm}
+spec:
+  database: {secretRef: {name: happy-db}}
+  migrations: {configMapRef: {name: no-such-configmap}}
+`,
+    );
+    const missing = await waitFor('nocm', ['Failed', 'Succeeded']);
+    expect(missing.status?.lastError).toBe(
+      'spec.migrations.configMapRef: ConfigMap default/no-such-configmap does not exist',
+    );
+
+    // The happy database has 0001 applied; an edited 0001 is drift.
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: drift}
+spec:
+  database: {secretRef: {name: happy-db}}
+  migrations:
+    inline:
+      - {name: 0001_items.sql, sql: "-- migrate:up\\ncreate table items (id bigint primary key);"}
+      - {name: 0003_more.sql, sql: "-- migrate:up\\ncreate table more_items (id int);"}
+`,
+    );
+    const drift = await waitFor('drift', ['Failed', 'Succeeded']);
+    expect(drift.status?.lastError).toContain(
+      '[CHECKSUM_DRIFT] 0001_items.sql: changed after it was applied',
+    );
+    const happy = dbs[0];
+    expect(
+      (await happy?.query("select 1 from pg_class where relname = 'more_items'"))?.rowCount,
+    ).toBe(0);
+  });
+
+  it("removes a BackupSnapshot's files when the resource is deleted (finalizer)", async () => {
+    const snap = JSON.parse(cp.kubectl(['get', 'dbsnap', 'happy-g1', '-o', 'json'])) as {
+      metadata: { finalizers?: string[] };
+      status: { location: string };
+    };
+    expect(snap.metadata.finalizers).toEqual(['dbops.docserver.io/snapshot-cleanup']);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(snap.status.location)).toBe(true);
+    // --wait=false: the operator runs in this process, and kubectl is called synchronously.
+    cp.kubectl(['delete', 'dbsnap', 'happy-g1', '--wait=false']);
+    const deadline = Date.now() + 60_000;
+    while (
+      Date.now() < deadline &&
+      cp.kubectl(['get', 'dbsnap', '--ignore-not-found', '-o', 'name']).includes('happy-g1')
+    ) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(cp.kubectl(['get', 'dbsnap', '--ignore-not-found', '-o', 'name'])).not.toContain(
+      'happy-g1',
+    );
+    expect(existsSync(snap.status.location)).toBe(false);
+  });
 });
