@@ -28,27 +28,39 @@ export class DatabaseUnreachableError extends Error {
   }
 }
 
+/**
+ * A connected session on `url`, or DatabaseUnreachableError (no password in it). An idle
+ * session that drops must not crash the process, so its 'error' events are absorbed; the
+ * next query reports the failure.
+ */
+export async function openClient(
+  url: string,
+  applicationName: string,
+  options: { connectTimeoutMs?: number } = {},
+): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: applicationName.slice(0, 63),
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw new DatabaseUnreachableError(describeDatabaseUrl(url), errorText(err), { cause: err });
+  }
+  return client;
+}
+
 export function connectorFromUrl(
   url: string,
   options: { connectTimeoutMs?: number } = {},
 ): DatabaseConnector {
-  const description = describeDatabaseUrl(url);
   return {
-    description,
+    description: describeDatabaseUrl(url),
     async connect(applicationName) {
-      const client = new pg.Client({
-        connectionString: url,
-        application_name: applicationName.slice(0, 63),
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      });
-      // An idle session that drops must not crash the process; the next query reports it.
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-      } catch (err) {
-        await client.end().catch(() => undefined);
-        throw new DatabaseUnreachableError(description, errorText(err), { cause: err });
-      }
+      const client = await openClient(url, applicationName, options);
       return {
         client,
         release: async () => {

@@ -11,14 +11,7 @@ describe('CRDs on a real kube-apiserver', () => {
   });
 
   it('installs both CRDs and shows the printer columns in kubectl get', async () => {
-    cp.kubectl(['apply', '--server-side', '-f', 'crds/']);
-    cp.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/databasemigrations.dbops.docserver.io',
-      'crd/backupsnapshots.dbops.docserver.io',
-    ]);
+    cp.installCrds();
     const manifest = `
 apiVersion: dbops.docserver.io/v1alpha1
 kind: DatabaseMigration

@@ -58,13 +58,7 @@ describe('operator replicas, leader election and restarts', () => {
 
   beforeAll(async () => {
     cp = await startControlPlane();
-    cp.kubectl(['apply', '--server-side', '-f', 'crds/']);
-    cp.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/databasemigrations.dbops.docserver.io',
-    ]);
+    cp.installCrds();
   }, 180_000);
 
   afterAll(async () => {

@@ -47,14 +47,7 @@ describe('operator on a real kube-apiserver and PostgreSQL', () => {
 
   beforeAll(async () => {
     cp = await startControlPlane();
-    cp.kubectl(['apply', '--server-side', '-f', 'crds/']);
-    cp.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/databasemigrations.dbops.docserver.io',
-      'crd/backupsnapshots.dbops.docserver.io',
-    ]);
+    cp.installCrds();
     snapshots = await mkdtemp(join(tmpdir(), 'dbm-op-snapshots-'));
     const api = new KubeApi(loadKubeConfig(cp.kubeconfig));
     operator = new Operator({

@@ -14,6 +14,8 @@ export interface ControlPlane {
   readonly binDir: string;
   /** Runs the control plane's kubectl against it. */
   kubectl(args: readonly string[], input?: string): string;
+  /** Installs crds/ (server-side apply) and waits until both are established. */
+  installCrds(): void;
   stop(): Promise<void>;
 }
 
@@ -193,17 +195,28 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '',
     ].join('\n'),
   );
+  const kubectl = (args: readonly string[], input?: string): string =>
+    execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], {
+      encoding: 'utf8',
+      ...(input !== undefined && { input }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   return {
     server,
     kubeconfig,
     adminToken,
     binDir,
-    kubectl: (args, input) =>
-      execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], {
-        encoding: 'utf8',
-        ...(input !== undefined && { input }),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      }),
+    kubectl,
     stop,
+    installCrds() {
+      kubectl(['apply', '--server-side', '-f', 'crds/']);
+      kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/databasemigrations.dbops.docserver.io',
+        'crd/backupsnapshots.dbops.docserver.io',
+      ]);
+    },
   };
 }

@@ -1,9 +1,7 @@
-import pg from 'pg';
 import type { Logger } from 'pino';
-import { DatabaseUnreachableError, errorText } from '../../db/connection.js';
+import { errorText, openClient } from '../../db/connection.js';
 import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf } from '../../engine/retry.js';
 import { silentLogger } from '../../observability/logger.js';
-import { describeDatabaseUrl } from '../../observability/redact.js';
 
 export interface BackfillOptions {
   readonly databaseUrl: string;
@@ -59,18 +57,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
   const batchSize = options.batchSize ?? 1000;
   const throttle = options.throttleMs ?? 50;
   const schema = options.historySchema ?? 'dbmigrate';
-  const client = new pg.Client({
-    connectionString: options.databaseUrl,
-    application_name: `dbmigrate:backfill:${options.name}`.slice(0, 63),
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new DatabaseUnreachableError(describeDatabaseUrl(options.databaseUrl), errorText(err), {
-      cause: err,
-    });
-  }
+  const client = await openClient(options.databaseUrl, `dbmigrate:backfill:${options.name}`);
   try {
     const id = client.escapeIdentifier.bind(client);
     const checkpoints = `${id(schema)}.backfill_checkpoints`;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Logger } from 'pino';
-import { connectorFromUrl, DatabaseUnreachableError, errorText } from '../../db/connection.js';
+import { connectorFromUrl, openClient } from '../../db/connection.js';
 import { Migrator, type MigratorOptions } from '../../engine/migrator.js';
 import type { MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
@@ -86,15 +85,7 @@ function sameDatabase(a: string, b: string): boolean {
 }
 
 async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({
-    connectionString: url,
-    application_name: 'dbmigrate:dry-run-admin',
-  });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new DatabaseUnreachableError(describeDatabaseUrl(url), errorText(err), { cause: err });
-  }
+  const client = await openClient(url, 'dbmigrate:dry-run-admin');
   try {
     await client.query(sql);
   } finally {
@@ -147,18 +138,8 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
   }
 
   const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
-  const probeClient = new pg.Client({
-    connectionString: stagingUrl,
-    application_name: 'dbmigrate:lock-probe',
-  });
+  const probeClient = await openClient(stagingUrl, 'dbmigrate:lock-probe');
   try {
-    try {
-      await probeClient.connect();
-    } catch (err) {
-      throw new DatabaseUnreachableError(describeDatabaseUrl(stagingUrl), errorText(err), {
-        cause: err,
-      });
-    }
     const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
     const migrator = new Migrator({
       database: connectorFromUrl(stagingUrl),

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { DatabaseUnreachableError, errorText } from '../../db/connection.js';
+import { openClient } from '../../db/connection.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
 import { silentLogger } from '../../observability/logger.js';
 import { readFingerprint } from './fingerprint.js';
@@ -92,19 +92,8 @@ class Digest extends Transform {
   }
 }
 
-async function connect(url: string, purpose: string): Promise<pg.Client> {
-  const client = new pg.Client({
-    connectionString: url,
-    application_name: `dbmigrate:${purpose}`.slice(0, 63),
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    throw new DatabaseUnreachableError(describeDatabaseUrl(url), errorText(err), { cause: err });
-  }
-  return client;
+function connect(url: string, purpose: string): Promise<pg.Client> {
+  return openClient(url, `dbmigrate:${purpose}`);
 }
 
 /**

@@ -1,9 +1,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { PostVerifyConfig } from '../../api/config.js';
-import { DatabaseUnreachableError, errorText } from '../../db/connection.js';
+import { errorText, openClient } from '../../db/connection.js';
 import { silentLogger } from '../../observability/logger.js';
-import { describeDatabaseUrl } from '../../observability/redact.js';
 import type { SnapshotManifest } from '../snapshot/manifest.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'error' | 'skipped';
@@ -231,18 +230,7 @@ async function runSmokeQueries(
 export async function postVerify(options: PostVerifyOptions): Promise<PostVerifyReport> {
   const log = options.logger ?? silentLogger();
   const started = performance.now();
-  const client = new pg.Client({
-    connectionString: options.databaseUrl,
-    application_name: 'dbmigrate:post-verify',
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new DatabaseUnreachableError(describeDatabaseUrl(options.databaseUrl), errorText(err), {
-      cause: err,
-    });
-  }
+  const client = await openClient(options.databaseUrl, 'dbmigrate:post-verify');
   try {
     await client.query("set statement_timeout = '5min'; set lock_timeout = '5s'");
     const checks = [
