@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddingModel, vectorLiteral } from '../../bench/docserver/embeddings.js';
+import { generateDocuments, type SyntheticDocument } from '../../bench/docserver/documents.js';
+import { connectorFromUrl } from '../../src/db/connection.js';
+import {
+  countDocuments,
+  getDocument,
+  listDocuments,
+  similarDocuments,
+  type DocumentFilter,
+} from '../../src/db/read-paths.js';
+import { Migrator } from '../../src/engine/migrator.js';
+import { DirectoryMigrationSource } from '../../src/engine/source.js';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] ?? 0) * (b[i] ?? 0);
+  return s;
+}
+
+describe('doc-server read paths', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  const docs: (SyntheticDocument & { id: string })[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reads');
+    const run = await new Migrator({
+      database: connectorFromUrl(db.url),
+      source: new DirectoryMigrationSource('migrations'),
+    }).apply();
+    expect(run.error).toBeNull();
+    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    const generated = [...generateDocuments(1200, { model: new EmbeddingModel(), sources: 60 })];
+    for (let i = 0; i < generated.length; i += 200) {
+      const batch = generated.slice(i, i + 200);
+      const res = await pool.query<{ id: string }>(
+        `insert into documents (doc_type, source_name, title, content, metadata, embedding, created_at)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[]::vector[], $7::timestamptz[])
+         returning id::text`,
+        [
+          batch.map((d) => d.docType),
+          batch.map((d) => d.sourceName),
+          batch.map((d) => d.title),
+          batch.map((d) => d.content),
+          batch.map((d) => JSON.stringify(d.metadata)),
+          batch.map((d) => vectorLiteral(d.embedding)),
+          batch.map((d) => d.createdAt),
+        ],
+      );
+      batch.forEach((d, j) => docs.push({ ...d, id: res.rows[j]?.id ?? '' }));
+    }
+    await pool.query(
+      'create index documents_embedding_hnsw on documents using hnsw ((embedding::halfvec(3072)) halfvec_cosine_ops)',
+    );
+    await pool.query('analyze documents');
+  }, 180_000);
+
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  const exactTopK = (query: Float32Array, filter: DocumentFilter, k: number): string[] =>
+    docs
+      .filter(
+        (d) =>
+          (filter.docType === undefined || d.docType === filter.docType) &&
+          (filter.sourceName === undefined || d.sourceName === filter.sourceName) &&
+          (filter.createdAfter === undefined || d.createdAt >= filter.createdAfter),
+      )
+      .map((d) => ({ id: d.id, distance: 1 - dot(query, d.embedding) }))
+      .sort((a, b) => a.distance - b.distance)
+      .slice(0, k)
+      .map((d) => d.id);
+
+  const classes: [string, DocumentFilter][] = [
+    ['unfiltered', {}],
+    ['by type (~10 %)', { docType: 'ticket' }],
+    ['by type (~1 %)', { docType: 'contract' }],
+    ['by popular source', { sourceName: 'source-0000' }],
+    ['by rare source', { sourceName: 'source-0050' }],
+    ['by recent time range', { createdAfter: new Date('2026-09-01T00:00:00Z') }],
+    ['by type and source', { docType: 'article', sourceName: 'source-0001' }],
+  ];
+
+  it.each(classes)('returns the exact top-10 for the %s filter class', async (_name, filter) => {
+    for (const probe of [3, 500, 1111]) {
+      const query = docs[probe]?.embedding ?? new Float32Array();
+      const res = await similarDocuments(pool, { embedding: query, k: 10, ...filter });
+      expect(res.plan).toBe('exact');
+      expect(res.rows.map((r) => r.id)).toEqual(exactTopK(query, filter, 10));
+    }
+  });
+
+  it('uses the HNSW index with iterative scan above the threshold, with high recall', async () => {
+    let hits = 0;
+    let total = 0;
+    for (const probe of [10, 20, 30, 40, 50]) {
+      const query = docs[probe]?.embedding ?? new Float32Array();
+      for (const [, filter] of classes.slice(0, 2)) {
+        const res = await similarDocuments(
+          pool,
+          { embedding: query, k: 10, ...filter },
+          { exactThreshold: 0 },
+        );
+        expect(res.plan).toBe('hnsw');
+        const exact = new Set(exactTopK(query, filter, 10));
+        hits += res.rows.filter((r) => exact.has(r.id)).length;
+        total += exact.size;
+      }
+    }
+    expect(hits / total).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('lists newest first with keyset pagination, gets by id, and counts', async () => {
+    const first = await listDocuments(pool, { sourceName: 'source-0000' }, 5);
+    expect(first.rows).toHaveLength(5);
+    const second = await listDocuments(
+      pool,
+      { sourceName: 'source-0000' },
+      5,
+      first.next ?? undefined,
+    );
+    const all = docs
+      .filter((d) => d.sourceName === 'source-0000')
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || Number(b.id) - Number(a.id))
+      .slice(0, 10)
+      .map((d) => d.id);
+    expect([...first.rows, ...second.rows].map((r) => r.id)).toEqual(all);
+    const one = await getDocument(pool, docs[7]?.id ?? '');
+    expect(one).toMatchObject({ id: docs[7]?.id, docType: docs[7]?.docType });
+    expect(await getDocument(pool, '999999999')).toBeNull();
+    expect(await countDocuments(pool, { docType: 'contract' })).toBe(
+      docs.filter((d) => d.docType === 'contract').length,
+    );
+  });
+});
