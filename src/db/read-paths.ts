@@ -85,7 +85,7 @@ export async function similarDocuments(
   const k = Math.max(1, Math.min(1000, Math.trunc(q.k)));
   const filterParams: unknown[] = [];
   const where = whereClause(q, filterParams);
-  let candidates: number | null = null;
+  let candidates: number | null;
   if (isFiltered(q)) {
     const counted = await client.query<{ n: number }>(
       `select count(*)::int as n from (select 1 from documents ${where} limit ${String(threshold + 1)}) c`,
