@@ -139,6 +139,15 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
 
   const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
   const probeClient = await openClient(stagingUrl, 'dbmigrate:lock-probe');
+  // The sampler queries on its own timer: relation state gets a session of its own, since one
+  // pg client must not run two queries at once.
+  const stateClient = await openClient(stagingUrl, 'dbmigrate:relation-state').catch(
+    async (err: unknown) => {
+      await probeClient.end().catch(() => undefined);
+      await stateClient.end().catch(() => undefined);
+      throw err;
+    },
+  );
   try {
     const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
     const migrator = new Migrator({
@@ -183,14 +192,14 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         });
         continue;
       }
-      const before = await readRelationState(probeClient, historySchema);
+      const before = await readRelationState(stateClient, historySchema);
       const t0 = performance.now();
       const run = await migrator.apply({
         target: m.id,
         runId: `${runPrefix.slice('dbmigrate:'.length)}${String(index)}`,
       });
       const ended = performance.now();
-      const after = await readRelationState(probeClient, historySchema);
+      const after = await readRelationState(stateClient, historySchema);
       const result = run.results.find((r) => r.id === m.id);
       // A table the migration itself created is invisible to everyone else until commit: its locks block nobody.
       const existed = new Set([...before.filenodes.values()].map((r) => r.name));
@@ -254,6 +263,7 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
     return report;
   } finally {
     await probeClient.end().catch(() => undefined);
+    await stateClient.end().catch(() => undefined);
     await cleanup();
   }
 }
