@@ -30,3 +30,21 @@ export function findCondition(
 ): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
+
+/** Sets several condition types at once from booleans, sharing reason, message and generation. */
+export function setConditions(
+  conditions: readonly Condition[] | undefined,
+  states: Partial<Record<ConditionType, boolean>>,
+  detail: {
+    readonly reason: string;
+    readonly message: string;
+    readonly observedGeneration: number;
+  },
+  now: Date,
+): Condition[] {
+  let out = [...(conditions ?? [])];
+  for (const [type, on] of Object.entries(states) as [ConditionType, boolean][]) {
+    out = setCondition(out, { type, status: on ? 'True' : 'False', ...detail }, now);
+  }
+  return out;
+}

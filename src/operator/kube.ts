@@ -127,6 +127,32 @@ export class KubeApi {
     )) as unknown;
   }
 
+  /**
+   * Conditional status write for `obj` as last read; afterwards `obj` carries the new
+   * resourceVersion, so a second write in the same reconcile pass is conditional on the first.
+   */
+  async writeStatus(
+    plural: Plural,
+    obj: {
+      metadata: {
+        namespace?: string | undefined;
+        name?: string | undefined;
+        resourceVersion?: string | undefined;
+      };
+    },
+    status: object,
+  ): Promise<void> {
+    const updated = (await this.patchStatus(
+      plural,
+      obj.metadata.namespace ?? 'default',
+      obj.metadata.name ?? '',
+      status,
+      obj.metadata.resourceVersion,
+    )) as { metadata?: { resourceVersion?: string } } | null;
+    obj.metadata.resourceVersion =
+      updated?.metadata?.resourceVersion ?? obj.metadata.resourceVersion;
+  }
+
   /** Merge-patches metadata (finalizers). */
   async patchMetadata(
     plural: Plural,

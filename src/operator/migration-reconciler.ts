@@ -18,7 +18,7 @@ import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
-import { setCondition } from './conditions.js';
+import { setConditions } from './conditions.js';
 import { httpStatus, type KubeApi } from './kube.js';
 import { databaseUrlFor, migrationSourceFor, ResourceProblem } from './migration-source.js';
 import type { TaskRunner } from './tasks.js';
@@ -611,39 +611,15 @@ export class MigrationReconciler {
     const generation = dbm.metadata.generation ?? 0;
     const previous = dbm.status ?? {};
     const changed = previous.phase !== phase;
-    let conditions = previous.conditions;
     const terminal = phase === 'Succeeded' || phase === 'Failed';
-    conditions = setCondition(
-      conditions,
+    const conditions = setConditions(
+      previous.conditions,
       {
-        type: 'Ready',
-        status: phase === 'Succeeded' ? 'True' : 'False',
-        reason,
-        message,
-        observedGeneration: generation,
+        Ready: phase === 'Succeeded',
+        Progressing: !terminal,
+        Degraded: phase === 'Failed' || eventType === 'Warning',
       },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: 'Progressing',
-        status: terminal ? 'False' : 'True',
-        reason,
-        message,
-        observedGeneration: generation,
-      },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: 'Degraded',
-        status: phase === 'Failed' || eventType === 'Warning' ? 'True' : 'False',
-        reason,
-        message,
-        observedGeneration: generation,
-      },
+      { reason, message, observedGeneration: generation },
       now,
     );
     const history = changed
@@ -659,16 +635,7 @@ export class MigrationReconciler {
       conditions,
       ...(history !== undefined && { history }),
     };
-    const updated = (await this.deps.api.patchStatus(
-      'databasemigrations',
-      dbm.metadata.namespace ?? 'default',
-      dbm.metadata.name ?? '',
-      status,
-      dbm.metadata.resourceVersion,
-    )) as { metadata?: { resourceVersion?: string } } | null;
-    // Later writes in the same pass are conditional on the version this write produced.
-    dbm.metadata.resourceVersion =
-      updated?.metadata?.resourceVersion ?? dbm.metadata.resourceVersion;
+    await this.deps.api.writeStatus('databasemigrations', dbm, status);
     dbm.status = { ...previous, ...status };
     if (changed || eventType === 'Warning') {
       this.deps.logger.info(

@@ -9,7 +9,7 @@ import type { SnapshotManifest, Verification } from '../safety/snapshot/manifest
 import { applyRetention } from '../safety/snapshot/snapshot.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
-import { setCondition } from './conditions.js';
+import { setConditions } from './conditions.js';
 import type { KubeApi } from './kube.js';
 import { databaseUrlFor, ResourceProblem } from './migration-source.js';
 import type { ReconcileResult } from './migration-reconciler.js';
@@ -208,40 +208,14 @@ export class SnapshotReconciler {
     const now = new Date();
     const phase = patch.phase ?? snap.status?.phase ?? 'Pending';
     const message = patch.lastError ?? `snapshot ${phase.toLowerCase()}`;
-    let conditions = setCondition(
+    const conditions = setConditions(
       snap.status?.conditions,
-      {
-        type: 'Ready',
-        status: phase === 'Completed' ? 'True' : 'False',
-        reason,
-        message,
-        observedGeneration: generation,
-      },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: 'Degraded',
-        status: phase === 'Failed' ? 'True' : 'False',
-        reason,
-        message,
-        observedGeneration: generation,
-      },
+      { Ready: phase === 'Completed', Degraded: phase === 'Failed' },
+      { reason, message, observedGeneration: generation },
       now,
     );
     const status = { ...patch, observedGeneration: generation, conditions };
-    const updated = (await this.deps.api.patchStatus(
-      'backupsnapshots',
-      snap.metadata.namespace ?? 'default',
-      snap.metadata.name ?? '',
-      status,
-      snap.metadata.resourceVersion,
-    )) as {
-      metadata?: { resourceVersion?: string };
-    } | null;
-    snap.metadata.resourceVersion =
-      updated?.metadata?.resourceVersion ?? snap.metadata.resourceVersion;
+    await this.deps.api.writeStatus('backupsnapshots', snap, status);
     snap.status = { ...snap.status, ...status };
     if (patch.phase !== undefined) {
       await this.deps.api
