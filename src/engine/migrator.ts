@@ -584,6 +584,8 @@ export async function readInvalidIndexes(client: pg.ClientBase): Promise<Invalid
        join pg_class t on t.oid = i.indrelid
        join pg_namespace n on n.oid = c.relnamespace
       where not i.indisvalid
+        -- An index another session is building right now is invalid until it finishes.
+        and i.indexrelid not in (select index_relid from pg_stat_progress_create_index)
         and n.nspname not in ('pg_catalog', 'information_schema')
         and n.nspname not like 'pg\\_toast%'
       order by 1, 2`,

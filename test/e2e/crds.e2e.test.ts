@@ -60,4 +60,18 @@ spec:
       /spec.migrations.inline\[0\].name/,
     );
   });
+
+  it('accepts k8s/migration-job.yaml and the example DatabaseMigration in a server-side dry run', () => {
+    const job = cp.kubectl(['apply', '--dry-run=server', '-f', 'k8s/migration-job.yaml']);
+    expect(job).toContain('job.batch/docs-schema-migrate created (server dry run)');
+    const example = cp.kubectl([
+      'apply',
+      '--dry-run=server',
+      '-f',
+      'k8s/examples/databasemigration.yaml',
+    ]);
+    expect(example).toMatch(
+      /databasemigration\.dbops\.docserver\.io\/docs-schema (created|configured) \(server dry run\)/,
+    );
+  });
 });
