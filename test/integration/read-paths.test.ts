@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddingModel, vectorLiteral } from '../../bench/docserver/embeddings.js';
-import { generateDocuments, type SyntheticDocument } from '../../bench/docserver/documents.js';
+import { EmbeddingModel } from '../../bench/docserver/embeddings.js';
+import { loadDocuments, type LoadedDocument } from '../../bench/docserver/load.js';
 import { connectorFromUrl } from '../../src/db/connection.js';
 import {
   countDocuments,
@@ -23,7 +23,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 describe('doc-server read paths', () => {
   let db: TestDatabase;
   let pool: pg.Pool;
-  const docs: (SyntheticDocument & { id: string })[] = [];
+  const docs: LoadedDocument[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase('reads');
@@ -33,25 +33,13 @@ describe('doc-server read paths', () => {
     }).apply();
     expect(run.error).toBeNull();
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    const generated = [...generateDocuments(1200, { model: new EmbeddingModel(), sources: 60 })];
-    for (let i = 0; i < generated.length; i += 200) {
-      const batch = generated.slice(i, i + 200);
-      const res = await pool.query<{ id: string }>(
-        `insert into documents (doc_type, source_name, title, content, metadata, embedding, created_at)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[]::vector[], $7::timestamptz[])
-         returning id::text`,
-        [
-          batch.map((d) => d.docType),
-          batch.map((d) => d.sourceName),
-          batch.map((d) => d.title),
-          batch.map((d) => d.content),
-          batch.map((d) => JSON.stringify(d.metadata)),
-          batch.map((d) => vectorLiteral(d.embedding)),
-          batch.map((d) => d.createdAt),
-        ],
-      );
-      batch.forEach((d, j) => docs.push({ ...d, id: res.rows[j]?.id ?? '' }));
-    }
+    docs.push(
+      ...(await loadDocuments(pool, 1200, {
+        model: new EmbeddingModel(),
+        sources: 60,
+        keep: true,
+      })),
+    );
     await pool.query(
       'create index documents_embedding_hnsw on documents using hnsw ((embedding::halfvec(3072)) halfvec_cosine_ops)',
     );
