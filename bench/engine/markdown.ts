@@ -1,15 +1,5 @@
-// Markdown output: tables padded the way Prettier pads them (so `prettier --check` stays clean
-// after a run), and the marked section of docs/benchmarks.md replaced in place.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) =>
-    Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    `| ${widths.map((w, i) => (cells[i] ?? '').padEnd(w)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+// Number formats of the engine benchmark's tables.
+export { table, writeSection } from '../shared/markdown.js';
 
 export function ms(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
@@ -18,27 +8,4 @@ export function ms(value: number): string {
 
 export function perMigration(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : 'n/a';
-}
-
-const HEADER = `# Benchmarks
-
-Figures measured on one machine, each next to what a user would pick instead, in the same run.
-Every section is written by the benchmark named in it, between its \`<!-- bench:NAME:start -->\`
-and \`<!-- bench:NAME:end -->\` markers, and says the command that produced it; rerun that
-command to refresh it.
-`;
-
-/** Replaces (or appends) the section between `<!-- bench:NAME:start/end -->` in `path`. */
-export function writeSection(path: string, name: string, body: string): void {
-  const start = `<!-- bench:${name}:start -->`;
-  const end = `<!-- bench:${name}:end -->`;
-  const section = `${start}\n\n${body.trim()}\n\n${end}`;
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : HEADER;
-  const from = current.indexOf(start);
-  const to = current.indexOf(end);
-  const next =
-    from >= 0 && to > from
-      ? `${current.slice(0, from)}${section}${current.slice(to + end.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
 }
