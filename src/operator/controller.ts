@@ -116,13 +116,21 @@ export class Operator {
         this.enqueue(obj);
       });
     }
+    // Restart the watch after a pause (the list resyncs the cache). A start that itself fails
+    // without an error event is retried the same way, so a watch is never left dead.
+    const restart = (): void => {
+      setTimeout(() => {
+        if (this.stopped) return;
+        inf.start().catch((err: unknown) => {
+          this.options.logger.warn({ err, plural }, 'informer restart failed; retrying');
+          restart();
+        });
+      }, 2000).unref();
+    };
     inf.on('error', (err: unknown) => {
       if (this.stopped) return;
-      // Restart the watch after a pause; resync happens through the list.
       this.options.logger.warn({ err, plural }, 'informer error; restarting');
-      setTimeout(() => {
-        if (!this.stopped) void inf.start().catch(() => undefined);
-      }, 2000).unref();
+      restart();
     });
     return inf;
   }
