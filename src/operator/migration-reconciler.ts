@@ -312,30 +312,27 @@ export class MigrationReconciler {
       case 'DryRunning': {
         if (dbm.spec.staging?.enabled === false) return this.gate(dbm);
         const key = this.key(uid, gen, 'dry-run');
-        const task = this.deps.tasks.get<DryRunReport>(key);
-        if (!task) {
-          const { url, source } = await this.world(dbm);
-          const pinned = await this.pinnedSource(dbm, source);
-          const snapId = dbm.status?.snapshotRef
-            ? (
-                (await this.deps.api.get(
-                  'backupsnapshots',
-                  ns,
-                  dbm.status.snapshotRef.name,
-                )) as BackupSnapshot | null
-              )?.status?.snapshotId
-            : undefined;
-          const stagingRef = dbm.spec.staging?.secretRef;
-          const stagingUrl = stagingRef
-            ? await databaseUrlFor(this.deps.api, ns, stagingRef, 'spec.staging.secretRef')
-            : undefined;
-          if (!stagingUrl && (!dbm.spec.snapshot || snapId === undefined)) {
+        const step = await this.deps.tasks.step<DryRunReport>(
+          key,
+          async () => {
+            const { url, source } = await this.world(dbm);
+            const pinned = await this.pinnedSource(dbm, source);
+            const snapId = dbm.status?.snapshotRef
+              ? (
+                  (await this.deps.api.get(
+                    'backupsnapshots',
+                    ns,
+                    dbm.status.snapshotRef.name,
+                  )) as BackupSnapshot | null
+                )?.status?.snapshotId
+              : undefined;
+            const stagingRef = dbm.spec.staging?.secretRef;
+            const stagingUrl = stagingRef
+              ? await databaseUrlFor(this.deps.api, ns, stagingRef, 'spec.staging.secretRef')
+              : undefined;
             // No staging database and no snapshot to restore: nothing to dry-run on.
-            return this.gate(dbm);
-          }
-          this.deps.tasks.start(
-            key,
-            () =>
+            if (!stagingUrl && (!dbm.spec.snapshot || snapId === undefined)) return null;
+            return () =>
               runDryRun({
                 source: pinned,
                 staging:
@@ -353,16 +350,15 @@ export class MigrationReconciler {
                 lint: dbm.spec.lint?.policy !== 'Disabled',
                 logger: this.deps.logger,
                 ...(dbm.spec.target !== undefined && { target: dbm.spec.target }),
-              }),
-            settled,
-          );
-          return { requeueAfterMs: 10_000 };
-        }
-        if (task.state === 'running') return { requeueAfterMs: 10_000 };
-        this.deps.tasks.clear(key);
-        if (task.state === 'failed')
-          throw new ResourceProblem('DryRunError', `dry-run could not run: ${task.error.message}`);
-        const report = task.value;
+              });
+          },
+          settled,
+        );
+        if (step.state === 'skipped') return this.gate(dbm);
+        if (step.state === 'pending') return { requeueAfterMs: 10_000 };
+        if (step.state === 'failed')
+          throw new ResourceProblem('DryRunError', `dry-run could not run: ${step.error.message}`);
+        const report = step.value;
         const dryRun = {
           ok: report.ok,
           needsWindow: report.needsWindow,
@@ -424,31 +420,28 @@ export class MigrationReconciler {
 
       case 'Applying': {
         const key = this.key(uid, gen, 'apply');
-        const task = this.deps.tasks.get<RunResult>(key);
-        if (!task) {
-          const { url, source } = await this.world(dbm);
-          const pinned = await this.pinnedSource(dbm, source);
-          const runId =
-            dbm.status?.runId || `${uid.slice(0, 8)}-g${String(gen)}-${Date.now().toString(36)}`;
-          if (!dbm.status?.runId)
-            await this.write(dbm, { runId }, 'Applying', 'ApplyStarted', `run ${runId}`);
-          this.deps.tasks.start(
-            key,
+        const step = await this.deps.tasks.step<RunResult>(
+          key,
+          async () => {
+            const { url, source } = await this.world(dbm);
+            const pinned = await this.pinnedSource(dbm, source);
+            const runId =
+              dbm.status?.runId || `${uid.slice(0, 8)}-g${String(gen)}-${Date.now().toString(36)}`;
+            if (!dbm.status?.runId)
+              await this.write(dbm, { runId }, 'Applying', 'ApplyStarted', `run ${runId}`);
             // resume: a run interrupted by an operator restart continues from the engine's history.
-            () =>
+            return () =>
               this.migrator(dbm, url, pinned).apply({
                 resume: true,
                 runId,
                 ...(dbm.spec.target !== undefined && { target: dbm.spec.target }),
-              }),
-            settled,
-          );
-          return { requeueAfterMs: 10_000 };
-        }
-        if (task.state === 'running') return { requeueAfterMs: 10_000 };
-        this.deps.tasks.clear(key);
-        if (task.state === 'failed') throw task.error;
-        const run = task.value;
+              });
+          },
+          settled,
+        );
+        if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+        if (step.state === 'failed') throw step.error;
+        const run = step.value;
         if (run.error?.code === 'LOCK_BUSY') return { requeueAfterMs: 5000 };
         const appliedNow = run.results.filter((r) => r.status === 'applied');
         const applied = [
@@ -494,34 +487,31 @@ export class MigrationReconciler {
 
       case 'Verifying': {
         const key = this.key(uid, gen, 'verify');
-        const task = this.deps.tasks.get<PostVerifyReport>(key);
-        if (!task) {
-          const { url } = await this.world(dbm);
-          const config = parseConfig(
-            { postVerify: dbm.spec.postVerify ?? {} },
-            'spec.postVerify',
-          ).postVerify;
-          const touched = (dbm.status?.dryRun?.migrations ?? []).flatMap((m) =>
-            m.strongestLock ? [m.strongestLock.split(' ').pop() ?? ''] : [],
-          );
-          this.deps.tasks.start(
-            key,
-            () =>
+        const step = await this.deps.tasks.step<PostVerifyReport>(
+          key,
+          async () => {
+            const { url } = await this.world(dbm);
+            const config = parseConfig(
+              { postVerify: dbm.spec.postVerify ?? {} },
+              'spec.postVerify',
+            ).postVerify;
+            const touched = (dbm.status?.dryRun?.migrations ?? []).flatMap((m) =>
+              m.strongestLock ? [m.strongestLock.split(' ').pop() ?? ''] : [],
+            );
+            return () =>
               postVerify({
                 databaseUrl: url,
                 config,
                 touchedTables: touched,
                 historySchema: dbm.spec.historySchema,
                 logger: this.deps.logger,
-              }),
-            settled,
-          );
-          return { requeueAfterMs: 10_000 };
-        }
-        if (task.state === 'running') return { requeueAfterMs: 10_000 };
-        this.deps.tasks.clear(key);
-        if (task.state === 'failed') throw task.error;
-        const bad = task.value.checks
+              });
+          },
+          settled,
+        );
+        if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+        if (step.state === 'failed') throw step.error;
+        const bad = step.value.checks
           .filter((c) => c.status === 'error')
           .flatMap((c) => c.findings);
         if (bad.length > 0) {

@@ -91,32 +91,30 @@ export class SnapshotReconciler {
         }
         case 'Running': {
           const key = `${uid}/dump`;
-          const task = this.deps.tasks.get<SnapshotManifest>(key);
-          if (!task) {
-            const url = await databaseUrlFor(
-              this.deps.api,
-              namespace,
-              snap.spec.database.secretRef,
-              'spec.database.secretRef',
-            );
-            this.deps.tasks.start(
-              key,
-              () =>
+          const step = await this.deps.tasks.step<SnapshotManifest>(
+            key,
+            async () => {
+              const url = await databaseUrlFor(
+                this.deps.api,
+                namespace,
+                snap.spec.database.secretRef,
+                'spec.database.secretRef',
+              );
+              return () =>
                 createSnapshot({
                   databaseUrl: url,
                   storage,
                   checksums: snap.spec.checksums,
                   logger: this.deps.logger,
-                }),
-              settled,
-            );
+                });
+            },
+            settled,
+          );
+          if (step.state === 'pending' || step.state === 'skipped')
             return { requeueAfterMs: 10_000 };
-          }
-          if (task.state === 'running') return { requeueAfterMs: 10_000 };
-          this.deps.tasks.clear(key);
-          if (task.state === 'failed')
-            throw new ResourceProblem('SnapshotFailed', task.error.message);
-          const m = task.value;
+          if (step.state === 'failed')
+            throw new ResourceProblem('SnapshotFailed', step.error.message);
+          const m = step.value;
           await this.write(
             snap,
             {
@@ -139,34 +137,32 @@ export class SnapshotReconciler {
         }
         case 'Verifying': {
           const key = `${uid}/verify`;
-          const task = this.deps.tasks.get<Verification>(key);
           const id = snap.status?.snapshotId ?? '';
-          if (!task) {
-            await readManifest(storage, id);
-            const url = await databaseUrlFor(
-              this.deps.api,
-              namespace,
-              snap.spec.database.secretRef,
-              'spec.database.secretRef',
-            );
-            this.deps.tasks.start(
-              key,
-              () =>
+          const step = await this.deps.tasks.step<Verification>(
+            key,
+            async () => {
+              await readManifest(storage, id);
+              const url = await databaseUrlFor(
+                this.deps.api,
+                namespace,
+                snap.spec.database.secretRef,
+                'spec.database.secretRef',
+              );
+              return () =>
                 verifySnapshot({
                   storage,
                   id,
                   scratchServerUrl: withDatabase(url, 'postgres'),
                   logger: this.deps.logger,
-                }),
-              settled,
-            );
+                });
+            },
+            settled,
+          );
+          if (step.state === 'pending' || step.state === 'skipped')
             return { requeueAfterMs: 10_000 };
-          }
-          if (task.state === 'running') return { requeueAfterMs: 10_000 };
-          this.deps.tasks.clear(key);
-          if (task.state === 'failed')
-            throw new ResourceProblem('VerifyFailed', task.error.message);
-          const v = task.value;
+          if (step.state === 'failed')
+            throw new ResourceProblem('VerifyFailed', step.error.message);
+          const v = step.value;
           await this.write(
             snap,
             {

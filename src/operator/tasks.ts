@@ -9,6 +9,13 @@ export type TaskState<T> =
   | { readonly state: 'done'; readonly value: T; readonly finishedAt: number }
   | { readonly state: 'failed'; readonly error: Error; readonly finishedAt: number };
 
+/** What a reconcile pass learns about its current step. */
+export type StepOutcome<T> =
+  | { readonly state: 'pending' }
+  | { readonly state: 'skipped' }
+  | { readonly state: 'done'; readonly value: T }
+  | { readonly state: 'failed'; readonly error: Error };
+
 export class TaskRunner {
   private readonly tasks = new Map<string, TaskState<unknown>>();
   private readonly running = new Set<Promise<unknown>>();
@@ -34,6 +41,30 @@ export class TaskRunner {
       this.running.delete(p);
       onSettled();
     });
+  }
+
+  /**
+   * One step of a reconcile pass: unless a task runs under `key`, `prepare` reads the world
+   * and returns the work (or null to skip the step), which starts as a task. While it runs the
+   * outcome is 'pending'; once it ended, its value or error is returned once and forgotten.
+   */
+  async step<T>(
+    key: string,
+    prepare: () => Promise<(() => Promise<T>) | null>,
+    onSettled: () => void,
+  ): Promise<StepOutcome<T>> {
+    const task = this.get<T>(key);
+    if (!task) {
+      const work = await prepare();
+      if (!work) return { state: 'skipped' };
+      this.start(key, work, onSettled);
+      return { state: 'pending' };
+    }
+    if (task.state === 'running') return { state: 'pending' };
+    this.clear(key);
+    return task.state === 'done'
+      ? { state: 'done', value: task.value }
+      : { state: 'failed', error: task.error };
   }
 
   get<T>(key: string): TaskState<T> | undefined {
