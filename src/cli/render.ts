@@ -67,6 +67,11 @@ export function runTable(run: RunResult): string {
   );
 }
 
+/** Each migration's NOTICE/WARNING lines, under the run table. */
+export function noticeLines(run: RunResult): string[] {
+  return run.results.flatMap((r) => r.notices.map((n) => `${r.id}: ${n}`));
+}
+
 export function printIssues(io: CommandIo, issues: readonly ValidationIssue[]): void {
   if (issues.length === 0) return;
   io.stdout(`\n${issues.length} problem(s) would stop apply:`);

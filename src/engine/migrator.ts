@@ -14,6 +14,7 @@ import {
   UnknownTargetError,
   type ValidationIssue,
 } from './errors.js';
+import { NoticeCollector } from './notices.js';
 import { MigrationExecutor, type ExecutionObserver, type ExecutionSettings } from './executor.js';
 import { mapForeignHistory, readForeignHistory, type ForeignRunner } from './foreign-history.js';
 import { buildMigrationGraph, type MigrationGraph } from './graph.js';
@@ -75,6 +76,8 @@ export interface MigrationResult {
   readonly resumedFromStatement: number | null;
   readonly lockRetries: number;
   readonly error: string | null;
+  /** NOTICE/WARNING messages the migration's SQL raised. */
+  readonly notices: readonly string[];
 }
 
 /** What a run did. Never thrown: callers (CLI, operator, start-up hook) all read this value. */
@@ -202,45 +205,62 @@ export class Migrator {
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
       const byId = new Map(graph.ordered.map((m) => [m.id, m]));
       const executor = this.executor(client, runId, log);
+      const notices = new NoticeCollector(client, log);
       const results: MigrationResult[] = [];
       let error: MigrationError | null = null;
-      for (const planned of plan.pending) {
-        const m = byId.get(planned.id) as Migration;
-        if (error) {
-          results.push(result(m, 'not_executed', null, planned.resumeFromStatement, 0, null));
-          continue;
-        }
-        log.info(
-          { migration: m.id, name: m.name, transactional: planned.transactional },
-          'migration start',
-        );
-        try {
-          const outcome = await executor.apply(m, planned.resumeFromStatement);
+      try {
+        for (const planned of plan.pending) {
+          const m = byId.get(planned.id) as Migration;
+          if (error) {
+            results.push(result(m, 'not_executed', null, planned.resumeFromStatement, 0, null));
+            continue;
+          }
           log.info(
-            {
-              migration: m.id,
-              name: m.name,
-              duration_ms: outcome.durationMs,
-              lock_retries: outcome.lockRetries,
-            },
-            'migration applied',
+            { migration: m.id, name: m.name, transactional: planned.transactional },
+            'migration start',
           );
-          results.push(
-            result(
-              m,
-              'applied',
-              outcome.durationMs,
-              planned.resumeFromStatement,
-              outcome.lockRetries,
-              null,
-            ),
-          );
-        } catch (err) {
-          if (!(err instanceof MigrationError)) throw err;
-          error = err;
-          log.error({ migration: m.id, name: m.name, err }, 'migration failed');
-          results.push(result(m, 'failed', null, planned.resumeFromStatement, 0, err.message));
+          notices.begin(m.id);
+          try {
+            const outcome = await executor.apply(m, planned.resumeFromStatement);
+            log.info(
+              {
+                migration: m.id,
+                name: m.name,
+                duration_ms: outcome.durationMs,
+                lock_retries: outcome.lockRetries,
+              },
+              'migration applied',
+            );
+            results.push(
+              result(
+                m,
+                'applied',
+                outcome.durationMs,
+                planned.resumeFromStatement,
+                outcome.lockRetries,
+                null,
+                notices.take(),
+              ),
+            );
+          } catch (err) {
+            if (!(err instanceof MigrationError)) throw err;
+            error = err;
+            log.error({ migration: m.id, name: m.name, err }, 'migration failed');
+            results.push(
+              result(
+                m,
+                'failed',
+                null,
+                planned.resumeFromStatement,
+                0,
+                err.message,
+                notices.take(),
+              ),
+            );
+          }
         }
+      } finally {
+        notices.detach();
       }
       return { results, skipped: plan.appliedCount, error };
     });
@@ -563,6 +583,7 @@ function result(
   resumedFrom: number | null,
   lockRetries: number,
   error: string | null,
+  notices: readonly string[] = [],
 ): MigrationResult {
   return {
     id: m.id,
@@ -573,6 +594,7 @@ function result(
     resumedFromStatement: resumedFrom,
     lockRetries,
     error,
+    notices,
   };
 }
 

@@ -172,4 +172,19 @@ describe('apply', () => {
     expect(run.error?.code).toBe('SQL_ERROR');
     expect(run.error?.message).toMatch(/57014/);
   });
+
+  it("returns and logs the NOTICEs a migration's SQL raises", async () => {
+    const reporting = {
+      file: '0001_report.sql',
+      content: migrationText(
+        "create table t (id int);\ndo $$ begin raise notice 'found % orphans', 3; end $$;\ncreate table if not exists t (id int);",
+      ),
+    };
+    const run = await migratorFor(db.url, [reporting]).apply();
+    expect(run.error).toBeNull();
+    expect(run.results[0]?.notices).toEqual([
+      'NOTICE: found 3 orphans',
+      'NOTICE: relation "t" already exists, skipping',
+    ]);
+  });
 });

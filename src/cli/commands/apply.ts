@@ -1,7 +1,7 @@
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { migratorFrom } from '../migrator-factory.js';
-import { runJson, runTable } from '../render.js';
+import { noticeLines, runJson, runTable } from '../render.js';
 import { PLAN_OPTIONS } from './plan.js';
 import type { RunResult } from '../../engine/migrator.js';
 
@@ -34,6 +34,8 @@ export function reportRun(
   else {
     const table = runTable(run);
     if (table) io.stdout(table);
+    const notices = noticeLines(run);
+    if (notices.length) io.stdout(notices.join('\n'));
     io.stdout(line(run));
     if (run.error) io.stdout(`\nerror [${run.error.code}]: ${run.error.message}`);
   }
