@@ -18,8 +18,9 @@ export interface LoadOptions extends DocumentGeneratorOptions {
 }
 
 /**
- * Inserts `count` synthetic documents (and their sources) into a database that has the
- * doc-server baseline schema, in multi-row batches through unnest (one round trip per batch).
+ * Inserts `count` synthetic documents (and their sources, registered before the documents that
+ * use them) into a database with the doc-server schema, in multi-row batches through unnest
+ * (one round trip per batch).
  */
 export async function loadDocuments(
   client: pg.ClientBase | pg.Pool,
@@ -30,9 +31,22 @@ export async function loadDocuments(
   const kept: LoadedDocument[] = [];
   let batch: SyntheticDocument[] = [];
   let loaded = 0;
-  const sources = new Set<string>();
+  const registered = new Set<string>();
+  // Like the doc-server before migration 0002, a few sources are unregistered (orphaned
+  // documents) — unless the foreign key already forbids that.
+  const fk = await client.query<{ ok: boolean }>(
+    "select exists (select 1 from pg_constraint where conname = 'documents_source_name_fkey') as ok",
+  );
+  const allowOrphans = fk.rows[0]?.ok !== true;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
+    const fresh = [...new Set(batch.map((d) => d.sourceName))].filter((n) => !registered.has(n));
+    for (const n of fresh) registered.add(n);
+    const toRegister = allowOrphans ? fresh.filter((n) => !n.endsWith('49')) : fresh;
+    await client.query(
+      'insert into document_sources (source_name) select unnest($1::text[]) on conflict (source_name) do nothing',
+      [toRegister],
+    );
     const res = await client.query<{ id: string }>(
       `insert into documents (doc_type, source_name, title, content, metadata, embedding, created_at)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[]::vector[], $7::timestamptz[])
@@ -53,16 +67,9 @@ export async function loadDocuments(
     batch = [];
   };
   for (const doc of generateDocuments(count, options)) {
-    sources.add(doc.sourceName);
     batch.push(doc);
     if (batch.length >= batchSize) await flush();
   }
   await flush();
-  // Like the doc-server today: most sources are registered, a few documents are orphans.
-  const registered = [...sources].sort().filter((_, i) => i % 50 !== 49);
-  await client.query(
-    'insert into document_sources (source_name) select unnest($1::text[]) on conflict (source_name) do nothing',
-    [registered],
-  );
   return kept;
 }
