@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo test check bench-engine bench-online bench-pool clean
+.PHONY: setup build demo test check bench-engine bench-online bench-pool bench-docserver clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -34,6 +34,10 @@ bench-engine: setup build
 ## bench-pool: the doc-server read paths through three pool shapes at 1/8/32/64 clients (~1 min)
 bench-pool: setup build
 	node dist/bench/pool/run.js
+
+## bench-docserver: read paths before/after on 100k synthetic documents (~10 min; --rows to change)
+bench-docserver: setup build
+	node dist/bench/docserver/run.js
 
 ## bench-online: naive vs online DDL under a rate-limited writer on 1M rows (~10 min)
 bench-online: setup build
