@@ -152,8 +152,12 @@ export async function similarDocuments(
   return { rows: await run(client), plan: 'hnsw', candidates };
 }
 
+/**
+ * Where the next page starts. `createdAt` is PostgreSQL's own text of the timestamp: a JS Date
+ * keeps milliseconds only, and rows within the same millisecond would be skipped.
+ */
 export interface ListCursor {
-  readonly createdAt: Date;
+  readonly createdAt: string;
   readonly id: string;
 }
 
@@ -168,18 +172,25 @@ export async function listDocuments(
   let where = whereClause(filter, params);
   if (after) {
     params.push(after.createdAt, after.id);
-    const cond = `(created_at, id) < ($${String(params.length - 1)}, $${String(params.length)}::bigint)`;
+    const cond = `(created_at, id) < ($${String(params.length - 1)}::timestamptz, $${String(params.length)}::bigint)`;
     where = where ? `${where} and ${cond}` : `where ${cond}`;
   }
   const n = Math.max(1, Math.min(1000, Math.trunc(limit)));
-  const res = await client.query<Omit<SimilarDocument, 'distance'>>(
-    `select ${COLUMNS} from documents ${where} order by created_at desc, id desc limit ${String(n)}`,
+  const res = await client.query<Omit<SimilarDocument, 'distance'> & { cursorAt: string }>(
+    `select ${COLUMNS}, created_at::text as "cursorAt" from documents ${where}
+      order by created_at desc, id desc limit ${String(n)}`,
     params,
   );
   const last = res.rows.at(-1);
   return {
-    rows: res.rows,
-    next: res.rows.length === n && last ? { createdAt: last.createdAt, id: last.id } : null,
+    rows: res.rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      docType: r.docType,
+      sourceName: r.sourceName,
+      createdAt: r.createdAt,
+    })),
+    next: res.rows.length === n && last ? { createdAt: last.cursorAt, id: last.id } : null,
   };
 }
 

@@ -125,4 +125,23 @@ describe('doc-server read paths', () => {
       docs.filter((d) => d.docType === 'contract').length,
     );
   });
+
+  it('pages through rows that share a millisecond without skipping any', async () => {
+    await pool.query(
+      `insert into document_sources (source_name) values ('micro') on conflict do nothing`,
+    );
+    await pool.query(`insert into documents (doc_type, source_name, content, created_at)
+      select 'note', 'micro', 'x', timestamptz '2026-01-01 00:00:00.123' + (g || ' microseconds')::interval
+        from generate_series(1, 5) g`);
+    const seen: string[] = [];
+    let cursor: Parameters<typeof listDocuments>[3];
+    for (let page = 0; page < 10; page++) {
+      const res = await listDocuments(pool, { sourceName: 'micro' }, 1, cursor);
+      seen.push(...res.rows.map((r) => r.id));
+      if (!res.next) break;
+      cursor = res.next;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+  });
 });
