@@ -5,7 +5,11 @@ import {
   type BackupSnapshotStatus,
 } from '../api/v1alpha1/backup-snapshot.js';
 import { createSnapshot, readManifest, verifySnapshot } from '../safety/snapshot/snapshot.js';
-import type { SnapshotManifest, Verification } from '../safety/snapshot/manifest.js';
+import {
+  formatBytes,
+  type SnapshotManifest,
+  type Verification,
+} from '../safety/snapshot/manifest.js';
 import { applyRetention } from '../safety/snapshot/snapshot.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
@@ -16,17 +20,6 @@ import type { ReconcileResult } from './migration-reconciler.js';
 import type { TaskRunner } from './tasks.js';
 
 export const SNAPSHOT_FINALIZER = 'dbops.docserver.io/snapshot-cleanup';
-
-function humanSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i] ?? 'B'}`;
-}
 
 /**
  * BackupSnapshot: Pending → Running (pg_dump + manifest) → Verifying (restore into a scratch
@@ -94,12 +87,7 @@ export class SnapshotReconciler {
           const step = await this.deps.tasks.step<SnapshotManifest>(
             key,
             async () => {
-              const url = await databaseUrlFor(
-                this.deps.api,
-                namespace,
-                snap.spec.database.secretRef,
-                'spec.database.secretRef',
-              );
+              const url = await this.databaseUrl(snap);
               return () =>
                 createSnapshot({
                   databaseUrl: url,
@@ -122,7 +110,7 @@ export class SnapshotReconciler {
               snapshotId: m.id,
               location: `${snap.spec.storage.path}/${m.id}`,
               sizeBytes: m.dumpSizeBytes,
-              size: humanSize(m.dumpSizeBytes),
+              size: formatBytes(m.dumpSizeBytes),
               tables: m.fingerprint.tables.length,
               rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
               schemaHash: m.fingerprint.schemaHash,
@@ -142,12 +130,7 @@ export class SnapshotReconciler {
             key,
             async () => {
               await readManifest(storage, id);
-              const url = await databaseUrlFor(
-                this.deps.api,
-                namespace,
-                snap.spec.database.secretRef,
-                'spec.database.secretRef',
-              );
+              const url = await this.databaseUrl(snap);
               return () =>
                 verifySnapshot({
                   storage,
@@ -193,6 +176,15 @@ export class SnapshotReconciler {
       }
       throw err;
     }
+  }
+
+  private databaseUrl(snap: BackupSnapshot): Promise<string> {
+    return databaseUrlFor(
+      this.deps.api,
+      snap.metadata.namespace ?? 'default',
+      snap.spec.database.secretRef,
+      'spec.database.secretRef',
+    );
   }
 
   private async write(

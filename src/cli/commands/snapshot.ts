@@ -4,7 +4,7 @@ import { databaseUrl } from '../migrator-factory.js';
 import { formatMs, formatTime, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 import { createLogger } from '../../observability/logger.js';
-import { isVerified, type SnapshotManifest } from '../../safety/snapshot/manifest.js';
+import { formatBytes, isVerified, type SnapshotManifest } from '../../safety/snapshot/manifest.js';
 import { withDatabase } from '../../safety/snapshot/pg-tools.js';
 import { RetentionPolicySchema } from '../../safety/snapshot/retention.js';
 import {
@@ -30,18 +30,6 @@ const OPTIONS = {
 
 const SUBCOMMANDS = 'create | verify ID | restore ID --target-url URL | list | prune';
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i] ?? 'TiB'}`;
-}
-
 function listTable(manifests: readonly SnapshotManifest[]): string {
   return renderTable(
     ['ID', 'CREATED', 'DATABASE', 'SIZE', 'TABLES', 'ROWS', 'VERIFIED'],
@@ -49,7 +37,7 @@ function listTable(manifests: readonly SnapshotManifest[]): string {
       m.id,
       formatTime(new Date(m.createdAt)),
       m.database,
-      size(m.dumpSizeBytes),
+      formatBytes(m.dumpSizeBytes),
       String(m.fingerprint.tables.length),
       String(m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0)),
       m.verification === null
@@ -117,7 +105,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       if (values.json) io.stdout(JSON.stringify({ ...manifest, verification }, null, 2));
       else {
         io.stdout(
-          `snapshot ${manifest.id}: ${size(manifest.dumpSizeBytes)}, ${manifest.fingerprint.tables.length} tables, ${formatMs(manifest.durationMs)} in ${storage.description}`,
+          `snapshot ${manifest.id}: ${formatBytes(manifest.dumpSizeBytes)}, ${manifest.fingerprint.tables.length} tables, ${formatMs(manifest.durationMs)} in ${storage.description}`,
         );
         if (verification)
           io.stdout(verificationLine(manifest.id, verification.ok, verification.mismatches));
