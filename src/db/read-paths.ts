@@ -1,4 +1,12 @@
 import type pg from 'pg';
+import {
+  chooseSimilarityPlan,
+  exactThresholdOf,
+  type SimilarityOptions,
+  type SimilarityPlan,
+} from './similarity-plan.js';
+
+export type { SimilarityOptions, SimilarityPlan } from './similarity-plan.js';
 
 /** Optional metadata filters of a similarity search. */
 export interface DocumentFilter {
@@ -23,33 +31,31 @@ export interface SimilarDocument {
   readonly distance: number;
 }
 
-export type SimilarityPlan = 'exact' | 'hnsw';
-
 export interface SimilarityResult {
   readonly rows: readonly SimilarDocument[];
-  /** Which plan ran, chosen from the filter's measured selectivity, never left to the planner. */
+  /** Which plan ran, chosen from the filter's measured size, never left to the planner. */
   readonly plan: SimilarityPlan;
-  /** Rows matching the filter, counted up to the exact-scan threshold (null: unfiltered on a large table). */
-  readonly candidates: number | null;
-}
-
-export interface SimilarityOptions {
-  /** At most this many filtered candidates: compute exact distances over them. */
-  readonly exactThreshold?: number;
-  /** hnsw.ef_search floor; raised for selective filters so enough candidates survive them. */
-  readonly efSearch?: number;
-  readonly maxScanTuples?: number;
+  /** Rows matching the filter, counted up to the exact-scan threshold + 1. */
+  readonly candidates: number;
+  /** Share of the table the filter selects (exact when counted, else the planner's estimate). */
+  readonly selectivity: number;
 }
 
 function vectorText(v: ArrayLike<number>): string {
   return `[${Array.from(v, (x) => x.toPrecision(7)).join(',')}]`;
 }
 
-function whereClause(f: DocumentFilter, params: unknown[]): string {
+/**
+ * WHERE clause with $n parameters. `opaque` wraps each predicate in `(…) is true`, which no
+ * btree can serve: then the only plan yielding rows in distance order is the ANN index scan,
+ * with the filter applied while it walks the graph (iterative scan).
+ */
+function whereClause(f: DocumentFilter, params: unknown[], opaque = false): string {
   const parts: string[] = [];
   const add = (sql: string, value: unknown): void => {
     params.push(value);
-    parts.push(sql.replace('?', `$${String(params.length)}`));
+    const p = sql.replace('?', `$${String(params.length)}`);
+    parts.push(opaque ? `(${p}) is true` : p);
   };
   if (f.docType !== undefined) add('doc_type = ?', f.docType);
   if (f.sourceName !== undefined) add('source_name = ?', f.sourceName);
@@ -58,51 +64,133 @@ function whereClause(f: DocumentFilter, params: unknown[]): string {
   return parts.length ? `where ${parts.join(' and ')}` : '';
 }
 
-function isFiltered(f: DocumentFilter): boolean {
-  return (
-    f.docType !== undefined ||
-    f.sourceName !== undefined ||
-    f.createdAfter !== undefined ||
-    f.createdBefore !== undefined
-  );
-}
-
 const COLUMNS = `id::text as id, title, doc_type as "docType", source_name as "sourceName", created_at as "createdAt"`;
 
+/** The quantised ANN index of migrations 0006–0008 (on a partitioned table: its parent index). */
+const QUANTIZED_INDEX = 'documents_embedding_bq_hnsw';
+const CAPABILITY_TTL_MS = 60_000;
+const capabilities = new WeakMap<object, { quantized: boolean; at: number }>();
+
 /**
- * Top-k by cosine distance. Filtered HNSW post-filters and loses recall, and PostgreSQL's
- * choice between the index and an exact scan flips with ef_search, so the plan is chosen
- * here: a bounded count of the filter's candidates (through the btree indexes) decides between
- * exact distances over those candidates and the halfvec HNSW index with pgvector 0.8's
- * iterative scan, its ef_search sized to the filter's selectivity.
+ * Whether the quantised column is backfilled and indexed (0008 applied and its index valid).
+ * Cached per pool or client for a minute, so a server started before the migration picks the
+ * faster plans up without a restart, and one started on an older schema keeps working.
+ */
+async function hasQuantizedIndex(client: pg.ClientBase | pg.Pool): Promise<boolean> {
+  const hit = capabilities.get(client);
+  if (hit && performance.now() - hit.at < CAPABILITY_TTL_MS) return hit.quantized;
+  const res = await client.query<{ ok: boolean }>(
+    `select coalesce(bool_and(indisvalid and indisready), false) as ok
+       from pg_index where indexrelid = to_regclass($1)`,
+    [QUANTIZED_INDEX],
+  );
+  const quantized = res.rows[0]?.ok === true;
+  capabilities.set(client, { quantized, at: performance.now() });
+  return quantized;
+}
+
+/** Rows in documents from the statistics (a partitioned table: the sum over its partitions). */
+const TABLE_ROWS = `select coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint::text
+    from pg_class c
+   where (c.oid = 'documents'::regclass and c.relkind = 'r')
+      or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)`;
+
+async function estimatedRows(
+  client: pg.ClientBase | pg.Pool,
+  where: string,
+  params: readonly unknown[],
+): Promise<number> {
+  const res = await client.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+    `explain (format json) select 1 from documents ${where}`,
+    [...params],
+  );
+  return res.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0;
+}
+
+/** Runs `work` on one connection: a pool's client is checked out once for the whole read path. */
+async function withClient<T>(
+  client: pg.ClientBase | pg.Pool,
+  work: (c: pg.ClientBase) => Promise<T>,
+): Promise<T> {
+  if (!('totalCount' in client)) return work(client);
+  const c = await client.connect();
+  try {
+    return await work(c);
+  } finally {
+    c.release();
+  }
+}
+
+/** `work` in a transaction with transaction-local settings (set_config(…, true)). */
+async function inTransaction<T>(
+  c: pg.ClientBase,
+  settings: readonly (readonly [string, string])[],
+  work: () => Promise<T>,
+): Promise<T> {
+  await c.query('begin');
+  try {
+    if (settings.length > 0)
+      await c.query(
+        `select ${settings.map((_, i) => `set_config($${String(2 * i + 1)}, $${String(2 * i + 2)}, true)`).join(', ')}`,
+        settings.flat(),
+      );
+    const out = await work();
+    await c.query('commit');
+    return out;
+  } catch (err) {
+    await c.query('rollback').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Top-k by cosine distance, with optional doc_type / source_name / created_at filters. The plan
+ * is chosen here (src/db/similarity-plan.ts) from a bounded count of the filter's rows: a scan
+ * of the filter's rows in the quantised space when they are few, the HNSW index with iterative
+ * scan when they are many, exact distances when the quantised index is not there yet. Every
+ * candidate list is re-ranked by exact distance on the full vector.
  */
 export async function similarDocuments(
   client: pg.ClientBase | pg.Pool,
   q: SimilarityQuery,
   options: SimilarityOptions = {},
 ): Promise<SimilarityResult> {
-  const threshold = options.exactThreshold ?? 20_000;
+  return withClient(client, (c) => similarOn(c, q, options));
+}
+
+async function similarOn(
+  client: pg.ClientBase,
+  q: SimilarityQuery,
+  options: SimilarityOptions,
+): Promise<SimilarityResult> {
+  const threshold = exactThresholdOf(options);
   const k = Math.max(1, Math.min(1000, Math.trunc(q.k)));
   const filterParams: unknown[] = [];
   const where = whereClause(q, filterParams);
-  let candidates: number | null;
-  if (isFiltered(q)) {
-    const counted = await client.query<{ n: number }>(
-      `select count(*)::int as n from (select 1 from documents ${where} limit ${String(threshold + 1)}) c`,
-      filterParams,
-    );
-    candidates = counted.rows[0]?.n ?? 0;
-  } else {
-    // Unfiltered: the table's size from the statistics decides (a small table is scanned exactly).
-    const est = await client.query<{ n: number }>(
-      "select greatest(reltuples, 0)::bigint::int as n from pg_class where oid = 'documents'::regclass",
-    );
-    const n = est.rows[0]?.n ?? 0;
-    candidates = n > 0 && n <= threshold ? n : null;
-  }
+  const quantizedIndex = await hasQuantizedIndex(client);
+  // One round trip: the filter's rows counted up to the threshold, and the table's size.
+  const sizes = await client.query<{ n: number; total: string }>(
+    `select (select count(*)::int from (select 1 from documents ${where} limit ${String(threshold + 1)}) c) as n,
+            (${TABLE_ROWS}) as total`,
+    filterParams,
+  );
+  const counted = sizes.rows[0]?.n ?? 0;
+  const totalRows = Number(sizes.rows[0]?.total ?? 0);
+  const estimate =
+    counted > threshold && quantizedIndex ? await estimatedRows(client, where, filterParams) : null;
+  const choice = chooseSimilarityPlan(
+    { k, counted, totalRows, estimatedRows: estimate, quantizedIndex },
+    options,
+  );
   const vector = vectorText(q.embedding);
-  if (candidates !== null && candidates <= threshold) {
-    // Exact: the full-precision vector expression has no index, so this is a filtered scan.
+  const result = (rows: SimilarDocument[]): SimilarityResult => ({
+    rows,
+    plan: choice.plan,
+    candidates: counted,
+    selectivity: choice.selectivity,
+  });
+
+  if (choice.plan === 'exact') {
     const params = [...filterParams, vector];
     const res = await client.query<SimilarDocument>(
       `select ${COLUMNS}, embedding <=> $${String(params.length)}::vector as distance
@@ -110,46 +198,36 @@ export async function similarDocuments(
         order by distance, id limit ${String(k)}`,
       params,
     );
-    return { rows: res.rows, plan: 'exact', candidates };
+    return result(res.rows);
   }
-  // HNSW over the halfvec expression index; iterative scan keeps going until k rows pass the filter.
-  const selectivity =
-    candidates === null ? 1 : Math.max(candidates / Math.max(threshold, 1), 0.001);
-  const ef = Math.min(
-    1000,
-    Math.max(options.efSearch ?? 100, Math.ceil((k * 4) / Math.min(1, selectivity))),
-  );
-  const params = [...filterParams, vector];
+
+  // Both quantised plans: the nearest `rerank` by Hamming distance, re-ranked exactly.
+  const params: unknown[] = [];
+  const filter = whereClause(q, params, choice.plan === 'hnsw');
+  params.push(vector);
   const v = `$${String(params.length)}`;
-  const inner = `select ${COLUMNS}, embedding from documents ${where}
-     order by embedding::halfvec(3072) <=> ${v}::halfvec(3072) limit ${String(k * 4)}`;
   const sql = `select id, title, "docType", "sourceName", "createdAt", embedding <=> ${v}::vector as distance
-     from (${inner}) c order by distance, id limit ${String(k)}`;
-  const run = async (c: pg.ClientBase): Promise<SimilarDocument[]> => {
-    await c.query('begin');
-    try {
-      await c.query(
-        `select set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),
-                set_config('hnsw.max_scan_tuples', $2, true)`,
-        [String(ef), String(options.maxScanTuples ?? 20_000)],
-      );
-      const res = await c.query<SimilarDocument>(sql, params);
-      await c.query('commit');
-      return res.rows;
-    } catch (err) {
-      await c.query('rollback').catch(() => undefined);
-      throw err;
-    }
-  };
-  if ('totalCount' in client) {
-    const c = await client.connect();
-    try {
-      return { rows: await run(c), plan: 'hnsw', candidates };
-    } finally {
-      c.release();
-    }
-  }
-  return { rows: await run(client), plan: 'hnsw', candidates };
+     from (select ${COLUMNS}, embedding from documents ${filter}
+            order by embedding_bq <~> binary_quantize(${v}::vector)::bit(3072)
+            limit ${String(choice.rerank)}) c
+    order by distance, id limit ${String(k)}`;
+  const settings: [string, string][] =
+    choice.plan === 'hnsw'
+      ? [
+          ['hnsw.ef_search', String(choice.efSearch)],
+          ['hnsw.iterative_scan', 'relaxed_order'],
+          ['hnsw.max_scan_tuples', String(choice.maxScanTuples)],
+          // With the filter opaque to btrees, a sequential scan and sort is the one other plan.
+          ['enable_seqscan', 'off'],
+        ]
+      : // A scan of the filter's rows (bitmap over the btrees, or sequential): never the ANN
+        // index, which would post-filter and lose rows.
+        [['enable_indexscan', 'off']];
+  const rows = await inTransaction(client, settings, async () => {
+    const res = await client.query<SimilarDocument>(sql, params);
+    return res.rows;
+  });
+  return result(rows);
 }
 
 /**

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddingModel } from '../../bench/docserver/embeddings.js';
 import { loadDocuments, type LoadedDocument } from '../../bench/docserver/load.js';
+import {
+  explainRecorded,
+  recordingClient,
+  type RecordedQuery,
+} from '../../bench/docserver/stats.js';
 import { connectorFromUrl } from '../../src/db/connection.js';
 import {
   countDocuments,
@@ -8,6 +13,7 @@ import {
   listDocuments,
   similarDocuments,
   type DocumentFilter,
+  type SimilarityOptions,
 } from '../../src/db/read-paths.js';
 import { Migrator } from '../../src/engine/migrator.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
@@ -40,9 +46,6 @@ describe('doc-server read paths', () => {
         keep: true,
       })),
     );
-    await pool.query(
-      'create index documents_embedding_hnsw on documents using hnsw ((embedding::halfvec(3072)) halfvec_cosine_ops)',
-    );
     await pool.query('analyze documents');
   }, 180_000);
 
@@ -74,21 +77,46 @@ describe('doc-server read paths', () => {
     ['by type and source', { docType: 'article', sourceName: 'source-0001' }],
   ];
 
-  it.each(classes)('returns the exact top-10 for the %s filter class', async (_name, filter) => {
-    for (const probe of [3, 500, 1111]) {
-      const query = docs[probe]?.embedding ?? new Float32Array();
-      const res = await similarDocuments(pool, { embedding: query, k: 10, ...filter });
-      expect(res.plan).toBe('exact');
-      expect(res.rows.map((r) => r.id)).toEqual(exactTopK(query, filter, 10));
+  /** The plan PostgreSQL ran for the read path's main statement, as EXPLAIN ANALYZE text. */
+  async function planOf(filter: DocumentFilter, options: SimilarityOptions): Promise<string> {
+    const c = await pool.connect();
+    try {
+      const log: RecordedQuery[] = [];
+      await similarDocuments(
+        recordingClient(c, log),
+        { embedding: docs[0]?.embedding ?? new Float32Array(), k: 10, ...filter },
+        options,
+      );
+      return (await explainRecorded(c, log)).text;
+    } finally {
+      c.release();
     }
-  });
+  }
 
-  it('uses the HNSW index with iterative scan above the threshold, with high recall', async () => {
-    let hits = 0;
-    let total = 0;
-    for (const probe of [10, 20, 30, 40, 50]) {
-      const query = docs[probe]?.embedding ?? new Float32Array();
-      for (const [, filter] of classes.slice(0, 2)) {
+  it.each(classes)(
+    'returns the exact top-10 for the %s filter class, scanning its rows in the quantised space',
+    async (_name, filter) => {
+      for (const probe of [3, 500, 1111]) {
+        const query = docs[probe]?.embedding ?? new Float32Array();
+        const res = await similarDocuments(pool, { embedding: query, k: 10, ...filter });
+        expect(res.plan).toBe('quantized-scan');
+        expect(res.rows.map((r) => r.id)).toEqual(exactTopK(query, filter, 10));
+        expect(res.rows.map((r) => r.distance)).toEqual(
+          [...res.rows.map((r) => r.distance)].sort((a, b) => a - b),
+        );
+      }
+      // Never the ANN index on this plan: it would post-filter and drop rows.
+      expect(await planOf(filter, {})).not.toMatch(/documents_embedding_bq_hnsw/);
+    },
+  );
+
+  it.each(classes)(
+    'walks the HNSW index with the %s filter applied during the scan when the filter is large, with high recall',
+    async (_name, filter) => {
+      let hits = 0;
+      let total = 0;
+      for (const probe of [10, 20, 30, 40, 50]) {
+        const query = docs[probe]?.embedding ?? new Float32Array();
         const res = await similarDocuments(
           pool,
           { embedding: query, k: 10, ...filter },
@@ -99,8 +127,22 @@ describe('doc-server read paths', () => {
         hits += res.rows.filter((r) => exact.has(r.id)).length;
         total += exact.size;
       }
-    }
-    expect(hits / total).toBeGreaterThanOrEqual(0.9);
+      expect(hits / total).toBeGreaterThanOrEqual(0.9);
+      expect(await planOf(filter, { exactThreshold: 0 })).toMatch(
+        /Index Scan using documents_embedding_bq_hnsw/,
+      );
+    },
+  );
+
+  it('reports the measured selectivity of the filter', async () => {
+    const res = await similarDocuments(pool, {
+      embedding: docs[0]?.embedding ?? new Float32Array(),
+      k: 10,
+      docType: 'contract',
+    });
+    const contracts = docs.filter((d) => d.docType === 'contract').length;
+    expect(res.candidates).toBe(contracts);
+    expect(res.selectivity).toBeCloseTo(contracts / docs.length, 2);
   });
 
   it('lists newest first with keyset pagination, gets by id, and counts', async () => {
@@ -144,4 +186,33 @@ describe('doc-server read paths', () => {
     expect(seen).toHaveLength(5);
     expect(new Set(seen).size).toBe(5);
   });
+});
+
+describe('doc-server read paths before the quantised index exists', () => {
+  it('fall back to exact search on the full vector, and return the exact top-10', async () => {
+    const db = await createTestDatabase('reads_old');
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      const run = await new Migrator({
+        database: connectorFromUrl(db.url),
+        source: new DirectoryMigrationSource('migrations'),
+      }).apply({ target: '0005' });
+      expect(run.error).toBeNull();
+      const docs = await loadDocuments(pool, 300, { model: new EmbeddingModel(), keep: true });
+      await pool.query('analyze documents');
+      const query = docs[42]?.embedding ?? new Float32Array();
+      const res = await similarDocuments(pool, { embedding: query, k: 5, docType: 'article' });
+      expect(res.plan).toBe('exact');
+      const want = docs
+        .filter((d) => d.docType === 'article')
+        .map((d) => ({ id: d.id, distance: 1 - dot(query, d.embedding) }))
+        .sort((a, b) => a.distance - b.distance)
+        .slice(0, 5)
+        .map((d) => d.id);
+      expect(res.rows.map((r) => r.id)).toEqual(want);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,76 @@
+/**
+ * How a top-k similarity query runs, chosen from the filter's measured size instead of being
+ * left to PostgreSQL's planner, whose choice between an ANN index and an exact scan flips with
+ * ef_search and post-filters ANN results (losing recall on selective filters).
+ *
+ * - `exact`: cosine distance on the full vector(3072) over the filter's rows. Used when the
+ *   database has no quantised index yet (before migration 0008): always right, slow when large.
+ * - `quantized-scan`: Hamming distance on the stored bit(3072) over the filter's rows (found
+ *   through the btrees), the `rerank` nearest re-ranked by exact cosine distance. About 0.7 µs a
+ *   row, so it serves filters up to `exactThreshold` rows; recall only depends on the re-rank depth.
+ * - `hnsw`: the bit(3072) HNSW index with pgvector 0.8's iterative scan, the filter applied while
+ *   walking the graph, then the same re-rank. For filters too large to scan.
+ */
+export type SimilarityPlan = 'exact' | 'quantized-scan' | 'hnsw';
+
+export interface SimilarityOptions {
+  /** At most this many filter rows: scan them in the quantised space (default 10,000). */
+  readonly exactThreshold?: number;
+  /** Candidates re-ranked by exact distance (default max(100, 10·k), at most 1,000). */
+  readonly rerank?: number;
+  /** hnsw.ef_search floor (default 40); raised for selective filters. */
+  readonly efSearch?: number;
+  /** Upper bound for hnsw.max_scan_tuples (default 200,000). */
+  readonly maxScanTuples?: number;
+}
+
+export interface PlanInput {
+  readonly k: number;
+  /** Rows matching the filter, counted exactly up to exactThreshold + 1. */
+  readonly counted: number;
+  /** Rows in the table (statistics). */
+  readonly totalRows: number;
+  /** The planner's estimate of the filter's rows, used when the count hit the bound. */
+  readonly estimatedRows: number | null;
+  /** Whether the quantised column and its HNSW index are in place and valid. */
+  readonly quantizedIndex: boolean;
+}
+
+export interface PlanChoice {
+  readonly plan: SimilarityPlan;
+  readonly rerank: number;
+  /** Share of the table the filter selects (exact when counted, else estimated). */
+  readonly selectivity: number;
+  readonly efSearch: number;
+  readonly maxScanTuples: number;
+}
+
+export const DEFAULT_EXACT_THRESHOLD = 10_000;
+
+export function exactThresholdOf(options: SimilarityOptions): number {
+  return Math.max(0, Math.trunc(options.exactThreshold ?? DEFAULT_EXACT_THRESHOLD));
+}
+
+/** Pure: the plan for one query from the counts the read path measured. */
+export function chooseSimilarityPlan(
+  input: PlanInput,
+  options: SimilarityOptions = {},
+): PlanChoice {
+  const threshold = exactThresholdOf(options);
+  const k = Math.max(1, Math.trunc(input.k));
+  const rerank = Math.min(1000, Math.max(k, Math.trunc(options.rerank ?? Math.max(100, 10 * k))));
+  const total = Math.max(1, input.totalRows, input.counted);
+  const rows =
+    input.counted <= threshold ? input.counted : Math.max(input.counted, input.estimatedRows ?? 0);
+  const selectivity = Math.min(1, Math.max(rows / total, 1 / total));
+  const base = { rerank, selectivity, efSearch: 0, maxScanTuples: 0 };
+  if (!input.quantizedIndex) return { ...base, plan: 'exact' };
+  if (input.counted <= threshold) return { ...base, plan: 'quantized-scan' };
+  // Enough graph candidates in the first pass that about k of them pass the filter; the
+  // iterative scan continues from there, bounded by max_scan_tuples.
+  const floor = Math.max(1, Math.trunc(options.efSearch ?? 40));
+  const efSearch = Math.min(1000, Math.max(floor, Math.ceil(k / selectivity)));
+  const cap = Math.max(1000, Math.trunc(options.maxScanTuples ?? 200_000));
+  const maxScanTuples = Math.min(cap, Math.max(20_000, Math.ceil((4 * rerank) / selectivity)));
+  return { ...base, plan: 'hnsw', efSearch, maxScanTuples };
+}
