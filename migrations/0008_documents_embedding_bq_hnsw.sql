@@ -5,8 +5,14 @@
 -- leaves an INVALID index that `apply --resume` drops and rebuilds.
 -- dbmigrate:transaction=false lock_timeout=5s lock_retries=5
 -- migrate:up
+-- The build is several times faster when the graph fits in maintenance_work_mem (about 0.7 kB
+-- a row: 66 MB per 100k rows); this session only, reset below.
+set maintenance_work_mem = '1GB';
+
 create index concurrently if not exists documents_embedding_bq_hnsw
   on documents using hnsw (embedding_bq bit_hamming_ops) with (m = 16, ef_construction = 64);
+
+reset maintenance_work_mem;
 
 -- migrate:down
 drop index concurrently if exists documents_embedding_bq_hnsw;
