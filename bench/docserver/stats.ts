@@ -82,7 +82,10 @@ export function summarizePlan(lines: readonly string[]): ExplainSummary {
     scan: scanLine ? node(scanLine) : '',
     executionMs: exec ? Number(/([\d.]+) ms/.exec(exec)?.[1] ?? Number.NaN) : Number.NaN,
     // Vector literals (3072 numbers) shortened so the plan stays readable.
-    text: lines.join('\n').replace(/'\[[-\d.e,]{40,}\]'/g, "'[…]'"),
+    text: lines
+      .join('\n')
+      .replace(/'\[[-\d.e,]{40,}\]'/g, "'[…]'")
+      .replace(/'[01]{64,}'/g, "'0101…'"),
   };
 }
 

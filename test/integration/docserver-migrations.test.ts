@@ -42,10 +42,14 @@ describe("the doc-server's migrations", () => {
     const run = await project(db.url).apply();
     expect(run.error).toBeNull();
     expect(run.results.every((r) => r.status === 'applied')).toBe(true);
-    const fk = await db.query<{ convalidated: boolean }>(
-      "select convalidated from pg_constraint where conname = 'documents_source_name_fkey'",
+    // On the partitioned table and, cloned from it, on every partition.
+    const fk = await db.query<{ table: string; convalidated: boolean }>(
+      `select conrelid::regclass::text as table, convalidated from pg_constraint
+        where conname = 'documents_source_name_fkey' order by 1`,
     );
-    expect(fk.rows).toEqual([{ convalidated: true }]);
+    expect(fk.rows.map((r) => r.table)).toContain('documents');
+    expect(fk.rows.map((r) => r.table)).toContain('documents_legacy');
+    expect(fk.rows.every((r) => r.convalidated)).toBe(true);
   });
 
   it('apply on a populated baseline, registering orphaned sources, and the key then rejects an orphan', async () => {
@@ -85,6 +89,7 @@ describe("the doc-server's migrations", () => {
       '0006',
       '0007',
       '0008',
+      '0009',
     ]);
     expect(run.error).toBeNull();
   });

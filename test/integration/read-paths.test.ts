@@ -20,6 +20,9 @@ import { DirectoryMigrationSource } from '../../src/engine/source.js';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
+/** A scan of the bit(3072) HNSW index (on a partitioned table: of one partition's). */
+const ANN_SCAN = /Index Scan using \w*embedding_bq\w* on /;
+
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] ?? 0) * (b[i] ?? 0);
@@ -39,6 +42,8 @@ describe('doc-server read paths', () => {
     }).apply();
     expect(run.error).toBeNull();
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    // Dropping the database at the end terminates any connection still closing.
+    pool.on('error', () => undefined);
     docs.push(
       ...(await loadDocuments(pool, 1200, {
         model: new EmbeddingModel(),
@@ -106,7 +111,7 @@ describe('doc-server read paths', () => {
         );
       }
       // Never the ANN index on this plan: it would post-filter and drop rows.
-      expect(await planOf(filter, {})).not.toMatch(/documents_embedding_bq_hnsw/);
+      expect(await planOf(filter, {})).not.toMatch(ANN_SCAN);
     },
   );
 
@@ -128,9 +133,7 @@ describe('doc-server read paths', () => {
         total += exact.size;
       }
       expect(hits / total).toBeGreaterThanOrEqual(0.9);
-      expect(await planOf(filter, { exactThreshold: 0 })).toMatch(
-        /Index Scan using documents_embedding_bq_hnsw/,
-      );
+      expect(await planOf(filter, { exactThreshold: 0 })).toMatch(ANN_SCAN);
     },
   );
 
@@ -192,6 +195,7 @@ describe('doc-server read paths before the quantised index exists', () => {
   it('fall back to exact search on the full vector, and return the exact top-10', async () => {
     const db = await createTestDatabase('reads_old');
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool.on('error', () => undefined);
     try {
       const run = await new Migrator({
         database: connectorFromUrl(db.url),
