@@ -43,6 +43,10 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'CONFIG_ERROR':
     case 'BACKFILL_REFUSED':
     case 'WINDOW_UNAVAILABLE':
+    case 'NOT_PARTITIONED':
+    case 'BAD_INTERVAL':
+    case 'ARCHIVE_MISSING':
+    case 'ARCHIVE_COUNT_MISMATCH':
       return ExitCode.validation;
     default:
       return ExitCode.internal;

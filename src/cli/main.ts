@@ -63,6 +63,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'keyset-batched UPDATE with throttle and a resumable checkpoint',
     load: async () => (await import('./commands/backfill.js')).backfillCommand,
   },
+  partitions: {
+    summary:
+      'list the partitions of documents | ensure [--ahead "3 months"] creates the months ahead',
+    load: async () => (await import('./commands/partitions.js')).partitionsCommand,
+  },
+  archive: {
+    summary: 'move documents older than --older-than INTERVAL to documents_archive [--dry-run]',
+    load: async () => (await import('./commands/archive.js')).archiveCommand,
+  },
   operator: {
     summary: 'run the Kubernetes operator (DatabaseMigration, BackupSnapshot) against --kubeconfig',
     load: async () => (await import('./commands/operator.js')).operatorCommand,

@@ -90,6 +90,7 @@ describe("the doc-server's migrations", () => {
       '0007',
       '0008',
       '0009',
+      '0010',
     ]);
     expect(run.error).toBeNull();
   });

@@ -64,7 +64,10 @@ describe('time partitioning of documents (0009)', () => {
     );
     const run = await project(db.url).apply();
     expect(run.error).toBeNull();
-    expect(run.results.map((r) => [r.id, r.status])).toEqual([['0009', 'applied']]);
+    expect(run.results.map((r) => [r.id, r.status])).toEqual([
+      ['0009', 'applied'],
+      ['0010', 'applied'],
+    ]);
 
     const kind = await db.query<{ relkind: string }>(
       "select relkind from pg_class where oid = 'documents'::regclass",
@@ -142,10 +145,9 @@ describe('time partitioning of documents (0009)', () => {
   it('creates future partitions idempotently, without ever taking ACCESS EXCLUSIVE on documents', async () => {
     expect((await project(db.url).apply()).error).toBeNull();
     const before = (await partitions(db)).map((p) => p.name);
-    let createdCount = 0;
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    try {
+    const createdCount = await (async () => {
       await client.query('begin');
       const created = await client.query<{ name: string }>(
         "select documents_ensure_partitions(interval '8 months') as name",
@@ -154,15 +156,13 @@ describe('time partitioning of documents (0009)', () => {
         `select mode from pg_locks where pid = pg_backend_pid() and relation = 'documents'::regclass`,
       );
       await client.query('commit');
-      createdCount = created.rows.length;
-      expect(createdCount).toBeGreaterThanOrEqual(4);
+      expect(created.rows.length).toBeGreaterThanOrEqual(4);
       expect(locks.rows.map((r) => r.mode)).not.toContain('AccessExclusiveLock');
       expect(locks.rows.map((r) => r.mode)).toContain('ShareUpdateExclusiveLock');
       const again = await client.query("select documents_ensure_partitions(interval '8 months')");
       expect(again.rows).toEqual([]);
-    } finally {
-      await client.end();
-    }
+      return created.rows.length;
+    })().finally(() => client.end());
     const after = await partitions(db);
     expect(after.length).toBe(before.length + createdCount);
     // Contiguous months: each partition starts where the previous one ends.
