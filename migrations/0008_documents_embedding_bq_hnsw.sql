@@ -1,4 +1,4 @@
--- The 3072-d ANN index, step 3 of 3: HNSW over the stored bits with Hamming distance
+-- The 3072-d ANN index, step 4 of 4: HNSW over the stored bits with Hamming distance
 -- (m = 16, ef_construction = 64, pgvector's defaults). On 100k documents it builds in about
 -- 10 s and takes 66 MB, against 59 s and 781 MB for a halfvec(3072) HNSW with the same recall
 -- after re-ranking (docs/pgvector-dimensions.md). CONCURRENTLY: writers go on; a failed build

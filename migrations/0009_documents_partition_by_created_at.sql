@@ -4,7 +4,7 @@
 -- monthly partitions take over from B.
 --
 --   1. an empty partitioned parent under a temporary name, with the same columns, the indexes
---      of 0005/0008 created ON ONLY (built per partition, then attached), the source foreign
+--      of 0007/0008 created ON ONLY (built per partition, then attached), the source foreign
 --      key (added while the parent is empty: PostgreSQL 15 cannot add a NOT VALID foreign key
 --      to a partitioned table, and validating an empty one is instant), the dual-write trigger,
 --      and monthly partitions from B to three months ahead;
@@ -113,13 +113,17 @@ begin
   execute format('alter table documents_partitioned alter column id set default nextval(%L::regclass)',
                  pg_get_serial_sequence('documents', 'id'));
   create index documents_partitioned_source_created_idx
-    on only documents_partitioned (source_name, created_at desc, id desc);
+    on only documents_partitioned (source_name, created_at desc, id desc)
+    include (embedding_bq);
   create index documents_partitioned_type_created_idx
-    on only documents_partitioned (doc_type, created_at desc, id desc);
+    on only documents_partitioned (doc_type, created_at desc, id desc)
+    include (embedding_bq);
   create index documents_partitioned_type_source_created_idx
-    on only documents_partitioned (doc_type, source_name, created_at desc, id desc);
+    on only documents_partitioned (doc_type, source_name, created_at desc, id desc)
+    include (embedding_bq);
   create index documents_partitioned_created_idx
-    on only documents_partitioned (created_at desc, id desc);
+    on only documents_partitioned (created_at desc, id desc)
+    include (embedding_bq);
   create index documents_partitioned_embedding_bq_hnsw
     on only documents_partitioned using hnsw (embedding_bq bit_hamming_ops)
     with (m = 16, ef_construction = 64);

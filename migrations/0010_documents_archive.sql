@@ -20,9 +20,12 @@ begin
   end if;
   create table documents_archive (like documents) partition by range (created_at);
   alter table documents_archive add constraint documents_archive_pkey primary key (id, created_at);
-  create index documents_archive_created_idx on documents_archive (created_at desc, id desc);
+  -- The same definitions as documents' own, so the indexes of an archived month attach as
+  -- they are instead of being rebuilt.
+  create index documents_archive_created_idx on documents_archive (created_at desc, id desc)
+    include (embedding_bq);
   create index documents_archive_source_created_idx
-    on documents_archive (source_name, created_at desc, id desc);
+    on documents_archive (source_name, created_at desc, id desc) include (embedding_bq);
   execute format('create table documents_archive_legacy partition of documents_archive for values from (minvalue) to (%L)',
                  legacy_bound);
 end

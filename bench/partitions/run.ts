@@ -69,10 +69,10 @@ const progress = (m: string): void => {
 };
 
 const INDEXES = [
-  'create index on documents (source_name, created_at desc, id desc)',
-  'create index on documents (doc_type, created_at desc, id desc)',
-  'create index on documents (doc_type, source_name, created_at desc, id desc)',
-  'create index on documents (created_at desc, id desc)',
+  'create index on documents (source_name, created_at desc, id desc) include (embedding_bq)',
+  'create index on documents (doc_type, created_at desc, id desc) include (embedding_bq)',
+  'create index on documents (doc_type, source_name, created_at desc, id desc) include (embedding_bq)',
+  'create index on documents (created_at desc, id desc) include (embedding_bq)',
   'create index documents_embedding_bq_hnsw on documents using hnsw (embedding_bq bit_hamming_ops)',
 ];
 

@@ -64,7 +64,12 @@ function whereClause(f: DocumentFilter, params: unknown[], opaque = false): stri
   return parts.length ? `where ${parts.join(' and ')}` : '';
 }
 
-const COLUMNS = `id::text as id, title, doc_type as "docType", source_name as "sourceName", created_at as "createdAt"`;
+/** The columns of a result row, optionally qualified by a table alias. */
+const columns = (alias = ''): string => {
+  const a = alias ? `${alias}.` : '';
+  return `${a}id::text as id, ${a}title, ${a}doc_type as "docType", ${a}source_name as "sourceName", ${a}created_at as "createdAt"`;
+};
+const COLUMNS = columns();
 
 /** The quantised ANN index of migrations 0006–0008 (on a partitioned table: its parent index). */
 const QUANTIZED_INDEX = 'documents_embedding_bq_hnsw';
@@ -201,32 +206,38 @@ async function similarOn(
     return result(res.rows);
   }
 
-  // Both quantised plans: the nearest `rerank` by Hamming distance, re-ranked exactly.
+  // Both quantised plans: the nearest `rerank` by Hamming distance (ids only), then those rows
+  // re-ranked by exact distance on the full vector.
   const params: unknown[] = [];
   const filter = whereClause(q, params, choice.plan === 'hnsw');
   params.push(vector);
   const v = `$${String(params.length)}`;
-  const sql = `select id, title, "docType", "sourceName", "createdAt", embedding <=> ${v}::vector as distance
-     from (select ${COLUMNS}, embedding from documents ${filter}
-            order by embedding_bq <~> binary_quantize(${v}::vector)::bit(3072)
-            limit ${String(choice.rerank)}) c
-    order by distance, id limit ${String(k)}`;
-  const settings: [string, string][] =
+  const hamming = `embedding_bq <~> binary_quantize(${v}::vector)::bit(3072)`;
+  // quantized-scan: `+ 0` makes the order one no ANN index can serve (it would post-filter and
+  // drop rows), so the filter's rows are ranked from the covering btrees (migration 0007),
+  // index-only, without visiting the heap.
+  const order = choice.plan === 'hnsw' ? hamming : `(${hamming}) + 0`;
+  const sql = `select ${columns('d')}, d.embedding <=> ${v}::vector as distance
+     from (select id, created_at from documents ${filter}
+            order by ${order} limit ${String(choice.rerank)}) c
+     join documents d using (id, created_at)
+    order by distance, d.id limit ${String(k)}`;
+  const query = async (): Promise<SimilarDocument[]> =>
+    (await client.query<SimilarDocument>(sql, params)).rows;
+  const rows =
     choice.plan === 'hnsw'
-      ? [
-          ['hnsw.ef_search', String(choice.efSearch)],
-          ['hnsw.iterative_scan', 'relaxed_order'],
-          ['hnsw.max_scan_tuples', String(choice.maxScanTuples)],
-          // With the filter opaque to btrees, a sequential scan and sort is the one other plan.
-          ['enable_seqscan', 'off'],
-        ]
-      : // A scan of the filter's rows (bitmap over the btrees, or sequential): never the ANN
-        // index, which would post-filter and lose rows.
-        [['enable_indexscan', 'off']];
-  const rows = await inTransaction(client, settings, async () => {
-    const res = await client.query<SimilarDocument>(sql, params);
-    return res.rows;
-  });
+      ? await inTransaction(
+          client,
+          [
+            ['hnsw.ef_search', String(choice.efSearch)],
+            ['hnsw.iterative_scan', 'relaxed_order'],
+            ['hnsw.max_scan_tuples', String(choice.maxScanTuples)],
+            // With the filter opaque to btrees, a sequential scan and sort is the one other plan.
+            ['enable_seqscan', 'off'],
+          ],
+          query,
+        )
+      : await query();
   return result(rows);
 }
 

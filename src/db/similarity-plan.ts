@@ -5,16 +5,17 @@
  *
  * - `exact`: cosine distance on the full vector(3072) over the filter's rows. Used when the
  *   database has no quantised index yet (before migration 0008): always right, slow when large.
- * - `quantized-scan`: Hamming distance on the stored bit(3072) over the filter's rows (found
- *   through the btrees), the `rerank` nearest re-ranked by exact cosine distance. About 0.7 µs a
- *   row, so it serves filters up to `exactThreshold` rows; recall only depends on the re-rank depth.
+ * - `quantized-scan`: Hamming distance on the stored bit(3072) over the filter's rows, read
+ *   index-only from the covering btrees of migration 0007 (about 0.3 µs a row), the `rerank`
+ *   nearest re-ranked by exact cosine distance. It serves filters up to `exactThreshold` rows;
+ *   its recall only depends on the re-rank depth.
  * - `hnsw`: the bit(3072) HNSW index with pgvector 0.8's iterative scan, the filter applied while
  *   walking the graph, then the same re-rank. For filters too large to scan.
  */
 export type SimilarityPlan = 'exact' | 'quantized-scan' | 'hnsw';
 
 export interface SimilarityOptions {
-  /** At most this many filter rows: scan them in the quantised space (default 10,000). */
+  /** At most this many filter rows: rank them in the quantised space from the covering btrees (default 20,000). */
   readonly exactThreshold?: number;
   /** Candidates re-ranked by exact distance (default max(100, 10·k), at most 1,000). */
   readonly rerank?: number;
@@ -45,7 +46,7 @@ export interface PlanChoice {
   readonly maxScanTuples: number;
 }
 
-export const DEFAULT_EXACT_THRESHOLD = 10_000;
+export const DEFAULT_EXACT_THRESHOLD = 20_000;
 
 export function exactThresholdOf(options: SimilarityOptions): number {
   return Math.max(0, Math.trunc(options.exactThreshold ?? DEFAULT_EXACT_THRESHOLD));

@@ -98,7 +98,7 @@ describe("the doc-server's migrations", () => {
   it('replace the baseline single-column indexes with the keyset composites, all valid', async () => {
     expect((await project(db.url).apply({ target: '0004' })).error).toBeNull();
     await populate(db, false);
-    const run = await project(db.url).apply({ target: '0005' });
+    const run = await project(db.url).apply({ target: '0007' });
     expect(run.error).toBeNull();
     const indexes = await db.query<{ name: string; valid: boolean; def: string }>(
       `select c.relname as name, i.indisvalid as valid, pg_get_indexdef(i.indexrelid) as def
@@ -114,7 +114,7 @@ describe("the doc-server's migrations", () => {
     ]);
     // The foreign key's referencing side keeps an index that leads with source_name.
     expect(indexes.rows.find((r) => r.name === 'documents_source_created_idx')?.def).toMatch(
-      /\(source_name, created_at DESC, id DESC\)/,
+      /\(source_name, created_at DESC, id DESC\) INCLUDE \(embedding_bq\)/,
     );
     await db.query('analyze documents');
     const plan = await db.query<{ 'QUERY PLAN': string }>(
@@ -137,11 +137,11 @@ describe("the doc-server's migrations", () => {
   });
 
   it('quantise every existing embedding, keep new and re-embedded rows in step, and index the bits', async () => {
-    expect((await project(db.url).apply({ target: '0005' })).error).toBeNull();
+    expect((await project(db.url).apply({ target: '0004' })).error).toBeNull();
     await populate(db, false);
     const run = await project(db.url).apply();
     expect(run.error).toBeNull();
-    expect(run.results.find((r) => r.id === '0007')?.notices).toEqual([
+    expect(run.results.find((r) => r.id === '0006')?.notices).toEqual([
       'NOTICE: quantised 4500 embedding(s)',
     ]);
     const state = async () =>
@@ -172,14 +172,14 @@ describe("the doc-server's migrations", () => {
   });
 
   it('backfill again after an interruption, touching only the rows still missing their bits', async () => {
-    expect((await project(db.url).apply({ target: '0006' })).error).toBeNull();
+    expect((await project(db.url).apply({ target: '0005' })).error).toBeNull();
     await populate(db, false);
     // As if a first run had committed some batches before it died: the trigger fired for none of
     // these rows (they predate it in production), so clear their bits and keep a few.
     await db.query('update documents set embedding_bq = null where id > 1000');
     const run = await project(db.url).apply();
     expect(run.error).toBeNull();
-    expect(run.results.find((r) => r.id === '0007')?.notices).toEqual([
+    expect(run.results.find((r) => r.id === '0006')?.notices).toEqual([
       `NOTICE: quantised ${String(4000 - 400)} embedding(s)`,
     ]);
   });
@@ -198,7 +198,7 @@ describe("the doc-server's migrations", () => {
       });
       expect(report.ok).toBe(true);
       expect(report.needsWindow).toBe(false);
-      const indexes = report.migrations.find((m) => m.id === '0005');
+      const indexes = report.migrations.find((m) => m.id === '0007');
       // CREATE/DROP INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE on documents, writes go on
       // (builds this small may finish between two samples, so none seen is no failure).
       expect(indexes?.transactional).toBe(false);

@@ -200,7 +200,7 @@ describe('doc-server read paths before the quantised index exists', () => {
       const run = await new Migrator({
         database: connectorFromUrl(db.url),
         source: new DirectoryMigrationSource('migrations'),
-      }).apply({ target: '0005' });
+      }).apply({ target: '0007' });
       expect(run.error).toBeNull();
       const docs = await loadDocuments(pool, 300, { model: new EmbeddingModel(), keep: true });
       await pool.query('analyze documents');

@@ -1,5 +1,5 @@
--- The 3072-d ANN index, step 2 of 3: quantise the embeddings of the rows that existed before
--- 0006's trigger, in keyset batches of 2,000 ids, each committed on its own, so row locks are
+-- The 3072-d ANN index, step 2 of 4: quantise the embeddings of the rows that existed before
+-- 0005's trigger, in keyset batches of 2,000 ids, each committed on its own, so row locks are
 -- held for one batch only and replicas and autovacuum keep up. Idempotent (it only touches rows
 -- whose bits are missing), so an interrupted run is simply re-run (`apply --resume`).
 -- dbmigrate:transaction=false lock_timeout=2s lock_retries=5
@@ -30,5 +30,5 @@ end
 $$;
 
 -- migrate:down
--- Nothing to undo: the column goes with 0006's down section.
+-- Nothing to undo: the column goes with 0005's down section.
 select 1;
