@@ -412,18 +412,28 @@ try {
   }
 
   // 2. Before: the baseline schema.
-  const baselineIndexes = (
-    await p.query<{ name: string; size: string }>(
-      `select indexrelname name, pg_size_pretty(pg_relation_size(indexrelid)) size
-         from pg_stat_user_indexes where relname = 'documents' order by 1`,
-    )
-  ).rows;
-  const tableSize = (
-    await p.query<{ heap: string; total: string }>(
-      `select pg_size_pretty(pg_relation_size('documents')) heap,
-              pg_size_pretty(pg_total_relation_size('documents')) total`,
-    )
-  ).rows[0];
+  // Sizes summed over partitions (pg_partition_tree), so they mean the same before and after 0009.
+  const indexSizes = async () =>
+    (
+      await p.query<{ name: string; size: string; def: string }>(
+        `select c.relname name, pg_size_pretty(sum(pg_relation_size(t.relid))) size,
+                pg_get_indexdef(i.indexrelid) def
+           from pg_index i join pg_class c on c.oid = i.indexrelid,
+                lateral pg_partition_tree(i.indexrelid) t
+          where i.indrelid = 'documents'::regclass
+          group by c.relname, i.indexrelid order by 1`,
+      )
+    ).rows;
+  const tableSizes = async () =>
+    (
+      await p.query<{ heap: string; total: string }>(
+        `select pg_size_pretty(sum(pg_relation_size(relid))) heap,
+                pg_size_pretty(sum(pg_total_relation_size(relid))) total
+           from pg_partition_tree('documents') where isleaf`,
+      )
+    ).rows[0];
+  const baselineIndexes = await indexSizes();
+  const tableSize = await tableSizes();
   const before = await measure('before');
 
   // 3. After: the forward migrations, applied through the engine as production would.
@@ -438,19 +448,8 @@ try {
     ]),
   );
   await p.query('vacuum analyze documents');
-  const afterIndexes = (
-    await p.query<{ name: string; size: string; def: string }>(
-      `select indexrelname name, pg_size_pretty(pg_relation_size(indexrelid)) size,
-              pg_get_indexdef(indexrelid) def
-         from pg_stat_user_indexes where relname = 'documents' order by 1`,
-    )
-  ).rows;
-  const afterTable = (
-    await p.query<{ heap: string; total: string }>(
-      `select pg_size_pretty(pg_relation_size('documents')) heap,
-              pg_size_pretty(pg_total_relation_size('documents')) total`,
-    )
-  ).rows[0];
+  const afterIndexes = await indexSizes();
+  const afterTable = await tableSizes();
   const poolStats = { maxTotal: 0, maxWaiting: 0 };
   const sampler = setInterval(() => {
     poolStats.maxTotal = Math.max(poolStats.maxTotal, p.totalCount);
@@ -600,10 +599,10 @@ try {
     ),
     '',
     table(
-      ['index after', 'definition', 'size'],
+      ['index after (summed over partitions)', 'definition', 'size'],
       afterIndexes.map((i) => [
         `\`${i.name}\``,
-        `\`${i.def.replace(/ ON public\./, ' ON ')}\``,
+        `\`${i.def.replace(/ ON (ONLY )?public\./, ' ON ')}\``,
         i.size,
       ]),
     ),
