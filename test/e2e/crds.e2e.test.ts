@@ -61,9 +61,17 @@ spec:
     );
   });
 
-  it('accepts k8s/migration-job.yaml and the example DatabaseMigration in a server-side dry run', () => {
+  it('accepts k8s/migration-job.yaml, the maintenance CronJobs and the example DatabaseMigration in a server-side dry run', () => {
     const job = cp.kubectl(['apply', '--dry-run=server', '-f', 'k8s/migration-job.yaml']);
     expect(job).toContain('job.batch/docs-schema-migrate created (server dry run)');
+    const cron = cp.kubectl([
+      'apply',
+      '--dry-run=server',
+      '-f',
+      'k8s/docserver-maintenance-cronjobs.yaml',
+    ]);
+    expect(cron).toContain('cronjob.batch/docs-partitions-ensure created (server dry run)');
+    expect(cron).toContain('cronjob.batch/docs-archive created (server dry run)');
     const example = cp.kubectl([
       'apply',
       '--dry-run=server',
