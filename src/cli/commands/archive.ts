@@ -1,7 +1,7 @@
 import { archiveDocuments } from '../../db/archive.js';
 import { openClient } from '../../db/connection.js';
-import { parseDurationMs } from '../../engine/duration.js';
 import { createLogger } from '../../observability/logger.js';
+import { batchFlags, untilInterrupted } from '../batch-flags.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
@@ -19,29 +19,20 @@ export async function archiveCommand(args: readonly string[], io: CommandIo): Pr
   const olderThan = values['older-than'];
   if (olderThan === undefined)
     throw new UsageError('dbmigrate archive: --older-than is required (e.g. "2 years")');
-  const batchSize = Number(values['batch-size'] ?? '1000');
-  if (!Number.isInteger(batchSize) || batchSize <= 0)
-    throw new UsageError('--batch-size must be a positive whole number');
-  const throttleMs = parseDurationMs(values.throttle ?? '20ms');
-  if (throttleMs === null) throw new UsageError('--throttle must be a duration such as 20ms');
+  const { batchSize, throttleMs } = batchFlags(values, { batchSize: 1000, throttle: '20ms' });
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
-  const controller = new AbortController();
-  // Ctrl-C stops after the step in flight; the next run carries on from there.
-  const stop = (): void => {
-    controller.abort();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const client = await openClient(databaseUrl(values, io), 'dbmigrate:archive');
   try {
-    const res = await archiveDocuments(client, {
-      olderThan,
-      dryRun: values['dry-run'] === true,
-      batchSize,
-      throttleMs,
-      signal: controller.signal,
-      logger: createLogger({ component: 'cli.archive', ...(level !== undefined && { level }) }),
-    });
+    const res = await untilInterrupted((signal) =>
+      archiveDocuments(client, {
+        olderThan,
+        dryRun: values['dry-run'] === true,
+        batchSize,
+        throttleMs,
+        signal,
+        logger: createLogger({ component: 'cli.archive', ...(level !== undefined && { level }) }),
+      }),
+    );
     if (values.json) {
       io.stdout(JSON.stringify(res, null, 2));
       return ExitCode.ok;
@@ -60,8 +51,6 @@ export async function archiveCommand(args: readonly string[], io: CommandIo): Pr
     );
     return ExitCode.ok;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
     await client.end();
   }
 }
