@@ -95,7 +95,7 @@ async function hasQuantizedIndex(client: pg.ClientBase | pg.Pool): Promise<boole
 }
 
 /** Rows in documents from the statistics (a partitioned table: the sum over its partitions). */
-const TABLE_ROWS = `select coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint::text
+const TABLE_ROWS = `select coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
     from pg_class c
    where (c.oid = 'documents'::regclass and c.relkind = 'r')
       or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)`;
@@ -173,16 +173,27 @@ async function similarOn(
   const filterParams: unknown[] = [];
   const where = whereClause(q, filterParams);
   const quantizedIndex = await hasQuantizedIndex(client);
-  // One round trip: the filter's rows counted up to the threshold, and the table's size.
+  // One round trip: the table's size from the statistics and the filter's rows counted up to
+  // the threshold, skipping the count (CASE evaluates its subquery lazily) when there is no
+  // filter and the statistics already put the table above the threshold.
+  const unfiltered = filterParams.length === 0;
   const sizes = await client.query<{ n: number; total: string }>(
-    `select (select count(*)::int from (select 1 from documents ${where} limit ${String(threshold + 1)}) c) as n,
-            (${TABLE_ROWS}) as total`,
+    `select case when ${unfiltered ? 'true' : 'false'} and t.total > ${String(threshold)}
+                 then ${String(threshold + 1)}
+                 else (select count(*)::int from (select 1 from documents ${where} limit ${String(threshold + 1)}) c)
+            end as n,
+            t.total::text as total
+       from (${TABLE_ROWS}) t(total)`,
     filterParams,
   );
   const counted = sizes.rows[0]?.n ?? 0;
   const totalRows = Number(sizes.rows[0]?.total ?? 0);
   const estimate =
-    counted > threshold && quantizedIndex ? await estimatedRows(client, where, filterParams) : null;
+    counted > threshold && quantizedIndex
+      ? unfiltered
+        ? totalRows
+        : await estimatedRows(client, where, filterParams)
+      : null;
   const choice = chooseSimilarityPlan(
     { k, counted, totalRows, estimatedRows: estimate, quantizedIndex },
     options,
@@ -220,7 +231,11 @@ async function similarOn(
   const sql = `select ${columns('d')}, d.embedding <=> ${v}::vector as distance
      from (select id, created_at from documents ${filter}
             order by ${order} limit ${String(choice.rerank)}) c
-     join documents d using (id, created_at)
+     cross join lateral (
+       -- LIMIT keeps this subquery from being flattened into a join the planner could hash
+       -- (a sequential scan of every partition): one primary-key probe per candidate, pruned
+       -- to its partition by created_at.
+       select * from documents x where x.id = c.id and x.created_at = c.created_at limit 1) d
     order by distance, d.id limit ${String(k)}`;
   const query = async (): Promise<SimilarDocument[]> =>
     (await client.query<SimilarDocument>(sql, params)).rows;
