@@ -412,14 +412,16 @@ try {
   }
 
   // 2. Before: the baseline schema.
-  // Sizes summed over partitions (pg_partition_tree), so they mean the same before and after 0009.
+  // Sizes summed over partitions (pg_partition_tree has no rows for a plain table or index,
+  // hence the unions), so they mean the same before and after 0009.
   const indexSizes = async () =>
     (
       await p.query<{ name: string; size: string; def: string }>(
         `select c.relname name, pg_size_pretty(sum(pg_relation_size(t.relid))) size,
                 pg_get_indexdef(i.indexrelid) def
            from pg_index i join pg_class c on c.oid = i.indexrelid,
-                lateral pg_partition_tree(i.indexrelid) t
+                lateral (select relid from pg_partition_tree(i.indexrelid)
+                         union select i.indexrelid) t
           where i.indrelid = 'documents'::regclass
           group by c.relname, i.indexrelid order by 1`,
       )
@@ -429,7 +431,8 @@ try {
       await p.query<{ heap: string; total: string }>(
         `select pg_size_pretty(sum(pg_relation_size(relid))) heap,
                 pg_size_pretty(sum(pg_total_relation_size(relid))) total
-           from pg_partition_tree('documents') where isleaf`,
+           from (select relid from pg_partition_tree('documents') where isleaf
+                 union select oid from pg_class where oid = 'documents'::regclass and relkind = 'r') t`,
       )
     ).rows[0];
   const baselineIndexes = await indexSizes();
