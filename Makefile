@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo test check bench-engine bench-online bench-pool bench-docserver clean
+.PHONY: setup build demo test check bench-engine bench-online bench-pool bench-docserver bench-vector bench-partitions clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -35,9 +35,18 @@ bench-engine: setup build
 bench-pool: setup build
 	node dist/bench/pool/run.js
 
-## bench-docserver: read paths before/after on 100k synthetic documents (~10 min; --rows to change)
+## bench-docserver: read paths before/after the migrations on 100k synthetic documents (~5 min once
+## the dataset is cached; the first run loads it, ~3 min per 100k rows)
 bench-docserver: setup build
 	node dist/bench/docserver/run.js
+
+## bench-vector: 3072-d index options (halfvec, binary quantisation, reduced dims) on 100k rows (~6 min)
+bench-vector: setup build
+	node dist/bench/vector/run.js --reduced 512,256
+
+## bench-partitions: read paths unpartitioned vs 4/12/24 created_at partitions on 100k rows (~8 min)
+bench-partitions: setup build
+	node dist/bench/partitions/run.js
 
 ## bench-online: naive vs online DDL under a rate-limited writer on 1M rows (~10 min)
 bench-online: setup build
