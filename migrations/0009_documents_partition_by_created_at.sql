@@ -124,6 +124,8 @@ begin
   create index documents_partitioned_created_idx
     on only documents_partitioned (created_at desc, id desc)
     include (embedding_bq);
+  create index documents_partitioned_doc_type_idx on only documents_partitioned (doc_type);
+  create index documents_partitioned_source_name_idx on only documents_partitioned (source_name);
   create index documents_partitioned_embedding_bq_hnsw
     on only documents_partitioned using hnsw (embedding_bq bit_hamming_ops)
     with (m = 16, ef_construction = 64);

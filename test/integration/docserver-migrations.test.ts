@@ -95,7 +95,7 @@ describe("the doc-server's migrations", () => {
     expect(run.error).toBeNull();
   });
 
-  it('replace the baseline single-column indexes with the keyset composites, all valid', async () => {
+  it('add the covering keyset composites beside the baseline indexes, all valid, and roll them back', async () => {
     expect((await project(db.url).apply({ target: '0004' })).error).toBeNull();
     await populate(db, false);
     const run = await project(db.url).apply({ target: '0007' });
@@ -107,8 +107,10 @@ describe("the doc-server's migrations", () => {
     );
     expect(indexes.rows.map((r) => [r.name, r.valid])).toEqual([
       ['documents_created_idx', true],
+      ['documents_doc_type_idx', true],
       ['documents_pkey', true],
       ['documents_source_created_idx', true],
+      ['documents_source_name_idx', true],
       ['documents_type_created_idx', true],
       ['documents_type_source_created_idx', true],
     ]);

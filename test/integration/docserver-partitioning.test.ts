@@ -134,9 +134,11 @@ describe('time partitioning of documents (0009)', () => {
     );
     expect(names.rows.map((r) => r.name)).toEqual([
       'documents_created_idx',
+      'documents_doc_type_idx',
       'documents_embedding_bq_hnsw',
       'documents_pkey',
       'documents_source_created_idx',
+      'documents_source_name_idx',
       'documents_type_created_idx',
       'documents_type_source_created_idx',
     ]);
