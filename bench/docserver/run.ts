@@ -31,6 +31,7 @@ import {
 import { Migrator } from '../../src/engine/migrator.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
 import { table, writeSection } from '../shared/markdown.js';
+import { serverFacts } from '../shared/server.js';
 import { DATASET_MIGRATIONS_UP_TO, datasetDatabase } from './dataset.js';
 import {
   explainRecorded,
@@ -172,15 +173,7 @@ const dbName = `dbm_bench_docs_${String(process.pid)}`;
 let pool: pg.Pool | null = null;
 
 try {
-  const server = (await admin.query<{ v: string }>("select current_setting('server_version') v"))
-    .rows[0]?.v;
-  // The settings that decide whether indexes and TOAST stay in memory, in the report.
-  const settings = (
-    await admin.query<{ s: string }>(
-      `select string_agg(name || ' ' || current_setting(name), ', ' order by name) s
-         from unnest(array['shared_buffers', 'effective_cache_size', 'work_mem']) name`,
-    )
-  ).rows[0]?.s;
+  const { version: server, settings } = await serverFacts(admin);
   const ds = await datasetDatabase(admin, flags['admin-url'], dbName, rows, root, progress);
   const migrator = new Migrator({
     database: connectorFromUrl(ds.url),
@@ -540,8 +533,8 @@ try {
     '## Doc-server read paths',
     '',
     `Command: ${commandLine()}, after \`npm run build\`.`,
-    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} on ${String(cpus().length)} CPUs (\`nproc\`), PostgreSQL ${server ?? '?'},`,
-    `pgvector ${pgvector ?? '?'}, server settings ${settings ?? '?'}, on 127.0.0.1 over TCP. ${total.toLocaleString('en')} synthetic`,
+    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} on ${String(cpus().length)} CPUs (\`nproc\`), PostgreSQL ${server},`,
+    `pgvector ${pgvector ?? '?'}, server settings ${settings}, on 127.0.0.1 over TCP. ${total.toLocaleString('en')} synthetic`,
     `documents (bench/docserver/documents.ts: 3072-d unit vectors near a topic manifold, skewed`,
     `doc_type, Zipf source_name, two years of created_at), ${loadMs === null ? `cloned from the cached dataset \`${ds.template}\`` : `loaded in ${(loadMs / 1000).toFixed(0)} s`}; \`vacuum analyze\`.`,
     `Load average at the end ${load1} ${load5} ${load15}.`,

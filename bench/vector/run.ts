@@ -25,6 +25,7 @@ import { generateDocuments } from '../docserver/documents.js';
 import { EmbeddingModel, vectorLiteral } from '../docserver/embeddings.js';
 import { percentiles, triple, type Percentiles } from '../docserver/stats.js';
 import { table, writeSection } from '../shared/markdown.js';
+import { serverFacts } from '../shared/server.js';
 
 const K = 10;
 
@@ -238,15 +239,7 @@ const dbName = `dbm_bench_vec_${String(process.pid)}`;
 let client: pg.Client | null = null;
 
 try {
-  const server = (await admin.query<{ v: string }>("select current_setting('server_version') v"))
-    .rows[0]?.v;
-  // The settings that decide whether indexes and TOAST stay in memory, in the report.
-  const settings = (
-    await admin.query<{ s: string }>(
-      `select string_agg(name || ' ' || current_setting(name), ', ' order by name) s
-         from unnest(array['shared_buffers', 'effective_cache_size', 'work_mem']) name`,
-    )
-  ).rows[0]?.s;
+  const { version: server, settings } = await serverFacts(admin);
   const ds = await datasetDatabase(admin, flags['admin-url'], dbName, rows, root, progress);
   const c = new pg.Client({ connectionString: ds.url, application_name: 'bench-vector' });
   client = c;
@@ -533,7 +526,7 @@ try {
     '## 3072-d vector index options',
     '',
     `Command: \`${cmd}\`, after \`npm run build\`.`,
-    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} on ${String(cpus().length)} CPUs, PostgreSQL ${server ?? '?'} (${settings ?? '?'}),`,
+    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} on ${String(cpus().length)} CPUs, PostgreSQL ${server} (${settings}),`,
     `pgvector ${pgvector ?? '?'}. ${total.toLocaleString('en')} synthetic documents (bench/docserver: 3072-d unit vectors`,
     `on a 16-d topic manifold, skewed doc_type, Zipf source_name, two years of created_at)${ds.loadMs === null ? ', cloned from the cached template' : `, loaded in ${(ds.loadMs / 1000).toFixed(0)} s`}.`,
     `${String(queryVectors.length)} query vectors per class, new documents from the same model (not stored rows);`,
