@@ -105,23 +105,25 @@ export async function archiveDocuments(
   await archiveExists(client);
   if (!options.dryRun) await completeInterrupted(client, log);
 
-  const cutoffText =
-    (
-      await client.query<{ t: string }>(
-        'select (coalesce($2::timestamptz, now()) - $1::interval)::text as t',
-        [options.olderThan, options.asOf ?? null],
-      )
-    ).rows[0]?.t ?? '';
-  const cutoff = new Date(
-    (await client.query<{ t: Date }>('select $1::timestamptz as t', [cutoffText])).rows[0]?.t ??
-      Date.now(),
-  );
+  // The cutoff both as PostgreSQL's text (exact, for the SQL) and as a Date (for the bounds).
+  const at = (
+    await client.query<{ text: string; at: Date }>(
+      `select t::text as text, t as at
+         from (select coalesce($2::timestamptz, now()) - $1::interval as t) c`,
+      [options.olderThan, options.asOf ?? null],
+    )
+  ).rows[0];
+  const cutoffText = at?.text ?? '';
+  const cutoff = at?.at ?? new Date();
   const partitions = await listPartitions(client, 'documents');
   const whole = wholePartitionsBefore(partitions, cutoff);
   const wholeRows = await Promise.all(
     whole.map(async (p) => ({
       name: p.name,
-      rows: await count(client, `select count(*)::text as n from ${quoteIdent(p.name)}`),
+      rows: await count(
+        client,
+        `select count(*)::text as n from ${client.escapeIdentifier(p.name)}`,
+      ),
     })),
   );
   const hasLegacy = partitions.some((p) => p.name === 'documents_legacy');
@@ -170,7 +172,9 @@ export async function archiveDocuments(
   for (const p of whole) {
     if (options.signal?.aborted) break;
     log.info({ partition: p.name }, 'detaching partition concurrently');
-    await client.query(`alter table documents detach partition ${quoteIdent(p.name)} concurrently`);
+    await client.query(
+      `alter table documents detach partition ${client.escapeIdentifier(p.name)} concurrently`,
+    );
     await attachToArchive(client, p.name, log);
     moved += wholeRows.find((w) => w.name === p.name)?.rows ?? 0;
   }
@@ -228,14 +232,6 @@ export async function archiveDocuments(
   return result;
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
 /**
  * A detached monthly partition joins the archive: its CHECK (created_at range), added when it
  * was created, lets ATTACH skip the scan; its foreign key and its own vector index are dropped.
@@ -254,17 +250,17 @@ async function attachToArchive(client: pg.ClientBase, name: string, log: Logger)
       `${name} has no ${name}_range check: attach it to documents_archive by hand`,
     );
   await client.query(
-    `alter table ${quoteIdent(name)} drop constraint if exists documents_source_name_fkey`,
+    `alter table ${client.escapeIdentifier(name)} drop constraint if exists documents_source_name_fkey`,
   );
   const ann = await client.query<{ name: string }>(
     `select c.relname as name from pg_index i join pg_class c on c.oid = i.indexrelid
       join pg_am a on a.oid = c.relam where i.indrelid = $1::regclass and a.amname = 'hnsw'`,
     [name],
   );
-  for (const r of ann.rows) await client.query(`drop index ${quoteIdent(r.name)}`);
+  for (const r of ann.rows) await client.query(`drop index ${client.escapeIdentifier(r.name)}`);
   await client.query(
-    `alter table documents_archive attach partition ${quoteIdent(name)}
-       for values from (${quoteLiteral(b.lo)}) to (${quoteLiteral(b.hi)})`,
+    `alter table documents_archive attach partition ${client.escapeIdentifier(name)}
+       for values from (${client.escapeLiteral(b.lo)}) to (${client.escapeLiteral(b.hi)})`,
   );
   log.info({ partition: name }, 'attached to documents_archive');
 }
@@ -274,7 +270,9 @@ async function completeInterrupted(client: pg.ClientBase, log: Logger): Promise<
   const pending = (await listPartitions(client, 'documents')).filter((p) => p.detachPending);
   for (const p of pending) {
     log.warn({ partition: p.name }, 'finishing an interrupted detach');
-    await client.query(`alter table documents detach partition ${quoteIdent(p.name)} finalize`);
+    await client.query(
+      `alter table documents detach partition ${client.escapeIdentifier(p.name)} finalize`,
+    );
   }
   const orphans = await client.query<{ name: string }>(
     `select c.relname as name from pg_class c

@@ -71,7 +71,7 @@ const columns = (alias = ''): string => {
 };
 const COLUMNS = columns();
 
-/** The quantised ANN index of migrations 0006–0008 (on a partitioned table: its parent index). */
+/** The quantised ANN index of migrations 0005–0008 (on a partitioned table: its parent index). */
 const QUANTIZED_INDEX = 'documents_embedding_bq_hnsw';
 const CAPABILITY_TTL_MS = 60_000;
 const capabilities = new WeakMap<object, { quantized: boolean; at: number }>();
