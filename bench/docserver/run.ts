@@ -43,6 +43,7 @@ import {
   type Percentiles,
   type RecordedQuery,
 } from './stats.js';
+import { countFlag } from '../shared/flags.js';
 
 const TARGET_P95_MS = 10;
 const TARGET_RECALL = 0.97;
@@ -84,14 +85,8 @@ if (flags.help) {
   process.exit(0);
 }
 
-function count(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: "${value}" is not a count`);
-  return n;
-}
-
-const rows = count('rows', flags.rows);
-const queries = count('queries', flags.queries);
+const rows = countFlag('rows', flags.rows);
+const queries = countFlag('queries', flags.queries);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const started = new Date();
 

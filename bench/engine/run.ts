@@ -18,6 +18,7 @@ import { writeMigrationSet, type MigrationSet } from './fixtures.js';
 import { ms, perMigration, table, writeSection } from './markdown.js';
 import { median, summarize, timeRun, type Invocation, type Summary } from './measure.js';
 import type { Probe } from './probe.js';
+import { countFlag } from '../shared/flags.js';
 
 const TARGET_START_MS = 120;
 const TARGET_STATUS_MS = 100;
@@ -62,18 +63,12 @@ if (flags.help) {
   process.exit(0);
 }
 
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: "${value}" is not a count`);
-  return n;
-}
-
-const repeat = Math.max(1, positive('repeat', flags.repeat));
-const warmup = positive('warmup', flags.warmup);
-const runs = Math.max(1, positive('runs', flags.runs));
-const probeRuns = Math.max(1, positive('probe-runs', flags['probe-runs']));
-const count = Math.max(1, positive('count', flags.count));
-const statusCount = Math.max(count + 1, positive('status-count', flags['status-count']));
+const repeat = Math.max(1, countFlag('repeat', flags.repeat, 0));
+const warmup = countFlag('warmup', flags.warmup, 0);
+const runs = Math.max(1, countFlag('runs', flags.runs, 0));
+const probeRuns = Math.max(1, countFlag('probe-runs', flags['probe-runs'], 0));
+const count = Math.max(1, countFlag('count', flags.count, 0));
+const statusCount = Math.max(count + 1, countFlag('status-count', flags['status-count'], 0));
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const node = process.execPath;

@@ -24,6 +24,7 @@ import type { ControlMessage, LoadConfig, LoadMessage, WaitSamples } from './loa
 import { ms, ratio, table, writeSection } from './markdown.js';
 import { SCENARIOS, type PathPlan, type Scenario } from './scenarios.js';
 import { summarise, type LatencySummary, type Samples } from './stats.js';
+import { countFlag } from '../shared/flags.js';
 
 const TARGET_ISSUE_P99_MS = 100;
 const TARGET_BRIEF_P99_MS = 20;
@@ -86,26 +87,20 @@ if (flags.help) {
   process.exit(0);
 }
 
-function count(name: string, value: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: "${value}" is not a count`);
-  return n;
-}
-
-const rows = count('rows', flags.rows, 1000);
-const writeRate = count('rate', flags.rate, 1);
-const readRate = count('read-rate', flags['read-rate']);
-const sources = count('sources', flags.sources, 1);
-const writerConnections = count('writer-conns', flags['writer-conns'], 1);
-const readerConnections = count('reader-conns', flags['reader-conns'], 1);
-const warmupMs = 1000 * count('warmup-s', flags['warmup-s']);
-const baselineMs = 1000 * count('baseline-s', flags['baseline-s'], 1);
-const cooldownMs = 1000 * count('cooldown-s', flags['cooldown-s']);
-const repeat = count('repeat', flags.repeat, 1);
-const batchSize = count('batch-size', flags['batch-size'], 1);
-const throttleMs = count('throttle-ms', flags['throttle-ms']);
-const naiveLockTimeoutMs = count('naive-lock-timeout-ms', flags['naive-lock-timeout-ms'], 1);
-const deadline = Date.now() + 60_000 * count('max-minutes', flags['max-minutes'], 1);
+const rows = countFlag('rows', flags.rows, 1000);
+const writeRate = countFlag('rate', flags.rate, 1);
+const readRate = countFlag('read-rate', flags['read-rate'], 0);
+const sources = countFlag('sources', flags.sources, 1);
+const writerConnections = countFlag('writer-conns', flags['writer-conns'], 1);
+const readerConnections = countFlag('reader-conns', flags['reader-conns'], 1);
+const warmupMs = 1000 * countFlag('warmup-s', flags['warmup-s'], 0);
+const baselineMs = 1000 * countFlag('baseline-s', flags['baseline-s'], 1);
+const cooldownMs = 1000 * countFlag('cooldown-s', flags['cooldown-s'], 0);
+const repeat = countFlag('repeat', flags.repeat, 1);
+const batchSize = countFlag('batch-size', flags['batch-size'], 1);
+const throttleMs = countFlag('throttle-ms', flags['throttle-ms'], 0);
+const naiveLockTimeoutMs = countFlag('naive-lock-timeout-ms', flags['naive-lock-timeout-ms'], 1);
+const deadline = Date.now() + 60_000 * countFlag('max-minutes', flags['max-minutes'], 1);
 const wanted = flags.scenarios.split(',').filter(Boolean);
 const scenarios = SCENARIOS.filter((s) => wanted.includes(s.key));
 if (scenarios.length !== wanted.length) {

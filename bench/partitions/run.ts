@@ -31,6 +31,7 @@ import { generateDocuments } from '../docserver/documents.js';
 import { EmbeddingModel } from '../docserver/embeddings.js';
 import { percentiles, triple, type Percentiles } from '../docserver/stats.js';
 import { table, writeSection } from '../shared/markdown.js';
+import { countFlag } from '../shared/flags.js';
 
 const K = 10;
 
@@ -54,14 +55,9 @@ if (flags.help) {
   );
   process.exit(0);
 }
-const count = (name: string, v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: "${v}" is not a count`);
-  return n;
-};
-const rows = count('rows', flags.rows);
-const queries = count('queries', flags.queries);
-const layouts = flags.layouts.split(',').map((s) => count('layouts', s.trim()));
+const rows = countFlag('rows', flags.rows);
+const queries = countFlag('queries', flags.queries);
+const layouts = flags.layouts.split(',').map((s) => countFlag('layouts', s.trim()));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const started = new Date();
 const progress = (m: string): void => {

@@ -26,6 +26,7 @@ import { EmbeddingModel, vectorLiteral } from '../docserver/embeddings.js';
 import { percentiles, triple, type Percentiles } from '../docserver/stats.js';
 import { table, writeSection } from '../shared/markdown.js';
 import { serverFacts } from '../shared/server.js';
+import { countFlag } from '../shared/flags.js';
 
 const K = 10;
 
@@ -64,15 +65,10 @@ if (flags.help) {
   process.exit(0);
 }
 
-function count(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: "${value}" is not a count`);
-  return n;
-}
-const rows = count('rows', flags.rows);
-const queries = count('queries', flags.queries);
+const rows = countFlag('rows', flags.rows);
+const queries = countFlag('queries', flags.queries);
 const reducedDims = flags.reduced.split(',').map((d) => {
-  const n = count('reduced', d.trim());
+  const n = countFlag('reduced', d.trim());
   if (n > 4000) throw new Error(`--reduced: ${String(n)} is above halfvec's 4,000-dim index limit`);
   return n;
 });
