@@ -3,20 +3,11 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { archiveDocuments } from '../../src/db/archive.js';
-import { connectorFromUrl } from '../../src/db/connection.js';
 import { ensurePartitions, listPartitions } from '../../src/db/partitions.js';
-import { Migrator } from '../../src/engine/migrator.js';
-import { DirectoryMigrationSource } from '../../src/engine/source.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { projectMigrator as project } from '../helpers/migrations.js';
 
 const run = promisify(execFile);
-
-const project = (url: string): Migrator =>
-  new Migrator({
-    database: connectorFromUrl(url),
-    source: new DirectoryMigrationSource('migrations'),
-    lockWaitMs: 5000,
-  });
 
 /** A fingerprint of every row (all columns), to prove rows moved unchanged. */
 const FINGERPRINT = `select md5(string_agg(t::text, '|' order by t.id)) as f, count(*)::int as n

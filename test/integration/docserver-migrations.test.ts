@@ -1,17 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectorFromUrl } from '../../src/db/connection.js';
-import { Migrator } from '../../src/engine/migrator.js';
-import { DirectoryMigrationSource } from '../../src/engine/source.js';
-import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-
-const project = (url: string): Migrator =>
-  new Migrator({
-    database: connectorFromUrl(url),
-    source: new DirectoryMigrationSource('migrations'),
-    lockWaitMs: 5000,
-  });
+import { dryRunAbove, projectMigrator as project } from '../helpers/migrations.js';
 
 /** 5,000 documents; with `orphans`, 100 of them name sources document_sources lacks. */
 async function populate(db: TestDatabase, orphans = true): Promise<void> {
@@ -187,33 +177,20 @@ describe("the doc-server's migrations", () => {
   });
 
   it('never blocks writes for long on a populated table, according to the staging dry-run', async () => {
-    const staging = await createTestDatabase('docs_staging');
-    try {
-      for (const target of [db, staging]) {
-        expect((await project(target.url).apply({ target: '0001' })).error).toBeNull();
-        await populate(target);
-      }
-      const report = await runDryRun({
-        source: new DirectoryMigrationSource('migrations'),
-        staging: { kind: 'url', url: staging.url },
-        productionUrl: db.url,
-      });
-      expect(report.ok).toBe(true);
-      expect(report.needsWindow).toBe(false);
-      const indexes = report.migrations.find((m) => m.id === '0007');
-      // CREATE/DROP INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE on documents, writes go on
-      // (builds this small may finish between two samples, so none seen is no failure).
-      expect(indexes?.transactional).toBe(false);
-      for (const lock of indexes?.locks.filter((l) => l.relation === 'documents') ?? [])
-        expect(lock).toMatchObject({ blocksWrites: false });
-      const validate = report.migrations.find((m) => m.id === '0004');
-      // VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE: writers are never blocked.
-      expect(validate?.locks.find((l) => l.relation === 'documents')).toMatchObject({
-        mode: 'SHARE UPDATE EXCLUSIVE',
-        blocksWrites: false,
-      });
-    } finally {
-      await staging.drop();
-    }
+    const report = await dryRunAbove(db, '0001', populate);
+    expect(report.ok).toBe(true);
+    expect(report.needsWindow).toBe(false);
+    const indexes = report.migrations.find((m) => m.id === '0007');
+    // CREATE/DROP INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE on documents, writes go on
+    // (builds this small may finish between two samples, so none seen is no failure).
+    expect(indexes?.transactional).toBe(false);
+    for (const lock of indexes?.locks.filter((l) => l.relation === 'documents') ?? [])
+      expect(lock).toMatchObject({ blocksWrites: false });
+    const validate = report.migrations.find((m) => m.id === '0004');
+    // VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE: writers are never blocked.
+    expect(validate?.locks.find((l) => l.relation === 'documents')).toMatchObject({
+      mode: 'SHARE UPDATE EXCLUSIVE',
+      blocksWrites: false,
+    });
   });
 });

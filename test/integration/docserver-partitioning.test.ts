@@ -1,17 +1,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectorFromUrl } from '../../src/db/connection.js';
-import { Migrator } from '../../src/engine/migrator.js';
-import { DirectoryMigrationSource } from '../../src/engine/source.js';
-import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-
-const project = (url: string): Migrator =>
-  new Migrator({
-    database: connectorFromUrl(url),
-    source: new DirectoryMigrationSource('migrations'),
-    lockWaitMs: 5000,
-  });
+import { dryRunAbove, projectMigrator as project } from '../helpers/migrations.js';
 
 /** 3,000 documents over the last two years, every third without an embedding. */
 async function populate(db: TestDatabase): Promise<void> {
@@ -190,24 +180,11 @@ describe('time partitioning of documents (0009)', () => {
   });
 
   it('holds no write-blocking lock on documents beyond the swap, according to the staging dry-run', async () => {
-    const staging = await createTestDatabase('parts_staging');
-    try {
-      for (const target of [db, staging]) {
-        expect((await project(target.url).apply({ target: '0008' })).error).toBeNull();
-        await populate(target);
-      }
-      const report = await runDryRun({
-        source: new DirectoryMigrationSource('migrations'),
-        staging: { kind: 'url', url: staging.url },
-        productionUrl: db.url,
-      });
-      expect(report.ok).toBe(true);
-      const conversion = report.migrations.find((m) => m.id === '0009');
-      expect(conversion?.status).toBe('applied');
-      for (const lock of conversion?.locks ?? [])
-        if (lock.blocksWrites) expect(lock.heldMs).toBeLessThan(1000);
-    } finally {
-      await staging.drop();
-    }
+    const report = await dryRunAbove(db, '0008', populate);
+    expect(report.ok).toBe(true);
+    const conversion = report.migrations.find((m) => m.id === '0009');
+    expect(conversion?.status).toBe('applied');
+    for (const lock of conversion?.locks ?? [])
+      if (lock.blocksWrites) expect(lock.heldMs).toBeLessThan(1000);
   });
 });
