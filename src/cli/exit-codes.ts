@@ -15,6 +15,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
   switch (errorCode) {
     case 'LOCK_BUSY':
     case 'LOCK_TIMEOUT':
+    case 'RUN_STOPPED':
       return ExitCode.lock;
     case 'SQL_ERROR':
     case 'DATABASE_ERROR':

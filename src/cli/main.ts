@@ -99,7 +99,7 @@ export function usage(): string {
     '  --lock-timeout DURATION   lock_timeout per migration (default 5s)',
     '  --statement-timeout DUR   statement_timeout per migration (default none)',
     '',
-    'exit codes: 0 ok, 1 internal error, 2 usage, 3 validation failed, 4 lock busy or lock timeout,',
+    'exit codes: 0 ok, 1 internal error, 2 usage, 3 validation failed, 4 lock busy, lock timeout or stopped (Ctrl-C),',
     '            5 SQL error in a migration, 6 database unreachable, 7 pg_dump/pg_restore failed',
   ].join('\n');
 }

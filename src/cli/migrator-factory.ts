@@ -34,12 +34,25 @@ export function databaseUrl(values: CommonValues, io: CommandIo): string {
   return url;
 }
 
-/** Builds the engine from command-line flags and the environment. */
-export function migratorFrom(values: CommonValues, io: CommandIo, command: string): Migrator {
-  const url = databaseUrl(values, io);
+/** The engine's timing flags, parsed once for every command that runs migrations. */
+export function engineSettingsFrom(values: CommonValues): {
+  readonly lockWaitMs?: number;
+  readonly lockTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
+} {
   const lockWaitMs = duration('lock-wait', values['lock-wait']);
   const lockTimeoutMs = duration('lock-timeout', values['lock-timeout']);
   const statementTimeoutMs = duration('statement-timeout', values['statement-timeout']);
+  return {
+    ...(lockWaitMs !== undefined && { lockWaitMs }),
+    ...(lockTimeoutMs !== undefined && { lockTimeoutMs }),
+    ...(statementTimeoutMs !== undefined && { statementTimeoutMs }),
+  };
+}
+
+/** Builds the engine from command-line flags and the environment. */
+export function migratorFrom(values: CommonValues, io: CommandIo, command: string): Migrator {
+  const url = databaseUrl(values, io);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const schema = values.schema ?? io.env['DBMIGRATE_SCHEMA'];
   return new Migrator({
@@ -49,8 +62,6 @@ export function migratorFrom(values: CommonValues, io: CommandIo, command: strin
     ),
     logger: createLogger({ component: `cli.${command}`, ...(level !== undefined && { level }) }),
     ...(schema !== undefined && { historySchema: schema }),
-    ...(lockWaitMs !== undefined && { lockWaitMs }),
-    ...(lockTimeoutMs !== undefined && { lockTimeoutMs }),
-    ...(statementTimeoutMs !== undefined && { statementTimeoutMs }),
+    ...engineSettingsFrom(values),
   });
 }

@@ -16,7 +16,8 @@ export type MigrationErrorCode =
   | 'UNKNOWN_TARGET'
   | 'BASELINE_REFUSED'
   | 'IMPORT_REFUSED'
-  | 'SOURCE_ERROR';
+  | 'SOURCE_ERROR'
+  | 'RUN_STOPPED';
 
 export abstract class MigrationError extends Error {
   abstract readonly code: MigrationErrorCode;
@@ -193,6 +194,24 @@ export class EngineDatabaseError extends MigrationError {
     super(
       `database error outside any migration${sqlState ? ` (SQLSTATE ${sqlState})` : ''}: ${detail}; check the role's privileges on the history schema and the server log`,
       { cause },
+    );
+  }
+}
+
+/**
+ * The run was told to stop (the operator lost its Lease, the user pressed Ctrl-C) and did, before
+ * its next statement: a transactional migration was rolled back, a non-transactional one keeps
+ * its progress in history and resumes where it stopped.
+ */
+export class RunStoppedError extends MigrationError {
+  readonly code = 'RUN_STOPPED';
+
+  constructor(
+    readonly migrationId: string,
+    readonly reason: string,
+  ) {
+    super(
+      `run stopped before the next statement of migration ${migrationId}: ${reason}; nothing more was written, and the next run resumes from history`,
     );
   }
 }

@@ -1,7 +1,12 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { statementsChecksum } from './checksum.js';
-import { LockTimeoutError, MigrationSqlError, type MigrationError } from './errors.js';
+import {
+  LockTimeoutError,
+  MigrationSqlError,
+  RunStoppedError,
+  type MigrationError,
+} from './errors.js';
 import type { HistoryStore } from './history-store.js';
 import type { Migration, SqlSection } from './migration.js';
 import { concurrentIndexNames, quoteIdent } from './plan.js';
@@ -18,6 +23,11 @@ export interface ExecutionSettings {
   readonly appliedBy: string;
   readonly sleep: (ms: number) => Promise<void>;
   readonly observer?: ExecutionObserver;
+  /**
+   * Asked before every statement and commit; a reason stops the run there (RunStoppedError).
+   * The operator answers from its Lease, so a deposed leader never writes again.
+   */
+  readonly stopIf?: () => string | null;
 }
 
 /** One statement as it ran, for instrumentation (the staging dry-run's lock report). */
@@ -90,6 +100,12 @@ export class MigrationExecutor {
     }
   }
 
+  /** Throws RunStoppedError when the run must not write any more. */
+  private checkpoint(m: Migration): void {
+    const reason = this.settings.stopIf?.() ?? null;
+    if (reason !== null) throw new RunStoppedError(m.id, reason);
+  }
+
   private async observe(
     m: Migration,
     statement: SqlStatement,
@@ -137,16 +153,19 @@ export class MigrationExecutor {
         );
         for (const [index, statement] of statements.entries()) {
           current = { sql: statement.sql, startLine: statement.line };
+          this.checkpoint(m);
           const sent = performance.now();
           await this.client.query(statement.sql);
           await this.observe(m, statement, index, true, sent);
         }
         const durationMs = Math.round(performance.now() - started);
         await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null);
+        this.checkpoint(m);
         await this.client.query('commit');
         return { durationMs, statements: statements.length, lockRetries: attempt };
       } catch (err) {
         await this.client.query('rollback').catch(() => undefined);
+        if (err instanceof RunStoppedError) throw err;
         if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {
           const delay = retryDelayMs(attempt, this.settings.backoff);
           this.log.warn(
@@ -210,6 +229,8 @@ export class MigrationExecutor {
       for (let i = from; i < statements.length; i++) {
         const statement = statements[i] as SqlStatement;
         for (let attempt = 0; ; attempt++) {
+          // Outside the try: a stop is no failure, the row stays 'running' and resumes here.
+          this.checkpoint(m);
           try {
             await this.dropInvalidIndexes(statement.sql);
             const sent = performance.now();

@@ -63,6 +63,11 @@ export interface ApplyOptions {
   readonly resume?: boolean;
   /** Use this run ID (the operator passes its own so history and logs carry it). */
   readonly runId?: string;
+  /**
+   * Asked before every statement and commit; a reason stops the run there with RUN_STOPPED
+   * (the operator answers from its Lease, the CLI from Ctrl-C).
+   */
+  readonly stopIf?: () => string | null;
 }
 
 export type MigrationResultStatus = 'applied' | 'failed' | 'not_executed';
@@ -204,7 +209,7 @@ export class Migrator {
       const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options);
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
       const byId = new Map(graph.ordered.map((m) => [m.id, m]));
-      const executor = this.executor(client, runId, log);
+      const executor = this.executor(client, runId, log, options.stopIf);
       const notices = new NoticeCollector(client, log);
       const results: MigrationResult[] = [];
       let error: MigrationError | null = null;
@@ -479,7 +484,12 @@ export class Migrator {
     return { pending, issues, appliedCount: history.filter(isInEffect).length };
   }
 
-  private executor(client: pg.ClientBase, runId: string, log: Logger): MigrationExecutor {
+  private executor(
+    client: pg.ClientBase,
+    runId: string,
+    log: Logger,
+    stopIf?: () => string | null,
+  ): MigrationExecutor {
     const settings: ExecutionSettings = {
       lockTimeoutMs: this.options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: this.options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
@@ -489,6 +499,7 @@ export class Migrator {
       appliedBy: this.appliedBy,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       ...(this.options.observer !== undefined && { observer: this.options.observer }),
+      ...(stopIf !== undefined && { stopIf }),
     };
     return new MigrationExecutor(client, this.store, settings, log);
   }

@@ -9,7 +9,11 @@ import type { Logger } from 'pino';
 import { GROUP, VERSION } from '../api/v1alpha1/common.js';
 import { KubeApi, type Plural } from './kube.js';
 import { LeaderElector } from './leader.js';
-import { MigrationReconciler, type ReconcileResult } from './migration-reconciler.js';
+import {
+  MIGRATION_LABEL,
+  MigrationReconciler,
+  type ReconcileResult,
+} from './migration-reconciler.js';
 import { SnapshotReconciler } from './snapshot-reconciler.js';
 import { TaskRunner } from './tasks.js';
 import { WorkQueue } from './work-queue.js';
@@ -60,6 +64,7 @@ export class Operator {
       tasks: this.tasks,
       logger: options.logger,
       requeue: requeue('dbm'),
+      fence: () => this.fence(),
     });
     this.snapshots = new SnapshotReconciler({
       api: options.api,
@@ -80,8 +85,18 @@ export class Operator {
         // Level-triggered: on taking over, look at everything once.
         for (const inf of this.informers) for (const o of inf.list()) this.enqueue(o);
       },
-      onStoppedLeading: () => undefined,
+      onStoppedLeading: () => {
+        // Another replica may lead now: nothing of ours may write again. Tasks stop before
+        // their next statement (the advisory lock stays the second fence).
+        void this.tasks.cancel('', 'this replica lost the leader Lease');
+      },
     });
+  }
+
+  /** Why this replica must not write now, or null while it holds the Lease. */
+  private fence(): string | null {
+    if (this.stopped && !this.elector.isLeader) return 'the operator is shutting down';
+    return this.elector.holdsLease() ? null : 'this replica no longer holds the leader Lease';
   }
 
   get isLeader(): boolean {
@@ -95,12 +110,10 @@ export class Operator {
       'enqueue',
     );
     this.queue.add(keyOf(kind, obj));
-    if (kind === 'snap') {
-      // A snapshot's progress moves its owning migration on.
-      for (const owner of obj.metadata?.ownerReferences ?? []) {
-        if (owner.kind === 'DatabaseMigration')
-          this.queue.add(`dbm/${obj.metadata?.namespace ?? 'default'}/${owner.name}`);
-      }
+    const migration = obj.metadata?.labels?.[MIGRATION_LABEL];
+    if (kind === 'snap' && migration !== undefined) {
+      // A pre-migration snapshot's progress moves its migration on.
+      this.queue.add(`dbm/${obj.metadata?.namespace ?? 'default'}/${migration}`);
     }
   }
 
@@ -156,7 +169,7 @@ export class Operator {
       const key = await this.queue.get();
       if (key === null) return;
       try {
-        if (!this.elector.isLeader) continue;
+        if (!this.elector.holdsLease()) continue;
         const [kind, namespace = 'default', name = ''] = key.split('/');
         this.options.logger.debug({ key }, 'reconcile');
         const result: ReconcileResult =

@@ -98,6 +98,21 @@ export class KubeApi {
     })) as unknown;
   }
 
+  /** Deletes a custom resource; a resource already gone is no error. */
+  async delete(plural: Plural, namespace: string, name: string): Promise<void> {
+    try {
+      await this.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      });
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+    }
+  }
+
   /**
    * Merge-patches the status subresource. With `resourceVersion` the patch is conditional:
    * a 409 means someone else wrote first and the caller must re-read.

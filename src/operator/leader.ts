@@ -46,7 +46,8 @@ export function leaseExpired(lease: V1Lease, now: Date): boolean {
 export class LeaderElector {
   private leading = false;
   private stopped = false;
-  private lastRenew = 0;
+  /** performance.now() when the last successful renewal was sent: monotonic, so a paused process sees the gap. */
+  private lastRenew = -Infinity;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -56,6 +57,20 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Whether this replica may still write: it leads and its last renewal is younger than the
+   * renew deadline (80 % of the lease duration) by its own monotonic clock. A process that was
+   * paused (SIGSTOP, a long GC, a frozen VM) learns here, synchronously, that another replica
+   * may have taken over, before its next statement; no API round trip is needed to find out.
+   */
+  holdsLease(now = performance.now()): boolean {
+    return this.leading && now - this.lastRenew < this.renewDeadlineMs();
+  }
+
+  private renewDeadlineMs(): number {
+    return (this.options.leaseDurationSeconds ?? 15) * 1000 * 0.8;
   }
 
   start(): void {
@@ -101,15 +116,18 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    // Past the renew deadline (e.g. after a pause) another replica may lead already: step down
+    // before asking the API server, so running tasks stop now rather than after a round trip.
+    if (this.leading && !this.holdsLease()) this.setLeading(false);
     try {
+      const sent = performance.now();
       const leading = await this.tryAcquireOrRenew();
-      if (leading) this.lastRenew = Date.now();
-      this.setLeading(leading);
+      if (leading) this.lastRenew = sent;
+      // A renewal that itself took past the deadline does not count.
+      this.setLeading(leading && performance.now() - sent < this.renewDeadlineMs());
     } catch (err) {
       this.options.logger.warn({ err }, 'leader election error');
-      // Without a renewal for a whole lease duration another replica may take over: stop first.
-      const duration = (this.options.leaseDurationSeconds ?? 15) * 1000;
-      if (this.leading && Date.now() - this.lastRenew > duration * 0.8) this.setLeading(false);
+      if (this.leading && !this.holdsLease()) this.setLeading(false);
     }
     this.scheduleNext();
   }

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { parseConfig } from '../api/config.js';
+import type { Condition } from '../api/v1alpha1/common.js';
 import {
   APPROVED_GENERATION_ANNOTATION,
   DatabaseMigrationSchema,
+  RESTART_ANNOTATION,
   type DatabaseMigration,
   type DatabaseMigrationStatus,
   type MigrationPhase,
@@ -14,11 +16,22 @@ import { MigrationError } from '../engine/errors.js';
 import { Migrator, type RunResult } from '../engine/migrator.js';
 import { PinnedMigrationSource, type MigrationSource } from '../engine/source.js';
 import { runDryRun, type DryRunReport } from '../safety/dryrun/dry-run.js';
+import {
+  OPERATOR_VOCABULARY,
+  pinnedProgress,
+  stagingChoice,
+  type LintPolicy,
+  type LintVerdict,
+  type StagingChoice,
+} from '../safety/pipeline/choices.js';
+import { dryRunLintVerdict, lintPending, touchedRelations } from '../safety/pipeline/steps.js';
+import { readManifest } from '../safety/snapshot/snapshot.js';
+import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
-import { setConditions } from './conditions.js';
+import { setCondition, setConditions } from './conditions.js';
 import { httpStatus, type KubeApi } from './kube.js';
 import { databaseUrlFor, migrationSourceFor, ResourceProblem } from './migration-source.js';
 import type { TaskRunner } from './tasks.js';
@@ -33,21 +46,76 @@ export interface ReconcilerDeps {
   readonly logger: Logger;
   /** Called when a task ends, to reconcile the resource again. */
   readonly requeue: (namespace: string, name: string) => void;
+  /** Why this replica must not write to a database now (it lost the Lease), or null. */
+  readonly fence?: () => string | null;
   readonly now?: () => Date;
 }
 
 const HISTORY_LIMIT = 20;
 
+/** The label naming the DatabaseMigration a pre-migration BackupSnapshot was taken for. */
+export const MIGRATION_LABEL = 'dbops.docserver.io/migration';
+
+/**
+ * The pre-migration snapshot's name: per resource UID and generation, so a re-created
+ * DatabaseMigration of the same name never adopts an older resource's snapshot.
+ */
 function snapshotName(dbm: DatabaseMigration): string {
-  return `${dbm.metadata.name ?? 'dbm'}-g${String(dbm.metadata.generation ?? 0)}`.slice(0, 253);
+  const uid = (dbm.metadata.uid ?? '').replace(/-/g, '').slice(0, 5);
+  return `${dbm.metadata.name ?? 'dbm'}-g${String(dbm.metadata.generation ?? 0)}${uid ? `-${uid}` : ''}`.slice(
+    0,
+    253,
+  );
+}
+
+function lintPolicyOf(dbm: DatabaseMigration): LintPolicy {
+  const policy = dbm.spec.lint?.policy ?? 'Enforce';
+  return policy === 'Enforce' ? 'enforce' : policy === 'Warn' ? 'warn' : 'off';
+}
+
+/** What the spec chose for the staging dry-run (pure: decided the same way in every phase). */
+function stagingOf(dbm: DatabaseMigration): StagingChoice {
+  const skippedBy =
+    dbm.spec.safety === 'Unsafe'
+      ? 'spec.safety: Unsafe'
+      : dbm.spec.staging?.enabled === false
+        ? 'spec.staging.enabled: false'
+        : null;
+  return stagingChoice(
+    {
+      skippedBy,
+      stagingDatabase: dbm.spec.staging?.secretRef !== undefined,
+      snapshot: dbm.spec.snapshot !== undefined && dbm.spec.snapshot.enabled,
+      scratchServer: dbm.spec.staging?.scratch?.secretRef !== undefined,
+      allowProductionServer: dbm.spec.staging?.scratch?.allowProductionServer === true,
+    },
+    OPERATOR_VOCABULARY,
+  );
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : 'the task was cancelled';
+}
+
+/** A condition with its own reason and message (the phase conditions share theirs). */
+interface OwnCondition {
+  readonly type: string;
+  readonly status: boolean;
+  readonly reason: string;
+  readonly message: string;
 }
 
 /**
  * Level-triggered reconcile of one DatabaseMigration: read the resource and the world, do one
- * step (or check on the step's task), write status, return when to look again.
+ * step (or check on the step's task), write status, return when to look again. Each phase is
+ * its own method; no phase reaches Applying without a dry-run and lint verdict unless the spec
+ * skipped the dry-run explicitly, which a Warning Event and the DryRun condition record.
  */
 export class MigrationReconciler {
   private readonly now: () => Date;
+  /** UIDs of resources this process runs tasks for, so a deleted one's tasks can be stopped. */
+  private readonly uids = new Map<string, string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -55,6 +123,16 @@ export class MigrationReconciler {
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const raw = await this.deps.api.get('databasemigrations', namespace, name);
+    const known = this.uids.get(`${namespace}/${name}`);
+    const rawUid = (raw as { metadata?: { uid?: string } } | null)?.metadata?.uid;
+    if (known !== undefined && (raw === null || rawUid !== known)) {
+      // Deleted (or re-created): its running step stops before its next statement.
+      this.uids.delete(`${namespace}/${name}`);
+      await this.deps.tasks.cancel(
+        `${known}/`,
+        `DatabaseMigration ${namespace}/${name} was deleted`,
+      );
+    }
     if (raw === null) return {};
     const parsed = DatabaseMigrationSchema.safeParse(raw);
     if (!parsed.success) {
@@ -75,19 +153,27 @@ export class MigrationReconciler {
     const generation = dbm.metadata.generation ?? 0;
     const status = dbm.status ?? {};
     const uid = dbm.metadata.uid ?? `${namespace}/${name}`;
+    const restart = dbm.metadata.annotations?.[RESTART_ANNOTATION] ?? '';
 
-    // A new generation starts a new run; the old one's running task (if any) finishes first.
-    if (status.observedGeneration !== generation) {
+    // A new generation (or restart annotation) starts a new run; the old one's task finishes first.
+    if (status.observedGeneration !== generation || (status.observedRestart ?? '') !== restart) {
       if (this.deps.tasks.anyRunning(`${uid}/`)) return { requeueAfterMs: 2000 };
       await this.write(
         dbm,
-        { phase: 'Pending', observedGeneration: generation, lastError: '', runId: '' },
+        {
+          phase: 'Pending',
+          observedGeneration: generation,
+          observedRestart: restart,
+          lastError: '',
+          runId: '',
+        },
         'Pending',
-        'NewGeneration',
-        `generation ${String(generation)} observed`,
+        'NewRun',
+        `generation ${String(generation)}${restart ? ` (restart ${restart})` : ''} observed`,
       );
       return { requeueAfterMs: 0 };
     }
+    this.uids.set(`${namespace}/${name}`, uid);
     try {
       return await this.step(dbm, status.phase ?? 'Pending', uid, generation);
     } catch (err) {
@@ -134,20 +220,35 @@ export class MigrationReconciler {
     return { url, source };
   }
 
-  private migrator(dbm: DatabaseMigration, url: string, source: MigrationSource): Migrator {
+  /** The one place the operator builds an engine: settings from the spec, history names the resource. */
+  private migrator(
+    dbm: DatabaseMigration,
+    url: string,
+    source: MigrationSource,
+    lockWaitMs = 2000,
+  ): Migrator {
+    const resource = `${dbm.metadata.namespace ?? ''}/${dbm.metadata.name ?? ''}`;
     return new Migrator({
       database: connectorFromUrl(url),
       source,
       historySchema: dbm.spec.historySchema,
-      logger: this.deps.logger.child({
-        resource: `${dbm.metadata.namespace ?? ''}/${dbm.metadata.name ?? ''}`,
-      }),
-      lockWaitMs: 2000,
+      logger: this.deps.logger.child({ resource }),
+      lockWaitMs,
+      appliedBy: `DatabaseMigration ${resource}`,
+      ...this.timeouts(dbm),
+    });
+  }
+
+  private timeouts(dbm: DatabaseMigration): {
+    lockTimeoutMs?: number;
+    statementTimeoutMs?: number;
+  } {
+    return {
       ...(dbm.spec.lockTimeoutMs !== undefined && { lockTimeoutMs: dbm.spec.lockTimeoutMs }),
       ...(dbm.spec.statementTimeoutMs !== undefined && {
         statementTimeoutMs: dbm.spec.statementTimeoutMs,
       }),
-    });
+    };
   }
 
   /** The pinned set, checked against what the source holds now: a run never mixes two sets. */
@@ -162,7 +263,7 @@ export class MigrationReconciler {
       if (!m || m.checksum !== p.checksum) {
         throw new ResourceProblem(
           'SourceChangedMidRun',
-          `migration ${p.id} changed in ${source.description} after the run started (pinned checksum ${p.checksum.slice(0, 12)}); bump the resource (e.g. kubectl annotate … dbops.docserver.io/restart=$(date +%s)) to start a new run`,
+          `migration ${p.id} changed in ${source.description} after the run started (pinned checksum ${p.checksum.slice(0, 12)}); start a new run with the new set: kubectl annotate dbm ${dbm.metadata.name ?? ''} --overwrite ${RESTART_ANNOTATION}="$(date +%s)"`,
         );
       }
     }
@@ -175,371 +276,468 @@ export class MigrationReconciler {
     uid: string,
     gen: number,
   ): Promise<ReconcileResult> {
-    const ns = dbm.metadata.namespace ?? 'default';
-    const name = dbm.metadata.name ?? '';
-    const settled = (): void => {
-      this.deps.requeue(ns, name);
-    };
     switch (phase) {
-      case 'Pending': {
-        const { url, source } = await this.world(dbm);
-        let plan;
-        try {
-          plan = await this.migrator(dbm, url, source).plan(
-            dbm.spec.target !== undefined
-              ? { target: dbm.spec.target, resume: true }
-              : { resume: true },
-          );
-        } catch (err) {
-          if (err instanceof MigrationError)
-            throw new ResourceProblem('InvalidMigrations', err.message);
-          throw err;
-        }
-        if (plan.issues.length > 0) {
-          throw new ResourceProblem(
-            'ValidationFailed',
-            plan.issues.map((i) => `[${i.code}] ${i.message} (fix: ${i.fix})`).join('; '),
-          );
-        }
-        const status = await this.migrator(dbm, url, source).status();
-        const applied = status.entries
-          .filter((e) => e.state === 'applied' || e.state === 'baselined')
-          .map((e) => ({
-            id: e.id,
-            name: e.name,
-            checksum: e.appliedChecksum ?? '',
-            ...(e.durationMs !== null && { durationMs: e.durationMs }),
-          }));
-        const pinned = plan.pending.map((p) => ({ id: p.id, name: p.name, checksum: p.checksum }));
-        const base = {
-          pinned,
-          pending: pinned,
-          applied: applied.slice(-50),
-          appliedCount: applied.length,
-          pendingCount: pinned.length,
-          startedAt: this.now().toISOString(),
-        };
-        if (pinned.length === 0) {
-          await this.write(
-            dbm,
-            { ...base, completedAt: this.now().toISOString() },
-            'Succeeded',
-            'UpToDate',
-            `nothing pending; ${String(applied.length)} applied`,
-          );
-          return {};
-        }
-        const next: MigrationPhase =
-          dbm.spec.snapshot?.enabled === false || !dbm.spec.snapshot
-            ? 'DryRunning'
-            : 'Snapshotting';
-        await this.write(
-          dbm,
-          base,
-          next,
-          'Planned',
-          `${String(pinned.length)} pending: ${pinned.map((p) => p.id).join(', ')}`,
-        );
-        return { requeueAfterMs: 0 };
-      }
-
-      case 'Snapshotting': {
-        const snapSpec = dbm.spec.snapshot;
-        if (!snapSpec) return this.gate(dbm);
-        const snapName = snapshotName(dbm);
-        const existing = (await this.deps.api.get(
-          'backupsnapshots',
-          ns,
-          snapName,
-        )) as BackupSnapshot | null;
-        if (!existing) {
-          const body: BackupSnapshot = {
-            apiVersion: API_VERSION,
-            kind: 'BackupSnapshot',
-            metadata: {
-              name: snapName,
-              namespace: ns,
-              labels: { 'dbops.docserver.io/migration': name },
-              ownerReferences: [
-                {
-                  apiVersion: API_VERSION,
-                  kind: 'DatabaseMigration',
-                  name,
-                  uid,
-                  controller: true,
-                  blockOwnerDeletion: true,
-                },
-              ],
-            },
-            spec: {
-              database: { secretRef: dbm.spec.database.secretRef },
-              storage: snapSpec.storage,
-              checksums: snapSpec.checksums,
-              verify: true,
-              ...(snapSpec.retention !== undefined && { retention: snapSpec.retention }),
-            },
-          };
-          await this.deps.api.create('backupsnapshots', ns, body);
-          await this.write(
-            dbm,
-            { snapshotRef: { name: snapName } },
-            'Snapshotting',
-            'SnapshotRequested',
-            `BackupSnapshot ${snapName} created`,
-          );
-          return { requeueAfterMs: 5000 };
-        }
-        const s = existing.status;
-        if (s?.phase === 'Failed') {
-          throw new ResourceProblem(
-            'SnapshotFailed',
-            `BackupSnapshot ${snapName} failed: ${s.lastError ?? (s.mismatches ?? []).join('; ')}`,
-          );
-        }
-        if (s?.phase === 'Completed' && s.verified === true) {
-          await this.write(
-            dbm,
-            { snapshotRef: { name: snapName } },
-            'DryRunning',
-            'SnapshotVerified',
-            `snapshot ${s.snapshotId ?? snapName} verified`,
-          );
-          return { requeueAfterMs: 0 };
-        }
-        return { requeueAfterMs: 5000 };
-      }
-
-      case 'DryRunning': {
-        if (dbm.spec.staging?.enabled === false) return this.gate(dbm);
-        const key = this.key(uid, gen, 'dry-run');
-        const step = await this.deps.tasks.step<DryRunReport>(
-          key,
-          async () => {
-            const { url, source } = await this.world(dbm);
-            const pinned = await this.pinnedSource(dbm, source);
-            const snapId = dbm.status?.snapshotRef
-              ? (
-                  (await this.deps.api.get(
-                    'backupsnapshots',
-                    ns,
-                    dbm.status.snapshotRef.name,
-                  )) as BackupSnapshot | null
-                )?.status?.snapshotId
-              : undefined;
-            const stagingRef = dbm.spec.staging?.secretRef;
-            const stagingUrl = stagingRef
-              ? await databaseUrlFor(this.deps.api, ns, stagingRef, 'spec.staging.secretRef')
-              : undefined;
-            // No staging database and no snapshot to restore: nothing to dry-run on.
-            if (!stagingUrl && (!dbm.spec.snapshot || snapId === undefined)) return null;
-            return () =>
-              runDryRun({
-                source: pinned,
-                staging:
-                  stagingUrl !== undefined
-                    ? { kind: 'url', url: stagingUrl }
-                    : {
-                        kind: 'snapshot',
-                        storage: new LocalDirectoryStorage(dbm.spec.snapshot?.storage.path ?? ''),
-                        ...(snapId !== undefined && { snapshotId: snapId }),
-                        serverUrl: withDatabase(url, 'postgres'),
-                      },
-                productionUrl: url,
-                historySchema: dbm.spec.historySchema,
-                windowThresholdMs: dbm.spec.maintenanceWindow?.thresholdMs ?? 1000,
-                lint: dbm.spec.lint?.policy !== 'Disabled',
-                logger: this.deps.logger,
-                ...(dbm.spec.target !== undefined && { target: dbm.spec.target }),
-              });
-          },
-          settled,
-        );
-        if (step.state === 'skipped') return this.gate(dbm);
-        if (step.state === 'pending') return { requeueAfterMs: 10_000 };
-        if (step.state === 'failed')
-          throw new ResourceProblem('DryRunError', `dry-run could not run: ${step.error.message}`);
-        const report = step.value;
-        const dryRun = {
-          ok: report.ok,
-          needsWindow: report.needsWindow,
-          migrations: report.migrations.map((m) => ({
-            id: m.id,
-            status: m.status,
-            ...(m.durationMs !== null && { durationMs: m.durationMs }),
-            ...(m.locks[0] !== undefined && {
-              strongestLock: `${m.locks[0].mode} ${m.locks[0].relation}`,
-              lockHeldMs: m.locks[0].heldMs,
-            }),
-            ...(m.rewrites.length > 0 && { rewrites: m.rewrites }),
-            ...(m.reasons.length > 0 && { reasons: m.reasons.slice(0, 5) }),
-          })),
-        };
-        if (!report.ok) {
-          const failed = report.migrations.find((m) => m.status === 'failed');
-          const message = `dry-run failed on staging at ${failed?.id ?? '?'}: ${failed?.error ?? ''}; production was not touched`;
-          await this.write(
-            dbm,
-            { dryRun, lastError: message },
-            'Failed',
-            'DryRunFailed',
-            message,
-            'Warning',
-          );
-          return {};
-        }
-        const lintErrors = report.migrations.flatMap((m) =>
-          m.lint
-            .filter((f) => f.severity === 'error')
-            .map((f) => `${m.id}:${String(f.line)} ${f.ruleId}`),
-        );
-        if (lintErrors.length > 0 && (dbm.spec.lint?.policy ?? 'Enforce') === 'Enforce') {
-          const message = `lint errors (policy Enforce): ${lintErrors.join(', ')}; fix them or add ignore comments with reasons`;
-          await this.write(
-            dbm,
-            { dryRun, lastError: message },
-            'Failed',
-            'LintFailed',
-            message,
-            'Warning',
-          );
-          return {};
-        }
-        await this.write(
-          dbm,
-          { dryRun },
-          'DryRunning',
-          'DryRunPassed',
-          `dry-run passed${report.needsWindow ? '; a maintenance window is required' : ''}`,
-        );
-        return this.gate(dbm, report.needsWindow);
-      }
-
+      case 'Pending':
+        return this.plan(dbm);
+      case 'Snapshotting':
+        return this.snapshot(dbm, uid);
+      case 'DryRunning':
+        return this.dryRun(dbm, uid, gen);
       case 'AwaitingApproval':
       case 'AwaitingWindow':
         return this.gate(dbm, dbm.status?.dryRun?.needsWindow ?? false);
-
-      case 'Applying': {
-        const key = this.key(uid, gen, 'apply');
-        const step = await this.deps.tasks.step<RunResult>(
-          key,
-          async () => {
-            const { url, source } = await this.world(dbm);
-            const pinned = await this.pinnedSource(dbm, source);
-            const runId =
-              dbm.status?.runId || `${uid.slice(0, 8)}-g${String(gen)}-${Date.now().toString(36)}`;
-            if (!dbm.status?.runId)
-              await this.write(dbm, { runId }, 'Applying', 'ApplyStarted', `run ${runId}`);
-            // resume: a run interrupted by an operator restart continues from the engine's history.
-            return () =>
-              this.migrator(dbm, url, pinned).apply({
-                resume: true,
-                runId,
-                ...(dbm.spec.target !== undefined && { target: dbm.spec.target }),
-              });
-          },
-          settled,
-        );
-        if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
-        if (step.state === 'failed') throw step.error;
-        const run = step.value;
-        if (run.error?.code === 'LOCK_BUSY') return { requeueAfterMs: 5000 };
-        const appliedNow = run.results.filter((r) => r.status === 'applied');
-        const applied = [
-          ...(dbm.status?.applied ?? []),
-          ...appliedNow.map((r) => ({
-            id: r.id,
-            name: r.name,
-            checksum: dbm.status?.pinned?.find((p) => p.id === r.id)?.checksum ?? '',
-            ...(r.durationMs !== null && { durationMs: r.durationMs }),
-            appliedAt: this.now().toISOString(),
-          })),
-        ].slice(-50);
-        const pending = (dbm.status?.pending ?? []).filter(
-          (p) => !appliedNow.some((a) => a.id === p.id),
-        );
-        const counts = {
-          applied,
-          pending,
-          appliedCount: (dbm.status?.appliedCount ?? 0) + appliedNow.length,
-          pendingCount: pending.length,
-        };
-        if (run.error) {
-          const message = `[${run.error.code}] ${run.error.message}`;
-          await this.write(
-            dbm,
-            { ...counts, lastError: message },
-            'Failed',
-            'ApplyFailed',
-            message,
-            'Warning',
-          );
-          return {};
-        }
-        await this.write(
-          dbm,
-          counts,
-          'Verifying',
-          'Applied',
-          `applied ${String(appliedNow.length)} migration(s) in ${String(run.durationMs)} ms`,
-        );
-        return { requeueAfterMs: 0 };
-      }
-
-      case 'Verifying': {
-        const key = this.key(uid, gen, 'verify');
-        const step = await this.deps.tasks.step<PostVerifyReport>(
-          key,
-          async () => {
-            const { url } = await this.world(dbm);
-            const config = parseConfig(
-              { postVerify: dbm.spec.postVerify ?? {} },
-              'spec.postVerify',
-            ).postVerify;
-            const touched = (dbm.status?.dryRun?.migrations ?? []).flatMap((m) =>
-              m.strongestLock ? [m.strongestLock.split(' ').pop() ?? ''] : [],
-            );
-            return () =>
-              postVerify({
-                databaseUrl: url,
-                config,
-                touchedTables: touched,
-                historySchema: dbm.spec.historySchema,
-                logger: this.deps.logger,
-              });
-          },
-          settled,
-        );
-        if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
-        if (step.state === 'failed') throw step.error;
-        const bad = step.value.checks
-          .filter((c) => c.status === 'error')
-          .flatMap((c) => c.findings);
-        if (bad.length > 0) {
-          const message = `post-verify failed: ${bad.join('; ')}`;
-          await this.write(
-            dbm,
-            { lastError: message },
-            'Failed',
-            'VerifyFailed',
-            message,
-            'Warning',
-          );
-          return {};
-        }
-        await this.write(
-          dbm,
-          { completedAt: this.now().toISOString(), lastError: '' },
-          'Succeeded',
-          'Succeeded',
-          'all migrations applied and verified',
-        );
-        return {};
-      }
-
+      case 'Applying':
+        return this.apply(dbm, uid, gen);
+      case 'Verifying':
+        return this.verify(dbm, uid, gen);
       case 'Succeeded':
       case 'Failed':
         return {};
     }
+  }
+
+  private settled(dbm: DatabaseMigration): () => void {
+    return () => {
+      this.deps.requeue(dbm.metadata.namespace ?? 'default', dbm.metadata.name ?? '');
+    };
+  }
+
+  /** Pending: validate, pin the set, and refuse up front a spec the pipeline cannot finish. */
+  private async plan(dbm: DatabaseMigration): Promise<ReconcileResult> {
+    const { url, source } = await this.world(dbm);
+    let plan;
+    try {
+      plan = await this.migrator(dbm, url, source).plan(
+        dbm.spec.target !== undefined
+          ? { target: dbm.spec.target, resume: true }
+          : { resume: true },
+      );
+    } catch (err) {
+      if (err instanceof MigrationError)
+        throw new ResourceProblem('InvalidMigrations', err.message);
+      throw err;
+    }
+    if (plan.issues.length > 0) {
+      throw new ResourceProblem(
+        'ValidationFailed',
+        plan.issues.map((i) => `[${i.code}] ${i.message} (fix: ${i.fix})`).join('; '),
+      );
+    }
+    const pinned = plan.pending.map((p) => ({ id: p.id, name: p.name, checksum: p.checksum }));
+    const progress = await this.progress(dbm, url, source, pinned);
+    const base = { pinned, ...progress, startedAt: this.now().toISOString() };
+    if (pinned.length === 0) {
+      await this.write(
+        dbm,
+        { ...base, completedAt: this.now().toISOString() },
+        'Succeeded',
+        'UpToDate',
+        `nothing pending; ${String(progress.appliedCount)} applied`,
+      );
+      return {};
+    }
+    const staging = stagingOf(dbm);
+    if (staging.kind === 'refuse') throw new ResourceProblem('StagingUnavailable', staging.message);
+    const next: MigrationPhase =
+      dbm.spec.snapshot?.enabled === true ? 'Snapshotting' : 'DryRunning';
+    await this.write(
+      dbm,
+      base,
+      next,
+      'Planned',
+      `${String(pinned.length)} pending: ${pinned.map((p) => p.id).join(', ')}`,
+    );
+    return { requeueAfterMs: 0 };
+  }
+
+  /**
+   * applied/pending as the engine's history records them for the pinned set: the truth after
+   * any restart, failover or resume, whatever an earlier status write said.
+   */
+  private async progress(
+    dbm: DatabaseMigration,
+    url: string,
+    source: MigrationSource,
+    pinned: readonly { id: string; name: string; checksum: string }[],
+  ): Promise<Partial<DatabaseMigrationStatus>> {
+    const report = await this.migrator(dbm, url, source).status({ resume: true });
+    const p = pinnedProgress(
+      pinned.map((x) => x.id),
+      report.entries,
+    );
+    const applied = report.entries
+      .filter((e) => e.state === 'applied' || e.state === 'baselined')
+      .map((e) => ({
+        id: e.id,
+        name: e.name,
+        checksum: e.appliedChecksum ?? '',
+        ...(e.durationMs !== null && { durationMs: e.durationMs }),
+        ...(e.finishedAt !== null && { appliedAt: e.finishedAt.toISOString() }),
+      }));
+    const pending = pinned.filter((x) => p.pendingIds.includes(x.id));
+    return {
+      applied: applied.slice(-50),
+      pending,
+      appliedCount: p.appliedTotal,
+      pendingCount: pending.length,
+    };
+  }
+
+  /** Snapshotting: a BackupSnapshot that outlives this resource (no owner reference). */
+  private async snapshot(dbm: DatabaseMigration, uid: string): Promise<ReconcileResult> {
+    const snapSpec = dbm.spec.snapshot;
+    if (!snapSpec) return { requeueAfterMs: 0 };
+    const ns = dbm.metadata.namespace ?? 'default';
+    const name = dbm.metadata.name ?? '';
+    const snapName = snapshotName(dbm);
+    const existing = (await this.deps.api.get(
+      'backupsnapshots',
+      ns,
+      snapName,
+    )) as BackupSnapshot | null;
+    if (!existing) {
+      const scratch = dbm.spec.staging?.scratch;
+      const body: BackupSnapshot = {
+        apiVersion: API_VERSION,
+        kind: 'BackupSnapshot',
+        metadata: {
+          name: snapName,
+          namespace: ns,
+          // A label, not an owner reference: deleting or pruning the migration must never
+          // garbage-collect the backup taken before it ran; its retention policy decides.
+          labels: { [MIGRATION_LABEL]: name },
+          annotations: { 'dbops.docserver.io/migration-uid': uid },
+        },
+        spec: {
+          database: { secretRef: dbm.spec.database.secretRef },
+          storage: snapSpec.storage,
+          checksums: snapSpec.checksums,
+          verify: true,
+          ...(scratch !== undefined && { scratch }),
+          ...(snapSpec.retention !== undefined && { retention: snapSpec.retention }),
+        },
+      };
+      await this.deps.api.create('backupsnapshots', ns, body);
+      await this.write(
+        dbm,
+        { snapshotRef: { name: snapName } },
+        'Snapshotting',
+        'SnapshotRequested',
+        `BackupSnapshot ${snapName} created`,
+      );
+      return { requeueAfterMs: 5000 };
+    }
+    const s = existing.status;
+    if (s?.phase === 'Failed') {
+      throw new ResourceProblem(
+        'SnapshotFailed',
+        `BackupSnapshot ${snapName} failed: ${s.lastError ?? (s.mismatches ?? []).join('; ')}`,
+      );
+    }
+    if (s?.phase === 'Completed' && s.verified === true && s.filesPresent !== false) {
+      await this.write(
+        dbm,
+        { snapshotRef: { name: snapName } },
+        'DryRunning',
+        'SnapshotVerified',
+        `snapshot ${s.snapshotId ?? snapName} verified`,
+      );
+      return { requeueAfterMs: 0 };
+    }
+    return { requeueAfterMs: 5000 };
+  }
+
+  /** The verified pre-migration snapshot's storage and manifest, or null without one. */
+  private async snapshotManifest(
+    dbm: DatabaseMigration,
+  ): Promise<{ storage: LocalDirectoryStorage; manifest: SnapshotManifest } | null> {
+    const ref = dbm.status?.snapshotRef;
+    const path = dbm.spec.snapshot?.storage.path;
+    if (!ref || path === undefined) return null;
+    const snap = (await this.deps.api.get(
+      'backupsnapshots',
+      dbm.metadata.namespace ?? 'default',
+      ref.name,
+    )) as BackupSnapshot | null;
+    const id = snap?.status?.snapshotId;
+    if (id === undefined) {
+      throw new ResourceProblem(
+        'SnapshotMissing',
+        `BackupSnapshot ${ref.name} is gone or has no snapshot; the run cannot use it. Start a new run with kubectl annotate dbm ${dbm.metadata.name ?? ''} --overwrite ${RESTART_ANNOTATION}="$(date +%s)"`,
+      );
+    }
+    const storage = new LocalDirectoryStorage(path);
+    return { storage, manifest: await readManifest(storage, id) };
+  }
+
+  /** DryRunning: the pinned set on a staging copy, then the lint verdict; or an explicit skip. */
+  private async dryRun(dbm: DatabaseMigration, uid: string, gen: number): Promise<ReconcileResult> {
+    const staging = stagingOf(dbm);
+    if (staging.kind === 'refuse') throw new ResourceProblem('StagingUnavailable', staging.message);
+    if (staging.kind === 'skip') return this.skipDryRun(dbm, staging.why);
+    const ns = dbm.metadata.namespace ?? 'default';
+    const step = await this.deps.tasks.step<DryRunReport>(
+      this.key(uid, gen, 'dry-run'),
+      async () => {
+        const { url, source } = await this.world(dbm);
+        const pinned = await this.pinnedSource(dbm, source);
+        let target: Parameters<typeof runDryRun>[0]['staging'];
+        if (staging.kind === 'staging-database') {
+          const ref = dbm.spec.staging?.secretRef;
+          if (!ref)
+            throw new ResourceProblem('StagingUnavailable', 'spec.staging.secretRef is unset');
+          target = {
+            kind: 'url',
+            url: await databaseUrlFor(this.deps.api, ns, ref, 'spec.staging.secretRef'),
+          };
+        } else {
+          const snap = await this.snapshotManifest(dbm);
+          if (!snap) {
+            throw new ResourceProblem(
+              'SnapshotMissing',
+              'the dry-run restores the pre-migration snapshot, and this run has none',
+            );
+          }
+          const scratchRef = dbm.spec.staging?.scratch?.secretRef;
+          const server =
+            staging.server === 'scratch-server' && scratchRef !== undefined
+              ? await databaseUrlFor(
+                  this.deps.api,
+                  ns,
+                  scratchRef,
+                  'spec.staging.scratch.secretRef',
+                )
+              : withDatabase(url, 'postgres');
+          target = {
+            kind: 'snapshot',
+            storage: snap.storage,
+            snapshotId: snap.manifest.id,
+            serverUrl: server,
+            // Per resource and generation: a retry after a crash drops what the crash left.
+            database: `dbm_staging_${uid.replace(/[^a-f0-9]/g, '').slice(0, 12)}_g${String(gen)}`,
+          };
+        }
+        return (signal) =>
+          runDryRun({
+            source: pinned,
+            staging: target,
+            productionUrl: url,
+            historySchema: dbm.spec.historySchema,
+            windowThresholdMs: dbm.spec.maintenanceWindow?.thresholdMs ?? 1000,
+            lint: lintPolicyOf(dbm) !== 'off',
+            logger: this.deps.logger,
+            migrator: this.timeouts(dbm),
+            signal,
+            ...(dbm.spec.target !== undefined && { target: dbm.spec.target }),
+          });
+      },
+      this.settled(dbm),
+    );
+    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'failed') {
+      if (step.error instanceof ResourceProblem) throw step.error;
+      throw new ResourceProblem('DryRunError', `dry-run could not run: ${step.error.message}`);
+    }
+    const report = step.value;
+    const dryRun = {
+      ok: report.ok,
+      needsWindow: report.needsWindow,
+      migrations: report.migrations.map((m) => ({
+        id: m.id,
+        status: m.status,
+        ...(m.durationMs !== null && { durationMs: m.durationMs }),
+        ...(m.locks[0] !== undefined && {
+          strongestLock: `${m.locks[0].mode} ${m.locks[0].relation}`,
+          lockHeldMs: m.locks[0].heldMs,
+        }),
+        ...(m.rewrites.length > 0 && { rewrites: m.rewrites }),
+        ...(m.reasons.length > 0 && { reasons: m.reasons.slice(0, 5) }),
+        touched: touchedRelations(m),
+      })),
+    };
+    if (!report.ok) {
+      const failed = report.migrations.find((m) => m.status === 'failed');
+      const message = `dry-run failed on staging at ${failed?.id ?? '?'}: ${failed?.error ?? ''}; production was not touched`;
+      await this.write(
+        dbm,
+        { dryRun, lastError: message },
+        'Failed',
+        'DryRunFailed',
+        message,
+        'Warning',
+        [{ type: 'DryRun', status: false, reason: 'Failed', message }],
+      );
+      return {};
+    }
+    const lint = dryRunLintVerdict(report.migrations, lintPolicyOf(dbm));
+    const dryRunPassed: OwnCondition = {
+      type: 'DryRun',
+      status: true,
+      reason: 'Passed',
+      message: `${String(report.migrations.length)} migration(s) applied on staging${report.needsWindow ? '; a maintenance window is required' : ''}`,
+    };
+    if (!lint.ok) return this.lintFailed(dbm, lint, { dryRun }, [dryRunPassed]);
+    await this.write(
+      dbm,
+      { dryRun },
+      'DryRunning',
+      'DryRunPassed',
+      `dry-run passed${report.needsWindow ? '; a maintenance window is required' : ''}`,
+      undefined,
+      [dryRunPassed, this.lintCondition(lint)],
+    );
+    return this.gate(dbm, report.needsWindow);
+  }
+
+  /**
+   * The user skipped the dry-run explicitly: say so (Warning Event, DryRun condition) and still
+   * give the lint verdict, which needs no database.
+   */
+  private async skipDryRun(dbm: DatabaseMigration, why: string): Promise<ReconcileResult> {
+    const { source } = await this.world(dbm);
+    const pinned = await this.pinnedSource(dbm, source);
+    const ids = (dbm.status?.pinned ?? []).map((p) => p.id);
+    const lint = await lintPending(await pinned.load(), ids, lintPolicyOf(dbm));
+    const skipped: OwnCondition = {
+      type: 'DryRun',
+      status: false,
+      reason: 'Skipped',
+      message: `the staging dry-run was skipped (${why}): lock, rewrite and duration impact on production were not predicted`,
+    };
+    if (!lint.ok) return this.lintFailed(dbm, lint, {}, [skipped]);
+    await this.write(dbm, {}, 'DryRunning', 'DryRunSkipped', skipped.message, 'Warning', [
+      skipped,
+      this.lintCondition(lint),
+    ]);
+    return this.gate(dbm);
+  }
+
+  private lintCondition(lint: LintVerdict): OwnCondition {
+    return {
+      type: 'Linted',
+      status: lint.ok,
+      reason: lint.ok ? (lint.errors.length > 0 ? 'PassedWithWarnings' : 'Passed') : 'Failed',
+      message: lint.detail,
+    };
+  }
+
+  private async lintFailed(
+    dbm: DatabaseMigration,
+    lint: LintVerdict,
+    patch: Partial<DatabaseMigrationStatus>,
+    conditions: readonly OwnCondition[],
+  ): Promise<ReconcileResult> {
+    await this.write(
+      dbm,
+      { ...patch, lastError: lint.detail },
+      'Failed',
+      'LintFailed',
+      lint.detail,
+      'Warning',
+      [...conditions, this.lintCondition(lint)],
+    );
+    return {};
+  }
+
+  /** Applying: the pinned set, stopped before its next statement if this replica loses the Lease. */
+  private async apply(dbm: DatabaseMigration, uid: string, gen: number): Promise<ReconcileResult> {
+    const step = await this.deps.tasks.step<RunResult>(
+      this.key(uid, gen, 'apply'),
+      async () => {
+        const { url, source } = await this.world(dbm);
+        const pinned = await this.pinnedSource(dbm, source);
+        const runId =
+          dbm.status?.runId || `${uid.slice(0, 8)}-g${String(gen)}-${Date.now().toString(36)}`;
+        if (!dbm.status?.runId)
+          await this.write(dbm, { runId }, 'Applying', 'ApplyStarted', `run ${runId}`);
+        // resume: a run interrupted by an operator restart continues from the engine's history.
+        return (signal) =>
+          this.migrator(dbm, url, pinned).apply({
+            resume: true,
+            runId,
+            stopIf: () => (signal.aborted ? abortReason(signal) : (this.deps.fence?.() ?? null)),
+            ...(dbm.spec.target !== undefined && { target: dbm.spec.target }),
+          });
+      },
+      this.settled(dbm),
+    );
+    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'failed') throw step.error;
+    const run = step.value;
+    if (run.error?.code === 'LOCK_BUSY') return { requeueAfterMs: 5000 };
+    // A stopped run is no failure: whoever holds the Lease now resumes it from history.
+    if (run.error?.code === 'RUN_STOPPED') return {};
+    const { url, source } = await this.world(dbm);
+    const counts = await this.progress(
+      dbm,
+      url,
+      await this.pinnedSource(dbm, source),
+      dbm.status?.pinned ?? [],
+    );
+    if (run.error) {
+      const message = `[${run.error.code}] ${run.error.message}`;
+      await this.write(
+        dbm,
+        { ...counts, lastError: message },
+        'Failed',
+        'ApplyFailed',
+        message,
+        'Warning',
+      );
+      return {};
+    }
+    await this.write(
+      dbm,
+      counts,
+      'Verifying',
+      'Applied',
+      `applied ${String(run.applied)} migration(s) in this attempt (${String(run.durationMs)} ms); ${String(counts.pendingCount ?? 0)} of the pinned set pending`,
+    );
+    return { requeueAfterMs: 0 };
+  }
+
+  /** Verifying: post-verify on production, with the snapshot's counts and the touched relations. */
+  private async verify(dbm: DatabaseMigration, uid: string, gen: number): Promise<ReconcileResult> {
+    const step = await this.deps.tasks.step<PostVerifyReport>(
+      this.key(uid, gen, 'verify'),
+      async () => {
+        const { url } = await this.world(dbm);
+        const config = parseConfig(
+          { postVerify: dbm.spec.postVerify ?? {} },
+          'spec.postVerify',
+        ).postVerify;
+        const touched = [
+          ...new Set((dbm.status?.dryRun?.migrations ?? []).flatMap((m) => m.touched ?? [])),
+        ];
+        const snap = await this.snapshotManifest(dbm);
+        return () =>
+          postVerify({
+            databaseUrl: url,
+            config,
+            touchedTables: touched,
+            historySchema: dbm.spec.historySchema,
+            logger: this.deps.logger,
+            ...(snap !== null && { manifest: snap.manifest }),
+          });
+      },
+      this.settled(dbm),
+    );
+    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'failed') throw step.error;
+    const bad = step.value.checks.filter((c) => c.status === 'error').flatMap((c) => c.findings);
+    if (bad.length > 0) {
+      const message = `post-verify failed: ${bad.join('; ')}`;
+      await this.write(dbm, { lastError: message }, 'Failed', 'VerifyFailed', message, 'Warning');
+      return {};
+    }
+    await this.write(
+      dbm,
+      { completedAt: this.now().toISOString(), lastError: '' },
+      'Succeeded',
+      'Succeeded',
+      'all migrations applied and verified',
+    );
+    return {};
   }
 
   /** After the dry-run: approval, then the maintenance window, then Applying. */
@@ -596,14 +794,18 @@ export class MigrationReconciler {
     reason: string,
     message: string,
     eventType: 'Normal' | 'Warning' = phase === 'Failed' ? 'Warning' : 'Normal',
+    own: readonly OwnCondition[] = [],
   ): Promise<void> {
     const now = this.now();
     const generation = dbm.metadata.generation ?? 0;
     const previous = dbm.status ?? {};
     const changed = previous.phase !== phase;
     const terminal = phase === 'Succeeded' || phase === 'Failed';
-    const conditions = setConditions(
-      previous.conditions,
+    let conditions: Condition[] = setConditions(
+      // A new run starts its own DryRun and Linted verdicts.
+      phase === 'Pending'
+        ? previous.conditions?.filter((c) => c.type !== 'DryRun' && c.type !== 'Linted')
+        : previous.conditions,
       {
         Ready: phase === 'Succeeded',
         Progressing: !terminal,
@@ -612,6 +814,19 @@ export class MigrationReconciler {
       { reason, message, observedGeneration: generation },
       now,
     );
+    for (const c of own) {
+      conditions = setCondition(
+        conditions,
+        {
+          type: c.type,
+          status: c.status ? 'True' : 'False',
+          reason: c.reason,
+          message: c.message,
+          observedGeneration: generation,
+        },
+        now,
+      );
+    }
     const history = changed
       ? [
           ...(previous.history ?? []),

@@ -4,14 +4,23 @@ import {
   type BackupSnapshot,
   type BackupSnapshotStatus,
 } from '../api/v1alpha1/backup-snapshot.js';
-import { createSnapshot, readManifest, verifySnapshot } from '../safety/snapshot/snapshot.js';
+import { scratchChoice } from '../safety/pipeline/choices.js';
+import {
+  applyRetention,
+  createSnapshot,
+  dumpProblem,
+  expiredSnapshots,
+  newSnapshotId,
+  readManifest,
+  SnapshotError,
+  verifySnapshot,
+} from '../safety/snapshot/snapshot.js';
 import {
   formatBytes,
   type SnapshotManifest,
   type Verification,
 } from '../safety/snapshot/manifest.js';
-import { applyRetention } from '../safety/snapshot/snapshot.js';
-import { withDatabase } from '../safety/snapshot/pg-tools.js';
+import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
 import { setConditions } from './conditions.js';
 import type { KubeApi } from './kube.js';
@@ -21,10 +30,19 @@ import type { TaskRunner } from './tasks.js';
 
 export const SNAPSHOT_FINALIZER = 'dbops.docserver.io/snapshot-cleanup';
 
+/** Who owns the snapshots a namespace's BackupSnapshots make: retention never crosses it. */
+export function storageOwner(namespace: string): string {
+  return `kubernetes:${namespace}`;
+}
+
+/** How often a Completed snapshot's files are checked for presence. */
+const FILE_CHECK_MS = 60_000;
+
 /**
  * BackupSnapshot: Pending → Running (pg_dump + manifest) → Verifying (restore into a scratch
- * database) → Completed | Failed. A finalizer removes the snapshot's files when the resource
- * is deleted; retention is applied to the storage after each completed snapshot.
+ * database) → Completed | Failed. A finalizer stops any running dump or verify and then
+ * removes the snapshot's files when the resource is deleted; retention prunes older snapshots
+ * of the same database made in the same namespace, through their resources where they exist.
  */
 export class SnapshotReconciler {
   constructor(
@@ -51,8 +69,14 @@ export class SnapshotReconciler {
     const snap = parsed.data;
     const storage = new LocalDirectoryStorage(snap.spec.storage.path);
     const finalizers = snap.metadata.finalizers ?? [];
+    const uid = snap.metadata.uid ?? `${namespace}/${name}`;
     if (snap.metadata.deletionTimestamp) {
       if (!finalizers.includes(SNAPSHOT_FINALIZER)) return {};
+      // A dump or verify still running would write files after they are removed: stop it first.
+      await this.deps.tasks.cancel(
+        `${uid}/`,
+        `BackupSnapshot ${namespace}/${name} is being deleted`,
+      );
       if (snap.status?.snapshotId) await storage.removeId(snap.status.snapshotId);
       await this.deps.api.patchMetadata('backupsnapshots', namespace, name, {
         finalizers: finalizers.filter((f) => f !== SNAPSHOT_FINALIZER),
@@ -67,105 +91,17 @@ export class SnapshotReconciler {
       });
       return { requeueAfterMs: 0 };
     }
-    const uid = snap.metadata.uid ?? `${namespace}/${name}`;
-    const settled = (): void => {
-      this.deps.requeue(namespace, name);
-    };
     const phase = snap.status?.phase ?? 'Pending';
     try {
       switch (phase) {
-        case 'Pending': {
-          await this.write(
-            snap,
-            { phase: 'Running', startedAt: new Date().toISOString() },
-            'Started',
-          );
-          return { requeueAfterMs: 0 };
-        }
-        case 'Running': {
-          const key = `${uid}/dump`;
-          const step = await this.deps.tasks.step<SnapshotManifest>(
-            key,
-            async () => {
-              const url = await this.databaseUrl(snap);
-              return () =>
-                createSnapshot({
-                  databaseUrl: url,
-                  storage,
-                  checksums: snap.spec.checksums,
-                  logger: this.deps.logger,
-                });
-            },
-            settled,
-          );
-          if (step.state === 'pending' || step.state === 'skipped')
-            return { requeueAfterMs: 10_000 };
-          if (step.state === 'failed')
-            throw new ResourceProblem('SnapshotFailed', step.error.message);
-          const m = step.value;
-          await this.write(
-            snap,
-            {
-              phase: snap.spec.verify ? 'Verifying' : 'Completed',
-              snapshotId: m.id,
-              location: `${snap.spec.storage.path}/${m.id}`,
-              sizeBytes: m.dumpSizeBytes,
-              size: formatBytes(m.dumpSizeBytes),
-              tables: m.fingerprint.tables.length,
-              rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
-              schemaHash: m.fingerprint.schemaHash,
-              serverVersion: m.fingerprint.serverVersion,
-              ...(snap.spec.verify
-                ? {}
-                : { completedAt: new Date().toISOString(), verified: false }),
-            },
-            'Dumped',
-          );
-          return { requeueAfterMs: 0 };
-        }
-        case 'Verifying': {
-          const key = `${uid}/verify`;
-          const id = snap.status?.snapshotId ?? '';
-          const step = await this.deps.tasks.step<Verification>(
-            key,
-            async () => {
-              await readManifest(storage, id);
-              const url = await this.databaseUrl(snap);
-              return () =>
-                verifySnapshot({
-                  storage,
-                  id,
-                  scratchServerUrl: withDatabase(url, 'postgres'),
-                  logger: this.deps.logger,
-                });
-            },
-            settled,
-          );
-          if (step.state === 'pending' || step.state === 'skipped')
-            return { requeueAfterMs: 10_000 };
-          if (step.state === 'failed')
-            throw new ResourceProblem('VerifyFailed', step.error.message);
-          const v = step.value;
-          await this.write(
-            snap,
-            {
-              phase: v.ok ? 'Completed' : 'Failed',
-              verified: v.ok,
-              verifiedAt: v.at,
-              mismatches: v.mismatches,
-              completedAt: new Date().toISOString(),
-              ...(v.ok ? {} : { lastError: `verification failed: ${v.mismatches.join('; ')}` }),
-            },
-            v.ok ? 'Verified' : 'VerifyFailed',
-          );
-          if (v.ok && snap.spec.retention) {
-            const removed = await applyRetention(storage, snap.spec.retention);
-            if (removed.length > 0)
-              this.deps.logger.info({ removed }, 'snapshot retention applied');
-          }
-          return {};
-        }
+        case 'Pending':
+          return await this.start(snap);
+        case 'Running':
+          return await this.dump(snap, storage, uid);
+        case 'Verifying':
+          return await this.verify(snap, storage, uid);
         case 'Completed':
+          return await this.checkFiles(snap, storage);
         case 'Failed':
           return {};
       }
@@ -176,6 +112,208 @@ export class SnapshotReconciler {
       }
       throw err;
     }
+  }
+
+  /** Refuses up front what could not finish; otherwise names the snapshot before dumping it. */
+  private async start(snap: BackupSnapshot): Promise<ReconcileResult> {
+    if (snap.spec.verify) this.scratchServer(snap);
+    const url = await this.databaseUrl(snap);
+    // The ID is recorded before the dump starts, so a delete mid-dump knows what to remove.
+    const id = newSnapshotId(databaseName(url), new Date());
+    await this.write(
+      snap,
+      { phase: 'Running', snapshotId: id, startedAt: new Date().toISOString() },
+      'Started',
+    );
+    return { requeueAfterMs: 0 };
+  }
+
+  private async dump(
+    snap: BackupSnapshot,
+    storage: LocalDirectoryStorage,
+    uid: string,
+  ): Promise<ReconcileResult> {
+    const namespace = snap.metadata.namespace ?? 'default';
+    const step = await this.deps.tasks.step<SnapshotManifest>(
+      `${uid}/dump`,
+      async () => {
+        const url = await this.databaseUrl(snap);
+        const id = snap.status?.snapshotId;
+        return (signal) =>
+          createSnapshot({
+            databaseUrl: url,
+            storage,
+            checksums: snap.spec.checksums,
+            logger: this.deps.logger,
+            owner: storageOwner(namespace),
+            signal,
+            ...(id !== undefined && { id }),
+          });
+      },
+      this.settled(snap),
+    );
+    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'failed') throw new ResourceProblem('SnapshotFailed', step.error.message);
+    const m = step.value;
+    await this.write(
+      snap,
+      {
+        phase: snap.spec.verify ? 'Verifying' : 'Completed',
+        snapshotId: m.id,
+        location: `${snap.spec.storage.path}/${m.id}`,
+        sizeBytes: m.dumpSizeBytes,
+        size: formatBytes(m.dumpSizeBytes),
+        tables: m.fingerprint.tables.length,
+        rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
+        schemaHash: m.fingerprint.schemaHash,
+        serverVersion: m.fingerprint.serverVersion,
+        filesPresent: true,
+        ...(snap.spec.verify ? {} : { completedAt: new Date().toISOString(), verified: false }),
+      },
+      'Dumped',
+    );
+    return { requeueAfterMs: 0 };
+  }
+
+  private async verify(
+    snap: BackupSnapshot,
+    storage: LocalDirectoryStorage,
+    uid: string,
+  ): Promise<ReconcileResult> {
+    const id = snap.status?.snapshotId ?? '';
+    const step = await this.deps.tasks.step<Verification>(
+      `${uid}/verify`,
+      async () => {
+        await readManifest(storage, id);
+        const url = await this.databaseUrl(snap);
+        const server = await this.scratchServerUrl(snap, url);
+        return (signal) =>
+          verifySnapshot({
+            storage,
+            id,
+            scratchServerUrl: server,
+            scratchDatabase: `dbm_verify_${uid.replace(/[^a-f0-9]/g, '').slice(0, 16)}`,
+            logger: this.deps.logger,
+            signal,
+          });
+      },
+      this.settled(snap),
+    );
+    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'failed') throw new ResourceProblem('VerifyFailed', step.error.message);
+    const v = step.value;
+    await this.write(
+      snap,
+      {
+        phase: v.ok ? 'Completed' : 'Failed',
+        verified: v.ok,
+        verifiedAt: v.at,
+        mismatches: v.mismatches,
+        completedAt: new Date().toISOString(),
+        ...(v.ok ? {} : { lastError: `verification failed: ${v.mismatches.join('; ')}` }),
+      },
+      v.ok ? 'Verified' : 'VerifyFailed',
+    );
+    if (v.ok && snap.spec.retention) await this.retain(snap, storage);
+    return { requeueAfterMs: FILE_CHECK_MS };
+  }
+
+  /**
+   * Retention within this database and namespace only. An expired snapshot that a
+   * BackupSnapshot describes is removed by deleting that resource (its finalizer removes the
+   * files), so no resource is left claiming files that are gone.
+   */
+  private async retain(snap: BackupSnapshot, storage: LocalDirectoryStorage): Promise<void> {
+    const namespace = snap.metadata.namespace ?? 'default';
+    const scope = { databaseUrl: await this.databaseUrl(snap), owner: storageOwner(namespace) };
+    const policy = snap.spec.retention ?? {};
+    const expired = await expiredSnapshots(storage, policy, scope);
+    if (expired.length === 0) return;
+    const list = (await this.deps.api.list('backupsnapshots', namespace)).items as BackupSnapshot[];
+    const byId = new Map(
+      list.flatMap((s) => (s.status?.snapshotId ? [[s.status.snapshotId, s] as const] : [])),
+    );
+    const orphans: string[] = [];
+    for (const id of expired) {
+      const owner = byId.get(id);
+      if (owner?.metadata.name) {
+        await this.deps.api.delete('backupsnapshots', namespace, owner.metadata.name);
+      } else orphans.push(id);
+    }
+    if (orphans.length > 0) await applyRetention(storage, policy, scope).catch(() => undefined);
+    this.deps.logger.info(
+      { resource: `${namespace}/${snap.metadata.name ?? ''}`, removed: expired },
+      'snapshot retention applied',
+    );
+  }
+
+  /** A Completed snapshot whose files vanished says so instead of claiming a usable backup. */
+  private async checkFiles(
+    snap: BackupSnapshot,
+    storage: LocalDirectoryStorage,
+  ): Promise<ReconcileResult> {
+    const id = snap.status?.snapshotId;
+    if (id === undefined) return {};
+    let problem: string | null;
+    try {
+      problem = await dumpProblem(storage, await readManifest(storage, id));
+    } catch (err) {
+      if (!(err instanceof SnapshotError)) throw err;
+      problem = err.message;
+    }
+    const present = problem === null;
+    if (present !== (snap.status?.filesPresent ?? true)) {
+      await this.write(
+        snap,
+        {
+          filesPresent: present,
+          ...(present
+            ? { lastError: '' }
+            : { lastError: `${problem ?? ''}; this snapshot can no longer be restored` }),
+        },
+        present ? 'FilesPresent' : 'FilesMissing',
+        present ? 'Normal' : 'Warning',
+      );
+    }
+    return { requeueAfterMs: FILE_CHECK_MS };
+  }
+
+  private settled(snap: BackupSnapshot): () => void {
+    return () => {
+      this.deps.requeue(snap.metadata.namespace ?? 'default', snap.metadata.name ?? '');
+    };
+  }
+
+  /** Where the verification restore may run; refuses (ResourceProblem) when nowhere is allowed. */
+  private scratchServer(snap: BackupSnapshot): 'scratch-server' | 'production-server' {
+    const scratch = snap.spec.scratch;
+    const choice = scratchChoice(
+      {
+        scratchServer: scratch?.secretRef !== undefined,
+        allowProductionServer: scratch?.allowProductionServer === true,
+      },
+      {
+        scratchServer: 'spec.scratch.secretRef (a server for temporary copies)',
+        allowProductionServer:
+          'spec.scratch.allowProductionServer: true (the copy on the production server: doubles its load and disk use), or spec.verify: false (an unverified snapshot does not count for a migration)',
+      },
+      'verifying the snapshot',
+    );
+    if (choice.kind === 'refuse') throw new ResourceProblem('ScratchUnavailable', choice.message);
+    return choice.kind;
+  }
+
+  private async scratchServerUrl(snap: BackupSnapshot, productionUrl: string): Promise<string> {
+    const ref = snap.spec.scratch?.secretRef;
+    if (this.scratchServer(snap) === 'scratch-server' && ref !== undefined) {
+      return databaseUrlFor(
+        this.deps.api,
+        snap.metadata.namespace ?? 'default',
+        ref,
+        'spec.scratch.secretRef',
+      );
+    }
+    return withDatabase(productionUrl, 'postgres');
   }
 
   private databaseUrl(snap: BackupSnapshot): Promise<string> {
@@ -191,21 +329,30 @@ export class SnapshotReconciler {
     snap: BackupSnapshot,
     patch: Partial<BackupSnapshotStatus>,
     reason: string,
+    eventType?: 'Normal' | 'Warning',
   ): Promise<void> {
     const generation = snap.metadata.generation ?? 0;
     const now = new Date();
     const phase = patch.phase ?? snap.status?.phase ?? 'Pending';
-    const message = patch.lastError ?? `snapshot ${phase.toLowerCase()}`;
+    const filesPresent = patch.filesPresent ?? snap.status?.filesPresent ?? true;
+    const message =
+      patch.lastError !== undefined && patch.lastError !== ''
+        ? patch.lastError
+        : `snapshot ${phase.toLowerCase()}`;
     const conditions = setConditions(
       snap.status?.conditions,
-      { Ready: phase === 'Completed', Degraded: phase === 'Failed' },
+      {
+        Ready: phase === 'Completed' && filesPresent,
+        Degraded: phase === 'Failed' || !filesPresent,
+      },
       { reason, message, observedGeneration: generation },
       now,
     );
     const status = { ...patch, observedGeneration: generation, conditions };
     await this.deps.api.writeStatus('backupsnapshots', snap, status);
     snap.status = { ...snap.status, ...status };
-    if (patch.phase !== undefined) {
+    const type = eventType ?? (phase === 'Failed' ? 'Warning' : 'Normal');
+    if (patch.phase !== undefined || eventType !== undefined) {
       await this.deps.api
         .event(
           {
@@ -214,7 +361,7 @@ export class SnapshotReconciler {
             name: snap.metadata.name ?? '',
             uid: snap.metadata.uid,
           },
-          phase === 'Failed' ? 'Warning' : 'Normal',
+          type,
           reason,
           message,
         )

@@ -3,6 +3,9 @@
  * resource UID, generation and step, so a reconcile pass only starts them and reads their
  * outcome. A restarted operator has no tasks: the reconciler then re-derives the state from
  * PostgreSQL and storage and starts the step again (every step is idempotent).
+ *
+ * Every task gets an AbortSignal: losing the Lease aborts them all, and deleting a resource
+ * aborts its own and waits for them, so nothing is written after either.
  */
 export type TaskState<T> =
   | { readonly state: 'running'; readonly startedAt: number }
@@ -16,31 +19,47 @@ export type StepOutcome<T> =
   | { readonly state: 'done'; readonly value: T }
   | { readonly state: 'failed'; readonly error: Error };
 
+/** The work of a task; `signal` aborts when the task must stop writing. */
+export type TaskWork<T> = (signal: AbortSignal) => Promise<T>;
+
+interface Running {
+  readonly controller: AbortController;
+  readonly settled: Promise<void>;
+}
+
 export class TaskRunner {
   private readonly tasks = new Map<string, TaskState<unknown>>();
-  private readonly running = new Set<Promise<unknown>>();
+  private readonly running = new Map<string, Running>();
 
   /** Starts `work` under `key` unless a task with that key exists; `onSettled` runs when it ends. */
-  start<T>(key: string, work: () => Promise<T>, onSettled: () => void): void {
+  start<T>(key: string, work: TaskWork<T>, onSettled: () => void): void {
     if (this.tasks.has(key)) return;
     this.tasks.set(key, { state: 'running', startedAt: Date.now() });
-    const p = work().then(
-      (value) => {
-        this.tasks.set(key, { state: 'done', value, finishedAt: Date.now() });
-      },
-      (err: unknown) => {
-        this.tasks.set(key, {
-          state: 'failed',
-          error: err instanceof Error ? err : new Error(String(err)),
-          finishedAt: Date.now(),
-        });
-      },
-    );
-    this.running.add(p);
-    void p.finally(() => {
-      this.running.delete(p);
-      onSettled();
-    });
+    const controller = new AbortController();
+    let begun: Promise<T>;
+    try {
+      begun = work(controller.signal);
+    } catch (err) {
+      begun = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const p = begun
+      .then(
+        (value) => {
+          this.tasks.set(key, { state: 'done', value, finishedAt: Date.now() });
+        },
+        (err: unknown) => {
+          this.tasks.set(key, {
+            state: 'failed',
+            error: err instanceof Error ? err : new Error(String(err)),
+            finishedAt: Date.now(),
+          });
+        },
+      )
+      .finally(() => {
+        this.running.delete(key);
+        onSettled();
+      });
+    this.running.set(key, { controller, settled: p });
   }
 
   /**
@@ -50,7 +69,7 @@ export class TaskRunner {
    */
   async step<T>(
     key: string,
-    prepare: () => Promise<(() => Promise<T>) | null>,
+    prepare: () => Promise<TaskWork<T> | null>,
     onSettled: () => void,
   ): Promise<StepOutcome<T>> {
     const task = this.get<T>(key);
@@ -78,15 +97,38 @@ export class TaskRunner {
 
   /** Whether any task for keys starting with `prefix` (a resource UID) still runs. */
   anyRunning(prefix: string): boolean {
-    for (const [k, t] of this.tasks) if (k.startsWith(prefix) && t.state === 'running') return true;
+    for (const k of this.running.keys()) if (k.startsWith(prefix)) return true;
     return false;
+  }
+
+  /**
+   * Aborts every running task whose key starts with `prefix` ('' for all) and resolves when
+   * they have all settled; their outcomes are dropped, since nobody will act on them.
+   */
+  async cancel(prefix: string, reason: string): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const [key, r] of this.running) {
+      if (!key.startsWith(prefix)) continue;
+      r.controller.abort(new Error(reason));
+      waits.push(
+        r.settled.then(() => {
+          this.tasks.delete(key);
+        }),
+      );
+    }
+    await Promise.all(waits);
+    for (const key of [...this.tasks.keys()]) if (key.startsWith(prefix)) this.tasks.delete(key);
   }
 
   /** Waits for running tasks, at most `timeoutMs` (graceful shutdown). */
   async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.running]),
-      new Promise((r) => setTimeout(r, timeoutMs)),
+      Promise.allSettled([...this.running.values()].map((r) => r.settled)),
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
     ]);
+    clearTimeout(timer);
   }
 }

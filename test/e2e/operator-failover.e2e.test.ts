@@ -157,7 +157,98 @@ spec:
       );
       // 0001 once; 0002 resumed at statement 2 (statement 1 not run again), then applied once.
       expect(events.rows.map((r) => r.e)).toEqual(['0001:applied', '0002:resumed', '0002:applied']);
+      // Status is recomputed from history, not carried over from the killed replica's writes.
+      const counts = cp
+        .kubectl([
+          'get',
+          'dbm',
+          'killed',
+          '-o',
+          'jsonpath={.status.appliedCount}/{.status.pendingCount}',
+        ])
+        .trim();
+      expect(counts).toBe('2/0');
       successor.kill('SIGTERM');
+    },
+  );
+
+  it(
+    'a deposed leader (paused past its Lease) writes nothing more once it runs again',
+    { timeout: 180_000 },
+    async () => {
+      const db = await createTestDatabase('fenced');
+      dbs.push(db);
+      cp.kubectl([
+        'create',
+        'secret',
+        'generic',
+        'fenced-db',
+        `--from-literal=DATABASE_URL=${db.url}`,
+      ]);
+      cp.kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: fenced}
+spec:
+  database: {secretRef: {name: fenced-db}}
+  staging: {enabled: false}
+  migrations:
+    inline:
+      - name: 0001_marks.sql
+        sql: |
+          -- dbmigrate:transaction=false
+          -- migrate:up
+          create table marks (n int primary key, pid int not null);
+          insert into marks values (1, pg_backend_pid());
+          select pg_sleep(5);
+          insert into marks values (2, pg_backend_pid());
+          insert into marks values (3, pg_backend_pid());
+`,
+      );
+      const first = startOperator(cp, 'fenced-first');
+      children.push(first);
+      const firstPid = await until('the first mark', async () => {
+        const res = await db
+          .query<{ pid: number }>('select pid from marks where n = 1')
+          .catch(() => null);
+        return res?.rows[0]?.pid ?? null;
+      });
+      // Frozen mid-statement: its Lease lapses while its session still holds the advisory lock.
+      first.kill('SIGSTOP');
+      const second = startOperator(cp, 'fenced-second');
+      children.push(second);
+      await until('the second replica to lead', () =>
+        holder(cp) === 'fenced-second' ? true : null,
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      first.kill('SIGCONT');
+      const phase = await until(
+        'the migration to finish',
+        () => {
+          const p = cp.kubectl(['get', 'dbm', 'fenced', '-o', 'jsonpath={.status.phase}']).trim();
+          return p === 'Succeeded' || p === 'Failed' ? p : null;
+        },
+        150_000,
+      );
+      expect(phase).toBe('Succeeded');
+      const marks = await db.query<{ n: number; pid: number }>(
+        'select n, pid from marks order by n',
+      );
+      expect(marks.rows.map((r) => r.n)).toEqual([1, 2, 3]);
+      // Everything after the pause came from the new leader's session, none from the deposed one.
+      expect(marks.rows.filter((r) => r.n > 1).every((r) => r.pid !== firstPid)).toBe(true);
+      first.kill('SIGTERM');
+      // A stopped operator exits promptly (its pod's grace period is short).
+      const t0 = Date.now();
+      const code = await new Promise<number | null>((resolve) => {
+        second.once('exit', (c) => {
+          resolve(c);
+        });
+        second.kill('SIGTERM');
+      });
+      expect(code).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(8000);
     },
   );
 });

@@ -111,6 +111,7 @@ spec:
   database: {secretRef: {name: happy-db}}
   migrations: {configMapRef: {name: happy-migrations}}
   snapshot: {storage: {path: "${snapshots}"}}
+  staging: {scratch: {allowProductionServer: true}}
 `,
       );
       const done = await waitFor('happy', ['Succeeded', 'Failed']);
@@ -133,9 +134,14 @@ spec:
       );
       expect(history.rows.map((r) => r.id)).toEqual(['0001', '0002']);
       const table = cp.kubectl(['get', 'dbm', 'happy']);
-      expect(table).toMatch(/happy\s+Succeeded\s+2\s+0\s+happy-g1\s+/);
-      const snap = cp.kubectl(['get', 'dbsnap', 'happy-g1']);
-      expect(snap).toMatch(/happy-g1\s+Completed\s+\S+ \S+\s+true/);
+      expect(table).toMatch(/happy\s+Succeeded\s+2\s+0\s+happy-g1-\w{5}\s+/);
+      const snapName = done.status?.snapshotRef?.name ?? '';
+      const snap = cp.kubectl(['get', 'dbsnap', snapName]);
+      expect(snap).toMatch(/happy-g1-\w{5}\s+Completed\s+\S+ \S+\s+true/);
+      expect(
+        done.status?.conditions?.find((c) => c.type === 'DryRun')?.status,
+        'the dry-run ran and said so',
+      ).toBe('True');
       const events = cp.kubectl([
         'get',
         'events',
@@ -203,9 +209,25 @@ spec:
   database: {secretRef: {name: gated-db}}
   migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\ncreate table gated (id int);"}]}
   approval: {required: true}
+  safety: Unsafe
 `,
     );
-    await waitFor('gated', ['AwaitingApproval']);
+    const waiting = await waitFor('gated', ['AwaitingApproval']);
+    // The skip was explicit, and it is on the record: a condition and a Warning Event.
+    expect(waiting.status?.conditions?.find((c) => c.type === 'DryRun')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('skipped (spec.safety: Unsafe)') as string,
+    });
+    expect(
+      cp.kubectl([
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=gated,type=Warning',
+        '-o',
+        'jsonpath={.items[*].reason}',
+      ]),
+    ).toContain('DryRunSkipped');
     await new Promise((r) => setTimeout(r, 2000));
     const still = await waitFor('gated', ['AwaitingApproval'], 1000);
     expect(still.status?.phase).toBe('AwaitingApproval');
@@ -256,8 +278,70 @@ spec:
     ).toBe(0);
   });
 
+  it('refuses a minimal spec instead of applying it without a dry-run, changing nothing', async () => {
+    const db = await database('minimal');
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: minimal}
+spec:
+  database: {secretRef: {name: minimal-db}}
+  migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\ncreate table minimal (id int);"}]}
+`,
+    );
+    const failed = await waitFor('minimal', ['Failed', 'Succeeded']);
+    expect(failed.status?.phase).toBe('Failed');
+    expect(failed.status?.lastError).toContain('the staging dry-run has nowhere to run');
+    expect(failed.status?.lastError).toContain('spec.safety: Unsafe');
+    expect(failed.status?.history?.map((h) => h.phase)).not.toContain('DryRunning');
+    expect((await db.query("select 1 from pg_class where relname = 'minimal'")).rowCount).toBe(0);
+  });
+
+  it('fails a set that breaks lint under Enforce even when the dry-run is skipped', async () => {
+    const db = await database('linted');
+    await db.query('create table pre_existing (id int)');
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: linted}
+spec:
+  database: {secretRef: {name: linted-db}}
+  safety: Unsafe
+  migrations: {inline: [{name: 0001_idx.sql, sql: "-- migrate:up\\ncreate index pre_idx on pre_existing (id);"}]}
+`,
+    );
+    const failed = await waitFor('linted', ['Failed', 'Succeeded']);
+    expect(failed.status?.phase).toBe('Failed');
+    expect(failed.status?.lastError).toContain('0001_idx.sql:2 require-concurrent-index-creation');
+    expect(failed.status?.conditions?.find((c) => c.type === 'Linted')?.status).toBe('False');
+    expect((await db.query("select 1 from pg_class where relname = 'pre_idx'")).rowCount).toBe(0);
+  });
+
+  it('keeps the pre-migration backup when its DatabaseMigration is deleted', async () => {
+    const name = (JSON.parse(cp.kubectl(['get', 'dbm', 'happy', '-o', 'json'])) as DbmView).status
+      ?.snapshotRef?.name;
+    expect(name).toBeDefined();
+    const before = JSON.parse(cp.kubectl(['get', 'dbsnap', name ?? '', '-o', 'json'])) as {
+      metadata: { ownerReferences?: unknown[]; labels?: Record<string, string> };
+    };
+    // No owner reference, so no garbage collector or Argo CD prune of the migration reaches it.
+    expect(before.metadata.ownerReferences ?? []).toEqual([]);
+    expect(before.metadata.labels?.['dbops.docserver.io/migration']).toBe('happy');
+    cp.kubectl(['delete', 'dbm', 'happy', '--wait=false']);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(cp.kubectl(['get', 'dbsnap', name ?? '', '-o', 'jsonpath={.status.phase}'])).toBe(
+      'Completed',
+    );
+  });
+
   it("removes a BackupSnapshot's files when the resource is deleted (finalizer)", async () => {
-    const snap = JSON.parse(cp.kubectl(['get', 'dbsnap', 'happy-g1', '-o', 'json'])) as {
+    const snapName = cp
+      .kubectl(['get', 'dbsnap', '-l', 'dbops.docserver.io/migration=happy', '-o', 'name'])
+      .trim()
+      .replace(/^.*\//, '');
+    const snap = JSON.parse(cp.kubectl(['get', 'dbsnap', snapName, '-o', 'json'])) as {
       metadata: { finalizers?: string[] };
       status: { location: string };
     };
@@ -265,16 +349,16 @@ spec:
     const { existsSync } = await import('node:fs');
     expect(existsSync(snap.status.location)).toBe(true);
     // --wait=false: the operator runs in this process, and kubectl is called synchronously.
-    cp.kubectl(['delete', 'dbsnap', 'happy-g1', '--wait=false']);
+    cp.kubectl(['delete', 'dbsnap', snapName, '--wait=false']);
     const deadline = Date.now() + 60_000;
     while (
       Date.now() < deadline &&
-      cp.kubectl(['get', 'dbsnap', '--ignore-not-found', '-o', 'name']).includes('happy-g1')
+      cp.kubectl(['get', 'dbsnap', '--ignore-not-found', '-o', 'name']).includes(snapName)
     ) {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(cp.kubectl(['get', 'dbsnap', '--ignore-not-found', '-o', 'name'])).not.toContain(
-      'happy-g1',
+      snapName,
     );
     expect(existsSync(snap.status.location)).toBe(false);
   });

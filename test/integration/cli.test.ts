@@ -116,7 +116,19 @@ describe('dbmigrate CLI', () => {
     const refused = await dbmigrate(env, 'apply', '--safe', '--now', '--storage', storage);
     expect(refused.code).toBe(2);
     expect(refused.err).toContain(`confirm by adding --confirm ${db.name}`);
-    const res = await dbmigrate(env, 'apply', '--safe', '--storage', storage);
+    const unsure = await dbmigrate(env, 'apply', '--safe', '--storage', storage);
+    // No scratch server named: refused before any step, naming the choices.
+    expect(unsure.code).toBe(2);
+    expect(unsure.err).toContain('--scratch-url URL');
+    expect(unsure.err).toContain('--scratch-on-production');
+    const res = await dbmigrate(
+      env,
+      'apply',
+      '--safe',
+      '--storage',
+      storage,
+      '--scratch-on-production',
+    );
     expect(res.code).toBe(0);
     expect(res.out).toMatch(/post-verify\s+ok/);
     expect(res.out).toContain('safe apply finished: every step passed');

@@ -174,4 +174,63 @@ describe('staging dry-run', () => {
     const status = await migratorFor(prod.url, files).status();
     expect(status.pending).toBe(1);
   });
+
+  describe('never leaves its staging copy behind', () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_add_column.sql',
+        content: migrationText('alter table items add column note text;'),
+      },
+    ];
+    async function verified(): Promise<LocalDirectoryStorage> {
+      const storage = new LocalDirectoryStorage(await mkdtemp(join(tmpdir(), 'dbm-dry-')));
+      const snap = await createSnapshot({ databaseUrl: prod.url, storage, checksums: 'counts' });
+      await verifySnapshot({ storage, id: snap.id, scratchServerUrl: adminUrl() });
+      return storage;
+    }
+    async function copies(name: string): Promise<unknown[]> {
+      return (await prod.query('select datname from pg_database where datname = $1', [name])).rows;
+    }
+
+    it('reports the real error and drops the copy when its second session cannot connect', async () => {
+      const storage = await verified();
+      // A role allowed one session: the restore and the lock probe get theirs, the sampler's fails.
+      const role = `dbm_one_${prod.name.slice(-8)}`;
+      await prod.query(`create role ${role} login createdb connection limit 1`);
+      try {
+        const server = new URL(adminUrl());
+        server.username = role;
+        const name = `dbm_staging_conn_${prod.name.slice(-8)}`;
+        await expect(
+          runDryRun({
+            source: new InlineMigrationSource(files),
+            staging: { kind: 'snapshot', storage, serverUrl: server.toString(), database: name },
+            productionUrl: prod.url,
+          }),
+        ).rejects.toThrow(/too many connections for role/);
+        expect(await copies(name)).toEqual([]);
+      } finally {
+        await prod.query(`drop role if exists ${role}`);
+      }
+    });
+
+    it('stops and drops the copy when interrupted, and a retry drops what a crash left', async () => {
+      const storage = await verified();
+      const name = `dbm_staging_int_${prod.name.slice(-8)}`;
+      // What a crashed attempt under the same name would have left.
+      await prod.query(`create database ${name}`);
+      const controller = new AbortController();
+      controller.abort(new Error('Ctrl-C'));
+      await expect(
+        runDryRun({
+          source: new InlineMigrationSource(files),
+          staging: { kind: 'snapshot', storage, serverUrl: adminUrl(), database: name },
+          productionUrl: prod.url,
+          signal: controller.signal,
+        }),
+      ).rejects.toThrow(/Ctrl-C/);
+      expect(await copies(name)).toEqual([]);
+    });
+  });
 });

@@ -139,7 +139,7 @@ describe('apply --safe', () => {
     const report = await run(files);
     expect(report.stoppedAt).toBe('lint');
     expect(report.steps.at(-1)?.detail).toMatch(
-      /1 lint error\(s\): 0002_index\.sql:2: error require-concurrent-index-creation/,
+      /1 lint error\(s\) \(policy enforce\): 0002_index\.sql:2 require-concurrent-index-creation/,
     );
     expect((await listSnapshots(storage)).manifests).toEqual([]);
     // With lint set to warn, the finding instead requires a maintenance window.

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -166,8 +166,98 @@ describe('snapshots', () => {
     await writeFile(join(dir, 'broken-one'), '');
     const { manifests } = await listSnapshots(storage);
     expect(manifests.map((m) => m.id)).toEqual([third.id, second.id, first.id]);
-    const removed = await applyRetention(storage, { keepLast: 1 });
+    const removed = await applyRetention(
+      storage,
+      { keepLast: 1 },
+      { databaseUrl: db.url, owner: 'cli' },
+    );
     expect(removed).toEqual([second.id]);
     expect((await listSnapshots(storage)).manifests.map((m) => m.id)).toEqual([third.id, first.id]);
+  });
+
+  it("retention never selects another database's or another owner's snapshots", async () => {
+    const other = await createTestDatabase('snap_other');
+    try {
+      await seed(other);
+      const others = [
+        await createSnapshot({ databaseUrl: other.url, storage, checksums: 'counts' }),
+        await createSnapshot({ databaseUrl: other.url, storage, checksums: 'counts' }),
+      ];
+      const operators = [
+        await createSnapshot({
+          databaseUrl: db.url,
+          storage,
+          checksums: 'counts',
+          owner: 'kubernetes:team-a',
+        }),
+        await createSnapshot({
+          databaseUrl: db.url,
+          storage,
+          checksums: 'counts',
+          owner: 'kubernetes:team-a',
+        }),
+      ];
+      const mine = [
+        await createSnapshot({ databaseUrl: db.url, storage, checksums: 'counts' }),
+        await createSnapshot({ databaseUrl: db.url, storage, checksums: 'counts' }),
+        await createSnapshot({ databaseUrl: db.url, storage, checksums: 'counts' }),
+      ];
+      // The same database reached as another role is still the same database.
+      const asOtherRole = new URL(db.url);
+      asOtherRole.username = 'someone_else';
+      const removed = await applyRetention(
+        storage,
+        { keepLast: 1 },
+        { databaseUrl: asOtherRole.toString(), owner: 'cli' },
+      );
+      expect(removed.sort()).toEqual([mine[0]?.id, mine[1]?.id].sort());
+      const left = (await listSnapshots(storage)).manifests.map((m) => m.id);
+      for (const kept of [...others, ...operators, mine[2]]) expect(left).toContain(kept?.id);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('does not list a snapshot whose dump is gone as usable, and says why', async () => {
+    const m = await createSnapshot({ databaseUrl: db.url, storage, checksums: 'counts' });
+    await verifySnapshot({ storage, id: m.id, scratchServerUrl: adminUrl() });
+    await rm(join(dir, m.id, 'dump.pgdump'));
+    const { manifests, unreadable } = await listSnapshots(storage);
+    expect(manifests).toEqual([]);
+    expect(unreadable).toEqual([
+      { id: m.id, reason: `snapshot ${m.id}: its dump file is missing; it cannot be restored` },
+    ]);
+  });
+
+  it('leaves no manifest behind when the snapshot is removed while it is being verified', async () => {
+    const m = await createSnapshot({ databaseUrl: db.url, storage, checksums: 'counts' });
+    // The removal lands after the dump was read for the restore, before the result is written.
+    const racing = Object.assign(Object.create(storage) as LocalDirectoryStorage, {
+      openRead: async (key: string) => {
+        const stream = await storage.openRead(key);
+        stream.once('end', () => void storage.removeId(m.id));
+        return stream;
+      },
+    });
+    await expect(
+      verifySnapshot({ storage: racing, id: m.id, scratchServerUrl: adminUrl() }),
+    ).rejects.toThrow(
+      /its dump file is missing; it cannot be restored \(removed while it was being verified\)/,
+    );
+    expect(await storage.listIds()).toEqual([]);
+  });
+
+  it('an aborted snapshot leaves neither a dump nor a manifest', async () => {
+    const controller = new AbortController();
+    const pending = createSnapshot({
+      databaseUrl: db.url,
+      storage,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'dump' || p.phase === 'checksum') controller.abort(new Error('deleted'));
+      },
+    });
+    await expect(pending).rejects.toThrow();
+    expect(await storage.listIds()).toEqual([]);
   });
 });

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { ConditionSchema, ObjectMetaSchema, SecretKeyRefSchema } from './common.js';
+import {
+  ConditionSchema,
+  ObjectMetaSchema,
+  ScratchServerSpecSchema,
+  SecretKeyRefSchema,
+} from './common.js';
 
 export const BACKUP_SNAPSHOT_PHASES = [
   'Pending',
@@ -35,7 +40,12 @@ export const BackupSnapshotSpecSchema = z
       .boolean()
       .default(true)
       .describe('Restore into a scratch database and compare with the manifest.'),
-    retention: RetentionSpecSchema.optional(),
+    scratch: ScratchServerSpecSchema.optional().describe(
+      'Where the verification restore runs; required when verify is true.',
+    ),
+    retention: RetentionSpecSchema.optional().describe(
+      'Prunes older snapshots of the same database made in this namespace; never those of other databases.',
+    ),
   })
   .strict();
 export type BackupSnapshotSpec = z.infer<typeof BackupSnapshotSpecSchema>;
@@ -56,6 +66,12 @@ export const BackupSnapshotStatusSchema = z
     completedAt: z.string().optional(),
     verifiedAt: z.string().optional(),
     verified: z.boolean().optional(),
+    filesPresent: z
+      .boolean()
+      .optional()
+      .describe(
+        'False when the dump or manifest is gone from storage: the snapshot cannot be restored.',
+      ),
     mismatches: z.array(z.string()).optional(),
     lastError: z.string().optional(),
     conditions: z.array(ConditionSchema).optional(),

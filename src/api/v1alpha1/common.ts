@@ -44,3 +44,23 @@ export const ObjectMetaSchema = z
     ownerReferences: z.array(z.record(z.string(), z.unknown())).optional(),
   })
   .loose();
+
+/**
+ * Where temporary full copies (a snapshot's verification restore, the staging restore) are
+ * created. Never the production server unless the user opted in: a copy there doubles its
+ * load and disk use in the riskiest hour.
+ */
+export const ScratchServerSpecSchema = z
+  .object({
+    secretRef: SecretKeyRefSchema.optional().describe(
+      'A postgres:// URL on the server for temporary copies; its database part is the maintenance database.',
+    ),
+    allowProductionServer: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Create temporary copies on the production server itself (doubles its load and disk use while they exist).',
+      ),
+  })
+  .strict();
+export type ScratchServerSpec = z.infer<typeof ScratchServerSpecSchema>;

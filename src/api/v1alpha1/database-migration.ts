@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { MaintenanceWindowSchema, PostVerifyConfigSchema } from '../config.js';
 import { RetentionSpecSchema, SnapshotStorageSpecSchema } from './backup-snapshot.js';
-import { ConditionSchema, ObjectMetaSchema, SecretKeyRefSchema } from './common.js';
+import {
+  ConditionSchema,
+  ObjectMetaSchema,
+  ScratchServerSpecSchema,
+  SecretKeyRefSchema,
+} from './common.js';
 
 export const MIGRATION_PHASES = [
   'Pending',
@@ -15,6 +20,9 @@ export const MIGRATION_PHASES = [
   'Failed',
 ] as const;
 export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
+
+/** A new value starts a new run of the same generation (after SourceChangedMidRun, for example). */
+export const RESTART_ANNOTATION = 'dbops.docserver.io/restart';
 
 /** The annotation naming the generation a human approved (`kubectl annotate … approved-generation=3`). */
 export const APPROVED_GENERATION_ANNOTATION = 'dbops.docserver.io/approved-generation';
@@ -56,7 +64,17 @@ export const DatabaseMigrationSpecSchema = z
       .regex(/^\d+$/)
       .optional()
       .describe('Apply up to this migration ID; all pending when unset.'),
-    historySchema: z.string().default('dbmigrate'),
+    historySchema: z
+      .string()
+      .min(1, 'must name a schema (the engine keeps its history there)')
+      .max(63, 'PostgreSQL identifiers are at most 63 bytes')
+      .default('dbmigrate'),
+    safety: z
+      .enum(['Safe', 'Unsafe'])
+      .default('Safe')
+      .describe(
+        'Safe: no migration reaches production without a staging dry-run and a lint verdict. Unsafe: skip the dry-run (a Warning Event and the DryRun condition say so).',
+      ),
     snapshot: z
       .object({
         enabled: z.boolean().default(true),
@@ -69,9 +87,17 @@ export const DatabaseMigrationSpecSchema = z
     staging: z
       .object({
         secretRef: SecretKeyRefSchema.optional().describe(
-          'A staging database; otherwise the snapshot is restored into a temporary one.',
+          'A staging database; otherwise the snapshot is restored into a temporary one on the scratch server.',
         ),
-        enabled: z.boolean().default(true),
+        scratch: ScratchServerSpecSchema.optional().describe(
+          'Where the snapshot is verified and restored for the dry-run when no staging database is given.',
+        ),
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'false skips the dry-run, with a Warning Event and the DryRun condition saying so.',
+          ),
       })
       .strict()
       .optional(),
@@ -121,6 +147,10 @@ export const DryRunSummarySchema = z
           lockHeldMs: z.number().int().optional(),
           rewrites: z.array(z.string()).optional(),
           reasons: z.array(z.string()).optional(),
+          touched: z
+            .array(z.string())
+            .optional()
+            .describe('Relations it locked or rewrote on staging: post-verify checks them.'),
         })
         .strict(),
     ),
@@ -131,6 +161,8 @@ export const DatabaseMigrationStatusSchema = z
   .object({
     phase: z.enum(MIGRATION_PHASES).optional(),
     observedGeneration: z.number().int().optional(),
+    /** The restart annotation's value when the run started: a new value starts a new run. */
+    observedRestart: z.string().optional(),
     runId: z.string().optional(),
     /** Pinned when a run starts: the set that run applies, never mixed with a later edit. */
     pinned: z.array(MigrationRecordSchema).optional(),

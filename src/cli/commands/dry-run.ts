@@ -2,11 +2,12 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
-import { withDatabase } from '../../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { databaseUrl } from '../migrator-factory.js';
+import { untilInterrupted } from '../batch-flags.js';
+import { engineSettingsFrom } from '../migrator-factory.js';
+import { scratchServerUrl, SCRATCH_OPTIONS, type ScratchValues } from '../scratch.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 
@@ -14,7 +15,7 @@ export const DRY_RUN_OPTIONS = {
   'staging-url': { type: 'string' },
   storage: { type: 'string' },
   snapshot: { type: 'string' },
-  'scratch-url': { type: 'string' },
+  ...SCRATCH_OPTIONS,
   keep: { type: 'boolean' },
   threshold: { type: 'string' },
   target: { type: 'string' },
@@ -53,13 +54,11 @@ export function dryRunTable(report: DryRunReport): string {
 
 /** Builds the staging choice from flags: an explicit URL, or a verified snapshot restored into a temporary database. */
 export function stagingFrom(
-  values: {
+  values: ScratchValues & {
     'staging-url'?: string | undefined;
     storage?: string | undefined;
     snapshot?: string | undefined;
-    'scratch-url'?: string | undefined;
     keep?: boolean | undefined;
-    'database-url'?: string | undefined;
   },
   io: CommandIo,
 ): StagingSource {
@@ -70,7 +69,7 @@ export function stagingFrom(
     storage: new LocalDirectoryStorage(
       values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
     ),
-    serverUrl: values['scratch-url'] ?? withDatabase(databaseUrl(values, io), 'postgres'),
+    serverUrl: scratchServerUrl(values, io, 'restoring the snapshot for the staging dry-run'),
     ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
     ...(values.keep !== undefined && { keep: values.keep }),
   };
@@ -89,17 +88,29 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
   const production = values['database-url'] ?? io.env['DATABASE_URL'];
   const threshold = thresholdMs(values.threshold);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
-  const report = await runDryRun({
-    source: new DirectoryMigrationSource(
-      values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
-    ),
-    staging: stagingFrom(values, io),
-    logger: createLogger({ component: 'cli.dry-run', ...(level !== undefined && { level }) }),
-    ...(production !== undefined && { productionUrl: production }),
-    ...(values.schema !== undefined && { historySchema: values.schema }),
-    ...(threshold !== undefined && { windowThresholdMs: threshold }),
-    ...(values.target !== undefined && { target: values.target }),
-  });
+  const engine = engineSettingsFrom(values);
+  const staging = stagingFrom(values, io);
+  // Ctrl-C stops before the next statement, and the staging copy is dropped on the way out.
+  const report = await untilInterrupted((signal) =>
+    runDryRun({
+      signal,
+      migrator: {
+        ...(engine.lockTimeoutMs !== undefined && { lockTimeoutMs: engine.lockTimeoutMs }),
+        ...(engine.statementTimeoutMs !== undefined && {
+          statementTimeoutMs: engine.statementTimeoutMs,
+        }),
+      },
+      source: new DirectoryMigrationSource(
+        values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
+      ),
+      staging,
+      logger: createLogger({ component: 'cli.dry-run', ...(level !== undefined && { level }) }),
+      ...(production !== undefined && { productionUrl: production }),
+      ...(values.schema !== undefined && { historySchema: values.schema }),
+      ...(threshold !== undefined && { windowThresholdMs: threshold }),
+      ...(values.target !== undefined && { target: values.target }),
+    }),
+  );
   io.stdout(values.json ? JSON.stringify(report, null, 2) : dryRunTable(report));
   return report.ok ? ExitCode.ok : ExitCode.sql;
 }

@@ -51,5 +51,8 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
     process.once('SIGINT', stop);
   });
   await operator.stop();
+  // Watches, keep-alive sockets and pools may outlive the operator; a stopped operator exits
+  // now rather than when they time out (a pod's SIGTERM grace period is short).
+  setTimeout(() => process.exit(process.exitCode ?? ExitCode.ok), 500).unref();
   return ExitCode.ok;
 }

@@ -2,11 +2,12 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runSafeApply, type SafeApplyReport } from '../../safety/pipeline/safe-apply.js';
-import { databaseName, withDatabase } from '../../safety/snapshot/pg-tools.js';
+import { databaseName } from '../../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
-import { databaseUrl } from '../migrator-factory.js';
+import { databaseUrl, engineSettingsFrom } from '../migrator-factory.js';
+import { scratchServerUrl, SCRATCH_OPTIONS } from '../scratch.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
@@ -16,7 +17,7 @@ export const SAFE_OPTIONS = {
   safe: { type: 'boolean' },
   config: { type: 'string' },
   storage: { type: 'string' },
-  'scratch-url': { type: 'string' },
+  ...SCRATCH_OPTIONS,
   'staging-url': { type: 'string' },
   now: { type: 'boolean' },
   confirm: { type: 'string' },
@@ -59,6 +60,9 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   if (maxWait === null)
     throw new UsageError('--max-window-wait must be a duration such as 30min or 12h');
   const config = await projectConfig(values, io);
+  // Refused here, before any step: verifying the snapshot needs a server for its copy.
+  const scratch = scratchServerUrl(values, io, 'verifying the pre-apply snapshot');
+  const engine = engineSettingsFrom(values);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const controller = new AbortController();
   const stop = (): void => {
@@ -75,7 +79,8 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       storage: new LocalDirectoryStorage(
         values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
       ),
-      scratchServerUrl: values['scratch-url'] ?? withDatabase(url, 'postgres'),
+      scratchServerUrl: scratch,
+      engine,
       confirmedNow: values.now === true,
       signal: controller.signal,
       logger: createLogger({ component: 'cli.apply-safe', ...(level !== undefined && { level }) }),
@@ -83,6 +88,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       ...(maxWait !== undefined && { maxWindowWaitMs: maxWait }),
       ...(values.target !== undefined && { target: values.target }),
       ...(values.resume !== undefined && { resume: values.resume }),
+      ...(values['out-of-order'] !== undefined && { allowOutOfOrder: values['out-of-order'] }),
     });
     io.stdout(values.json ? JSON.stringify(report, null, 2) : reportText(report));
     if (report.ok) return ExitCode.ok;

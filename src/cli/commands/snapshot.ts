@@ -2,10 +2,10 @@ import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
 import { formatMs, formatTime, renderTable } from '../table.js';
+import { scratchServerUrl, SCRATCH_OPTIONS } from '../scratch.js';
 import { UsageError } from '../usage-error.js';
 import { createLogger } from '../../observability/logger.js';
 import { formatBytes, isVerified, type SnapshotManifest } from '../../safety/snapshot/manifest.js';
-import { withDatabase } from '../../safety/snapshot/pg-tools.js';
 import { RetentionPolicySchema } from '../../safety/snapshot/retention.js';
 import {
   applyRetention,
@@ -21,7 +21,7 @@ const OPTIONS = {
   storage: { type: 'string' },
   checksums: { type: 'string' },
   verify: { type: 'boolean' },
-  'scratch-url': { type: 'string' },
+  ...SCRATCH_OPTIONS,
   'target-url': { type: 'string' },
   'allow-unverified': { type: 'boolean' },
   'keep-last': { type: 'string' },
@@ -70,8 +70,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       logger.info({ phase: p.phase, bytes: p.bytes }, 'snapshot progress');
     }
   };
-  const scratchUrl = (): string =>
-    values['scratch-url'] ?? withDatabase(databaseUrl(values, io), 'postgres');
+  const scratchUrl = (): string => scratchServerUrl(values, io, 'verifying a snapshot');
   const needId = (): string => {
     if (id === undefined)
       throw new UsageError(
@@ -86,6 +85,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       if (checksums !== 'full' && checksums !== 'counts') {
         throw new UsageError('--checksums must be full or counts');
       }
+      const scratch = values.verify === true ? scratchUrl() : null;
       const manifest = await createSnapshot({
         databaseUrl: databaseUrl(values, io),
         storage,
@@ -93,11 +93,11 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
         logger,
         onProgress,
       });
-      const verification = values.verify
+      const verification = scratch
         ? await verifySnapshot({
             storage,
             id: manifest.id,
-            scratchServerUrl: scratchUrl(),
+            scratchServerUrl: scratch,
             logger,
             onProgress,
           })
@@ -171,7 +171,11 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
           'dbmigrate snapshot prune: pass --keep-last N and/or --max-age-days D (positive numbers)',
         );
       }
-      const removed = await applyRetention(storage, policy.data);
+      // Only this database's snapshots made by the CLI: never another database's or the operator's.
+      const removed = await applyRetention(storage, policy.data, {
+        databaseUrl: databaseUrl(values, io),
+        owner: 'cli',
+      });
       io.stdout(
         values.json
           ? JSON.stringify({ removed })

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { connectorFromUrl, openClient } from '../../db/connection.js';
 import { Migrator, type MigratorOptions } from '../../engine/migrator.js';
 import type { MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
+import { quoteIdent } from '../../engine/plan.js';
 import { withDatabase } from '../snapshot/pg-tools.js';
 import {
   latestVerifiedSnapshot,
@@ -29,6 +31,11 @@ export type StagingSource =
       readonly serverUrl: string;
       /** Keep the staging database afterwards (for inspection). */
       readonly keep?: boolean;
+      /**
+       * A fixed name for the temporary database (the operator's is per resource and generation),
+       * so a retry after a crash drops the copy the crashed attempt left behind.
+       */
+      readonly database?: string;
     };
 
 export interface DryRunOptions {
@@ -45,6 +52,8 @@ export interface DryRunOptions {
   readonly logger?: Logger;
   /** Lint the migrations too (default true); error findings require a window. */
   readonly lint?: boolean;
+  /** Aborting stops before the next statement; the staging copy is dropped all the same. */
+  readonly signal?: AbortSignal;
 }
 
 export interface DryRunReport {
@@ -108,69 +117,99 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
   let stagingUrl: string;
   let snapshotId: string | null = null;
   let cleanup = (): Promise<void> => Promise.resolve();
-  if (options.staging.kind === 'url') {
-    stagingUrl = options.staging.url;
-    if (options.productionUrl !== undefined && sameDatabase(stagingUrl, options.productionUrl)) {
-      throw new DryRunError(
-        `the staging URL points at the production database (${describeDatabaseUrl(stagingUrl)}); a dry-run must never run there`,
-      );
-    }
-  } else {
-    const { storage, serverUrl } = options.staging;
-    const manifest =
-      options.staging.snapshotId !== undefined
-        ? await readManifest(storage, options.staging.snapshotId)
-        : await latestVerifiedSnapshot(storage);
-    if (!manifest) {
-      throw new SnapshotError(
-        'SNAPSHOT_NOT_FOUND',
-        `no verified snapshot in ${storage.description}; run \`dbmigrate snapshot create --verify\` or pass --staging-url`,
-      );
-    }
-    snapshotId = manifest.id;
-    const database = `dbm_staging_${randomBytes(5).toString('hex')}`;
-    stagingUrl = withDatabase(serverUrl, database);
-    log.info({ snapshot_id: manifest.id, staging: database }, 'restoring snapshot into staging');
-    await restoreSnapshot({ storage, id: manifest.id, targetUrl: stagingUrl });
-    if (options.staging.keep !== true) {
-      cleanup = () => admin(serverUrl, `drop database if exists ${database} with (force)`);
-    }
-  }
-
-  const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
-  const probeClient = await openClient(stagingUrl, 'dbmigrate:lock-probe');
-  // The sampler queries on its own timer: relation state gets a session of its own, since one
-  // pg client must not run two queries at once.
-  const stateClient = await openClient(stagingUrl, 'dbmigrate:relation-state').catch(
-    async (err: unknown) => {
-      await probeClient.end().catch(() => undefined);
-      await stateClient.end().catch(() => undefined);
-      throw err;
-    },
-  );
+  let probeClient: pg.Client | null = null;
+  let stateClient: pg.Client | null = null;
   try {
-    const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
-    const migrator = new Migrator({
-      database: connectorFromUrl(stagingUrl),
-      source: options.source,
+    if (options.staging.kind === 'url') {
+      stagingUrl = options.staging.url;
+      if (options.productionUrl !== undefined && sameDatabase(stagingUrl, options.productionUrl)) {
+        throw new DryRunError(
+          `the staging URL points at the production database (${describeDatabaseUrl(stagingUrl)}); a dry-run must never run there`,
+        );
+      }
+    } else {
+      const { storage, serverUrl } = options.staging;
+      const manifest =
+        options.staging.snapshotId !== undefined
+          ? await readManifest(storage, options.staging.snapshotId)
+          : await latestVerifiedSnapshot(storage);
+      if (!manifest) {
+        throw new SnapshotError(
+          'SNAPSHOT_NOT_FOUND',
+          `no verified snapshot in ${storage.description}; run \`dbmigrate snapshot create --verify\` or pass --staging-url`,
+        );
+      }
+      snapshotId = manifest.id;
+      const database = options.staging.database ?? `dbm_staging_${randomBytes(5).toString('hex')}`;
+      stagingUrl = withDatabase(serverUrl, database);
+      const drop = (): Promise<void> =>
+        admin(serverUrl, `drop database if exists ${quoteIdent(database)} with (force)`);
+      // A copy left by a crashed attempt under the same name goes first.
+      await drop();
+      // Armed before the restore: a restore that fails half-way leaves no copy behind either.
+      if (options.staging.keep !== true) cleanup = drop;
+      log.info({ snapshot_id: manifest.id, staging: database }, 'restoring snapshot into staging');
+      await restoreSnapshot({ storage, id: manifest.id, targetUrl: stagingUrl });
+    }
+    options.signal?.throwIfAborted();
+    probeClient = await openClient(stagingUrl, 'dbmigrate:lock-probe');
+    // The sampler queries on its own timer: relation state gets a session of its own, since one
+    // pg client must not run two queries at once.
+    stateClient = await openClient(stagingUrl, 'dbmigrate:relation-state');
+    return await measure(options, log, stagingUrl, snapshotId, probeClient, stateClient, {
       historySchema,
-      logger: log,
-      lockWaitMs: 0,
-      observer: probe,
-      ...options.migrator,
+      threshold,
+      interval,
+      started,
+      startedAt,
     });
-    const plan = await migrator.plan(
-      options.target !== undefined ? { target: options.target } : {},
-    );
-    const graph = await migrator.loadGraph();
-    const findings = options.lint === false ? [] : await lintMigrations(graph.ordered);
-    const lintOf = (file: string): MigrationImpact['lint'] =>
-      findings
-        .filter((f) => f.file === file)
-        .map((f) => ({ ruleId: f.ruleId, severity: f.severity, line: f.line, message: f.message }));
-    const impacts: MigrationImpact[] = [];
-    probe.start();
-    let failed = false;
+  } finally {
+    await probeClient?.end().catch(() => undefined);
+    await stateClient?.end().catch(() => undefined);
+    await cleanup().catch((err: unknown) => {
+      log.error({ err }, 'could not drop the staging copy; drop it by hand');
+    });
+  }
+}
+
+async function measure(
+  options: DryRunOptions,
+  log: Logger,
+  stagingUrl: string,
+  snapshotId: string | null,
+  probeClient: pg.Client,
+  stateClient: pg.Client,
+  run: {
+    readonly historySchema: string;
+    readonly threshold: number;
+    readonly interval: number;
+    readonly started: number;
+    readonly startedAt: string;
+  },
+): Promise<DryRunReport> {
+  const { historySchema, threshold, interval, started, startedAt } = run;
+  const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
+  const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
+  const migrator = new Migrator({
+    database: connectorFromUrl(stagingUrl),
+    source: options.source,
+    historySchema,
+    logger: log,
+    lockWaitMs: 0,
+    observer: probe,
+    ...options.migrator,
+  });
+  const plan = await migrator.plan(options.target !== undefined ? { target: options.target } : {});
+  const graph = await migrator.loadGraph();
+  const findings = options.lint === false ? [] : await lintMigrations(graph.ordered);
+  const lintOf = (file: string): MigrationImpact['lint'] =>
+    findings
+      .filter((f) => f.file === file)
+      .map((f) => ({ ruleId: f.ruleId, severity: f.severity, line: f.line, message: f.message }));
+  const impacts: MigrationImpact[] = [];
+  let failed = false;
+  probe.start();
+  try {
     for (const [index, planned] of plan.pending.entries()) {
       const m = graph.ordered.find((x) => x.id === planned.id);
       if (!m) continue;
@@ -194,13 +233,14 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
       }
       const before = await readRelationState(stateClient, historySchema);
       const t0 = performance.now();
-      const run = await migrator.apply({
+      const applied = await migrator.apply({
         target: m.id,
         runId: `${runPrefix.slice('dbmigrate:'.length)}${String(index)}`,
+        stopIf: () => (options.signal?.aborted === true ? 'the dry-run was interrupted' : null),
       });
       const ended = performance.now();
       const after = await readRelationState(stateClient, historySchema);
-      const result = run.results.find((r) => r.id === m.id);
+      const result = applied.results.find((r) => r.id === m.id);
       // A table the migration itself created is invisible to everyone else until commit: its locks block nobody.
       const existed = new Set([...before.filenodes.values()].map((r) => r.name));
       const locks = summariseLocks(
@@ -209,7 +249,7 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
       );
       const lint = lintOf(m.file);
       const reasons = windowReasons(locks, threshold, m.directives.window === 'required', lint);
-      failed = run.error !== null;
+      failed = applied.error !== null;
       impacts.push({
         id: m.id,
         name: m.name,
@@ -217,7 +257,7 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         transactional: m.directives.transaction,
         status: result?.status ?? 'failed',
         durationMs: result?.durationMs ?? Math.round(ended - t0),
-        error: run.error?.message ?? null,
+        error: applied.error?.message ?? null,
         locks,
         rewrites: rewrittenRelations(before, after),
         rowsTouched: rowsWritten(before, after),
@@ -235,35 +275,32 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         'dry-run migration measured',
       );
     }
-    await probe.stop();
-    const report: DryRunReport = {
-      staging: {
-        database: describeDatabaseUrl(stagingUrl),
-        from: options.staging.kind,
-        snapshotId,
-      },
-      startedAt,
-      durationMs: Math.round(performance.now() - started),
-      windowThresholdMs: threshold,
-      sampleIntervalMs: interval,
-      samples: probe.sampleCount,
-      migrations: impacts,
-      ok: !failed,
-      needsWindow: impacts.some((i) => i.needsWindow),
-    };
-    log.info(
-      {
-        ok: report.ok,
-        needs_window: report.needsWindow,
-        migrations: impacts.length,
-        total_ms: report.durationMs,
-      },
-      'dry-run finished',
-    );
-    return report;
   } finally {
-    await probeClient.end().catch(() => undefined);
-    await stateClient.end().catch(() => undefined);
-    await cleanup();
+    await probe.stop();
   }
+  const report: DryRunReport = {
+    staging: {
+      database: describeDatabaseUrl(stagingUrl),
+      from: options.staging.kind,
+      snapshotId,
+    },
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    windowThresholdMs: threshold,
+    sampleIntervalMs: interval,
+    samples: probe.sampleCount,
+    migrations: impacts,
+    ok: !failed,
+    needsWindow: impacts.some((i) => i.needsWindow),
+  };
+  log.info(
+    {
+      ok: report.ok,
+      needs_window: report.needsWindow,
+      migrations: impacts.length,
+      total_ms: report.durationMs,
+    },
+    'dry-run finished',
+  );
+  return report;
 }

@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
 import type { DbmigrateConfig } from '../../api/config.js';
 import { connectorFromUrl } from '../../db/connection.js';
-import { Migrator, type RunResult } from '../../engine/migrator.js';
+import { Migrator, type MigratorOptions, type RunResult } from '../../engine/migrator.js';
 import { PinnedMigrationSource, type MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport } from '../dryrun/dry-run.js';
-import { lintMigrations } from '../lint/linter.js';
 import type { SnapshotManifest, Verification } from '../snapshot/manifest.js';
 import { createSnapshot, verifySnapshot } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
 import { waitForWindow } from '../window/window.js';
+import { lintPending, touchedRelations } from './steps.js';
 
 export type SafeStep =
   'plan' | 'lint' | 'snapshot' | 'verify-snapshot' | 'dry-run' | 'window' | 'apply' | 'post-verify';
@@ -48,8 +48,12 @@ export interface SafeApplyOptions {
   readonly confirmedNow?: boolean;
   readonly maxWindowWaitMs?: number;
   readonly resume?: boolean;
+  readonly allowOutOfOrder?: boolean;
   readonly target?: string;
+  /** The engine's timing settings, for the dry-run and the apply alike. */
+  readonly engine?: Pick<MigratorOptions, 'lockWaitMs' | 'lockTimeoutMs' | 'statementTimeoutMs'>;
   readonly logger?: Logger;
+  /** Aborting (Ctrl-C) stops the current step; an apply stops before its next statement. */
   readonly signal?: AbortSignal;
 }
 
@@ -112,10 +116,12 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
     source,
     historySchema,
     logger: log,
+    ...options.engine,
   });
   const applyOptions = {
     ...(options.target !== undefined && { target: options.target }),
     ...(options.resume !== undefined && { resume: options.resume }),
+    ...(options.allowOutOfOrder !== undefined && { allowOutOfOrder: options.allowOutOfOrder }),
   };
 
   let pendingIds: string[] = [];
@@ -139,22 +145,8 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   if (options.config.lint !== 'off') {
     if (
       !(await step('lint', async () => {
-        const migrations = await source.load();
-        const pendingFiles = new Set(
-          migrations.filter((m) => pendingIds.includes(m.id)).map((m) => m.file),
-        );
-        const findings = (await lintMigrations(migrations)).filter((f) => pendingFiles.has(f.file));
-        const errors = findings.filter((f) => f.severity === 'error');
-        const text = findings
-          .map((f) => `${f.file}:${f.line}: ${f.severity} ${f.ruleId}`)
-          .join('; ');
-        if (errors.length > 0 && options.config.lint === 'enforce') {
-          return {
-            ok: false,
-            detail: `${errors.length} lint error(s): ${text}; fix them or add an ignore comment with the reason`,
-          };
-        }
-        return { ok: true, detail: findings.length ? text : 'no findings' };
+        const verdict = await lintPending(await source.load(), pendingIds, options.config.lint);
+        return { ok: verdict.ok, detail: verdict.detail };
       }))
     ) {
       return finish('lint');
@@ -168,6 +160,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         storage: options.storage,
         checksums: options.config.snapshots.checksums,
         logger: log,
+        ...(options.signal !== undefined && { signal: options.signal }),
       });
       return { ok: true, detail: `${state.snapshot.id} (${state.snapshot.dumpSizeBytes} bytes)` };
     }))
@@ -183,6 +176,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         id: snapshotId,
         scratchServerUrl: options.scratchServerUrl,
         logger: log,
+        ...(options.signal !== undefined && { signal: options.signal }),
       });
       return {
         ok: state.verification.ok,
@@ -213,6 +207,15 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         windowThresholdMs: options.config.windowThresholdMs,
         lint: options.config.lint !== 'off',
         logger: log,
+        migrator: {
+          ...(options.engine?.lockTimeoutMs !== undefined && {
+            lockTimeoutMs: options.engine.lockTimeoutMs,
+          }),
+          ...(options.engine?.statementTimeoutMs !== undefined && {
+            statementTimeoutMs: options.engine.statementTimeoutMs,
+          }),
+        },
+        ...(options.signal !== undefined && { signal: options.signal }),
         ...(options.target !== undefined && { target: options.target }),
       });
       const failed = state.dryRun.migrations.find((m) => m.status === 'failed');
@@ -255,7 +258,10 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
 
   if (
     !(await step('apply', async () => {
-      state.apply = await production.apply(applyOptions);
+      state.apply = await production.apply({
+        ...applyOptions,
+        stopIf: () => (options.signal?.aborted === true ? 'interrupted (Ctrl-C)' : null),
+      });
       const err = state.apply.error;
       return {
         ok: err === null,
@@ -266,11 +272,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
     return finish('apply');
   }
 
-  const touched = new Set<string>();
-  for (const m of state.dryRun?.migrations ?? []) {
-    for (const l of m.locks) touched.add(l.relation);
-    for (const r of m.rewrites) if (r.startsWith('table ')) touched.add(r.slice('table '.length));
-  }
+  const touched = new Set((state.dryRun?.migrations ?? []).flatMap(touchedRelations));
   if (
     !(await step('post-verify', async () => {
       state.verify = await postVerify({

@@ -28,6 +28,8 @@ export const VerificationSchema = z.object({
   scratchDatabase: z.string(),
   durationMs: z.number().int(),
   mismatches: z.array(z.string()),
+  /** sha256 of the dump that was restored: a verification vouches for those bytes only. */
+  dumpSha256: z.string().optional(),
 });
 export type Verification = z.infer<typeof VerificationSchema>;
 
@@ -37,6 +39,11 @@ export const SnapshotManifestSchema = z.object({
   createdAt: z.string(),
   /** user@host:port/db — never a password. */
   source: z.string(),
+  /**
+   * Who made it and may prune it: `kubernetes:<namespace>` for the operator, `cli` for the CLI.
+   * Retention only ever selects snapshots of its own database and owner.
+   */
+  owner: z.string().optional(),
   database: z.string(),
   pgDumpVersion: z.string(),
   dumpFile: z.string(),
@@ -49,8 +56,17 @@ export const SnapshotManifestSchema = z.object({
 });
 export type SnapshotManifest = z.infer<typeof SnapshotManifestSchema>;
 
+/** Verified, and for the dump the manifest names (not a later file under the same name). */
 export function isVerified(m: SnapshotManifest): boolean {
-  return m.verification?.ok === true;
+  const v = m.verification;
+  return v?.ok === true && (v.dumpSha256 === undefined || v.dumpSha256 === m.dumpSha256);
+}
+
+/** host:port/db of a manifest's source: the same database whichever role dumped it. */
+export function sourceDatabaseKey(source: string): string {
+  const at = source.lastIndexOf('@');
+  const hostPart = at === -1 ? source : source.slice(at + 1);
+  return hostPart.replace(/^(localhost|127\.0\.0\.1|\[::1\]|::1)(?=[:/])/, 'local');
 }
 
 /**

@@ -71,8 +71,14 @@ export function spawnTool(
   tool: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
 ): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
-  const child = spawn(tool, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // With a signal, an abort kills the tool (SIGTERM) and `done` rejects.
+  const child = spawn(tool, args, {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(signal !== undefined && { signal }),
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 64 * 1024) stderr += chunk.toString();

@@ -14,6 +14,7 @@ import { readFingerprint } from './fingerprint.js';
 import {
   compareFingerprints,
   isVerified,
+  sourceDatabaseKey,
   SnapshotManifestSchema,
   type SnapshotManifest,
   type Verification,
@@ -61,9 +62,14 @@ export interface CreateSnapshotOptions {
   readonly logger?: Logger;
   readonly onProgress?: (p: SnapshotProgress) => void;
   readonly id?: string;
+  /** Recorded in the manifest; retention only prunes snapshots of its own owner (default `cli`). */
+  readonly owner?: string;
+  /** Aborting kills pg_dump and discards the partial dump: no manifest, so no snapshot. */
+  readonly signal?: AbortSignal;
 }
 
-function snapshotId(database: string, now: Date): string {
+/** A new snapshot ID: the database name, a UTC timestamp and a random suffix. */
+export function newSnapshotId(database: string, now: Date): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, '')
@@ -106,7 +112,7 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
   const started = performance.now();
   const now = new Date();
   const database = databaseName(options.databaseUrl);
-  const id = options.id ?? snapshotId(database, now);
+  const id = options.id ?? newSnapshotId(database, now);
   const checksums = options.checksums ?? 'full';
   const pgDump = await toolVersion('pg_dump');
   const client = await connect(options.databaseUrl, `snapshot:${id}`);
@@ -123,7 +129,12 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     log.info({ snapshot_id: id, storage: options.storage.description }, 'snapshot start');
 
     const { env, dbname } = libpqEnvironment(options.databaseUrl);
-    dump = spawnTool('pg_dump', ['-Fc', `--snapshot=${snapshot}`, `--dbname=${dbname}`], env);
+    dump = spawnTool(
+      'pg_dump',
+      ['-Fc', `--snapshot=${snapshot}`, `--dbname=${dbname}`],
+      env,
+      options.signal,
+    );
     const digest = new Digest((bytes) => options.onProgress?.({ phase: 'dump', bytes }));
     const [fingerprint] = await Promise.all([
       readFingerprint(client, {
@@ -135,12 +146,14 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
       dump.done,
     ]);
     await client.query('commit');
+    options.signal?.throwIfAborted();
     await out.commit();
     const manifest: SnapshotManifest = {
       formatVersion: 1,
       id,
       createdAt: now.toISOString(),
       source: describeDatabaseUrl(options.databaseUrl),
+      owner: options.owner ?? 'cli',
       database,
       pgDumpVersion: pgDump.text,
       dumpFile: DUMP_FILE,
@@ -166,6 +179,8 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     dump?.child.kill();
     await dump?.done.catch(() => undefined);
     await out.abort().catch(() => undefined);
+    // A dump committed before the abort landed has no manifest: remove it too.
+    if (options.signal?.aborted === true) await options.storage.removeId(id).catch(() => undefined);
     throw err;
   } finally {
     await client.end().catch(() => undefined);
@@ -207,7 +222,24 @@ async function writeManifest(storage: SnapshotStorage, manifest: SnapshotManifes
   );
 }
 
-/** Every readable snapshot, newest first; unreadable ones are reported, not hidden. */
+/** Why a manifest's dump cannot serve a restore (gone or truncated), or null when it is whole. */
+export async function dumpProblem(
+  storage: SnapshotStorage,
+  manifest: SnapshotManifest,
+): Promise<string | null> {
+  const size = await storage.size(`${manifest.id}/${manifest.dumpFile}`);
+  if (size === null)
+    return `snapshot ${manifest.id}: its dump file is missing; it cannot be restored`;
+  if (size !== manifest.dumpSizeBytes) {
+    return `snapshot ${manifest.id}: its dump file is ${String(size)} bytes, the manifest says ${String(manifest.dumpSizeBytes)}; it cannot be restored`;
+  }
+  return null;
+}
+
+/**
+ * Every snapshot whose manifest reads and whose dump is there, newest first. The others are
+ * reported as unreadable, never listed as usable: a manifest alone restores nothing.
+ */
 export async function listSnapshots(
   storage: SnapshotStorage,
 ): Promise<{ manifests: SnapshotManifest[]; unreadable: { id: string; reason: string }[] }> {
@@ -215,7 +247,10 @@ export async function listSnapshots(
   const unreadable: { id: string; reason: string }[] = [];
   for (const id of await storage.listIds()) {
     try {
-      manifests.push(await readManifest(storage, id));
+      const manifest = await readManifest(storage, id);
+      const problem = await dumpProblem(storage, manifest);
+      if (problem === null) manifests.push(manifest);
+      else unreadable.push({ id, reason: problem });
     } catch (err) {
       unreadable.push({ id, reason: (err as Error).message });
     }
@@ -291,12 +326,13 @@ async function checkedDumpFile(
   return { path: path as string, cleanup };
 }
 
-async function runRestore(path: string, targetUrl: string): Promise<void> {
+async function runRestore(path: string, targetUrl: string, signal?: AbortSignal): Promise<void> {
   const { env, dbname } = libpqEnvironment(targetUrl);
   const restore = spawnTool(
     'pg_restore',
     ['--exit-on-error', '--no-owner', '--no-privileges', `--dbname=${dbname}`, path],
     env,
+    signal,
   );
   restore.child.stdin.end();
   await restore.done;
@@ -318,6 +354,13 @@ export interface VerifySnapshotOptions {
   readonly scratchServerUrl: string;
   readonly logger?: Logger;
   readonly onProgress?: (p: SnapshotProgress) => void;
+  /** Aborting stops the restore, drops the scratch database and records nothing. */
+  readonly signal?: AbortSignal;
+  /**
+   * A fixed name for the scratch database (the operator's is per resource), so a retry after a
+   * crash drops the copy the crashed attempt left behind.
+   */
+  readonly scratchDatabase?: string;
 }
 
 /**
@@ -328,7 +371,7 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
   const log = options.logger ?? silentLogger();
   const manifest = await readManifest(options.storage, options.id);
   const started = performance.now();
-  const scratch = `dbm_verify_${randomBytes(6).toString('hex')}`;
+  const scratch = options.scratchDatabase ?? `dbm_verify_${randomBytes(6).toString('hex')}`;
   const scratchUrl = withDatabase(options.scratchServerUrl, scratch);
   let mismatches: string[];
   let file: { path: string; cleanup: () => Promise<void> } | null = null;
@@ -336,9 +379,12 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
     file = await checkedDumpFile(options.storage, manifest, (bytes) =>
       options.onProgress?.({ phase: 'restore', bytes }),
     );
-    await withAdmin(options.scratchServerUrl, (c) => c.query(`create database ${scratch}`));
+    await withAdmin(options.scratchServerUrl, async (c) => {
+      await c.query(`drop database if exists ${c.escapeIdentifier(scratch)} with (force)`);
+      await c.query(`create database ${c.escapeIdentifier(scratch)}`);
+    });
     try {
-      await runRestore(file.path, scratchUrl);
+      await runRestore(file.path, scratchUrl, options.signal);
       const client = await connect(scratchUrl, 'snapshot-verify');
       try {
         await client.query('begin isolation level repeatable read read only');
@@ -349,11 +395,11 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
         await client.end().catch(() => undefined);
       }
     } catch (err) {
-      if (!(err instanceof PgToolError)) throw err;
+      if (!(err instanceof PgToolError) || options.signal?.aborted === true) throw err;
       mismatches = [`restore failed: ${err.message}`];
     } finally {
       await withAdmin(options.scratchServerUrl, (c) =>
-        c.query(`drop database if exists ${scratch} with (force)`),
+        c.query(`drop database if exists ${c.escapeIdentifier(scratch)} with (force)`),
       );
     }
   } catch (err) {
@@ -362,13 +408,22 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
   } finally {
     await file?.cleanup();
   }
+  options.signal?.throwIfAborted();
   const verification: Verification = {
     at: new Date().toISOString(),
     ok: mismatches.length === 0,
     scratchDatabase: scratch,
     durationMs: Math.round(performance.now() - started),
     mismatches,
+    dumpSha256: manifest.dumpSha256,
   };
+  // Deleted while verifying: writing the manifest back would leave a snapshot without a dump.
+  if ((await options.storage.size(`${manifest.id}/${manifest.dumpFile}`)) === null) {
+    throw new SnapshotError(
+      'SNAPSHOT_NOT_FOUND',
+      `snapshot ${manifest.id}: its dump file is missing; it cannot be restored (removed while it was being verified)`,
+    );
+  }
   await writeManifest(options.storage, { ...manifest, verification });
   log.info(
     {
@@ -441,14 +496,39 @@ export async function restoreSnapshot(
   return { database, durationMs };
 }
 
-/** Deletes what the retention policy expires; returns the removed IDs. */
-export async function applyRetention(
+/** Whose snapshots a retention pass may consider: one database, one owner. */
+export interface RetentionScope {
+  /** The database's URL (its host, port and name identify it; the role does not). */
+  readonly databaseUrl: string;
+  readonly owner: string;
+}
+
+/**
+ * The snapshots the retention policy expires among those of `scope` only: never another
+ * database's, never another owner's (a namespace's, the CLI's), never one without an owner.
+ */
+export async function expiredSnapshots(
   storage: SnapshotStorage,
   policy: RetentionPolicy,
+  scope: RetentionScope,
   now = new Date(),
 ): Promise<string[]> {
   const { manifests } = await listSnapshots(storage);
-  const expired = snapshotsToRemove(manifests, policy, now);
+  const database = sourceDatabaseKey(describeDatabaseUrl(scope.databaseUrl));
+  const mine = manifests.filter(
+    (m) => m.owner === scope.owner && sourceDatabaseKey(m.source) === database,
+  );
+  return snapshotsToRemove(mine, policy, now);
+}
+
+/** Deletes what the retention policy expires within `scope`; returns the removed IDs. */
+export async function applyRetention(
+  storage: SnapshotStorage,
+  policy: RetentionPolicy,
+  scope: RetentionScope,
+  now = new Date(),
+): Promise<string[]> {
+  const expired = await expiredSnapshots(storage, policy, scope, now);
   for (const id of expired) await storage.removeId(id);
   return expired;
 }

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
 /**
@@ -21,6 +21,8 @@ export interface SnapshotStorage {
   removeId(id: string): Promise<void>;
   /** A local path for tools that need one (pg_restore), or null for remote stores. */
   localPath(key: string): string | null;
+  /** Size in bytes of a stored object, or null when it does not exist. */
+  size(key: string): Promise<number | null>;
 }
 
 export class LocalDirectoryStorage implements SnapshotStorage {
@@ -98,8 +100,12 @@ export class LocalDirectoryStorage implements SnapshotStorage {
     return this.path(key);
   }
 
-  /** Size in bytes of a stored object. */
-  async size(key: string): Promise<number> {
-    return (await stat(join(this.root, key))).size;
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await stat(this.path(key))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 }

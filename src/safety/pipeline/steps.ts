@@ -1,0 +1,55 @@
+/**
+ * The steps of the safe-apply pipeline that both drivers run: `apply --safe` calls them in
+ * sequence, the operator's reconciler calls one per phase. Each takes typed input and returns
+ * a typed outcome, so neither driver re-derives a verdict on its own.
+ */
+import type { Migration } from '../../engine/migration.js';
+import type { MigrationImpact } from '../dryrun/impact.js';
+import { lintMigrations } from '../lint/linter.js';
+import { lintVerdict, type LintFindingRef, type LintPolicy, type LintVerdict } from './choices.js';
+
+/** Lints the whole set (later files see earlier ones' tables) and judges the pending ones. */
+export async function lintPending(
+  migrations: readonly Migration[],
+  pendingIds: readonly string[],
+  policy: LintPolicy,
+): Promise<LintVerdict & { readonly findings: readonly LintFindingRef[] }> {
+  if (policy === 'off') return { ...lintVerdict([], 'off'), findings: [] };
+  const pending = new Map(
+    migrations.filter((m) => pendingIds.includes(m.id)).map((m) => [m.file, m.id]),
+  );
+  const findings = (await lintMigrations(migrations)).flatMap((f) => {
+    const id = pending.get(f.file);
+    return id === undefined
+      ? []
+      : [{ migration: id, file: f.file, line: f.line, ruleId: f.ruleId, severity: f.severity }];
+  });
+  return { ...lintVerdict(findings, policy), findings };
+}
+
+/** The lint verdict of a dry-run, which linted each migration it applied. */
+export function dryRunLintVerdict(
+  migrations: readonly Pick<MigrationImpact, 'id' | 'file' | 'lint'>[],
+  policy: LintPolicy,
+): LintVerdict {
+  return lintVerdict(
+    migrations.flatMap((m) =>
+      m.lint.map((f) => ({
+        migration: m.id,
+        file: m.file,
+        line: f.line,
+        ruleId: f.ruleId,
+        severity: f.severity,
+      })),
+    ),
+    policy,
+  );
+}
+
+/** Relations a migration locked or rewrote on staging: what post-verify checks in production. */
+export function touchedRelations(migration: Pick<MigrationImpact, 'locks' | 'rewrites'>): string[] {
+  const out = new Set<string>();
+  for (const l of migration.locks) out.add(l.relation);
+  for (const r of migration.rewrites) if (r.startsWith('table ')) out.add(r.slice('table '.length));
+  return [...out];
+}

@@ -1,0 +1,80 @@
+import type { V1Lease } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/observability/logger.js';
+import type { KubeApi } from '../../src/operator/kube.js';
+import { LeaderElector } from '../../src/operator/leader.js';
+import { TaskRunner } from '../../src/operator/tasks.js';
+
+describe('TaskRunner', () => {
+  it('cancel aborts the running tasks of one resource, waits for them, and leaves the others', async () => {
+    const tasks = new TaskRunner();
+    const seen: string[] = [];
+    const work = (label: string) => (signal: AbortSignal) =>
+      new Promise<string>((resolve) => {
+        signal.addEventListener('abort', () => {
+          setTimeout(() => {
+            seen.push(`${label} stopped`);
+            resolve(label);
+          }, 20);
+        });
+      });
+    tasks.start('uid-a/1/apply', work('a'), () => undefined);
+    tasks.start('uid-b/1/apply', work('b'), () => undefined);
+    await tasks.cancel('uid-a/', 'deleted');
+    // Resolved only after the task settled: nothing of it runs after cancel returns.
+    expect(seen).toEqual(['a stopped']);
+    expect(tasks.anyRunning('uid-a/')).toBe(false);
+    expect(tasks.anyRunning('uid-b/')).toBe(true);
+    await tasks.cancel('', 'lost the lease');
+    expect(seen).toEqual(['a stopped', 'b stopped']);
+  });
+
+  it('drain does not keep the process alive after the tasks ended', async () => {
+    const tasks = new TaskRunner();
+    tasks.start(
+      'k',
+      () => Promise.resolve(1),
+      () => undefined,
+    );
+    const t0 = performance.now();
+    await tasks.drain(60_000);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
+
+/** A Lease store with the API server's optimistic concurrency, enough for one elector. */
+function leaseApi(): KubeApi {
+  let lease: V1Lease | null = null;
+  const store = (body: V1Lease): Promise<V1Lease> => {
+    lease = body;
+    return Promise.resolve(body);
+  };
+  return {
+    readLease: () => Promise.resolve(lease),
+    createLease: (_ns: string, body: V1Lease) => store(body),
+    replaceLease: (_ns: string, _name: string, body: V1Lease) => store(body),
+  } as unknown as KubeApi;
+}
+
+describe('LeaderElector fence', () => {
+  it('stops vouching for this replica once its last renewal is older than the renew deadline', async () => {
+    const elector = new LeaderElector(leaseApi(), {
+      namespace: 'default',
+      name: 'lease',
+      identity: 'a',
+      leaseDurationSeconds: 2,
+      retryPeriodMs: 60_000,
+      logger: silentLogger(),
+      onStartedLeading: () => undefined,
+      onStoppedLeading: () => undefined,
+    });
+    elector.start();
+    for (let i = 0; i < 50 && !elector.isLeader; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(elector.isLeader).toBe(true);
+    const now = performance.now();
+    expect(elector.holdsLease(now)).toBe(true);
+    // As after a SIGSTOP: no renewal for longer than 80 % of the lease, by the monotonic clock.
+    expect(elector.holdsLease(now + 1700)).toBe(false);
+    await elector.stop();
+  });
+});
