@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ApiException,
   CoordinationV1Api,
@@ -210,7 +211,11 @@ export class KubeApi {
     }
   }
 
-  /** A core/v1 Event about `ref` (one per phase change; `kubectl describe` shows them). */
+  /**
+   * A core/v1 Event about `ref` (`kubectl describe` shows them). The same type, reason and
+   * message about the same object aggregate into one Event whose count grows, as client-go's
+   * recorder does, so a retried failure never floods the namespace.
+   */
   async event(
     ref: ObjectRef,
     type: 'Normal' | 'Warning',
@@ -218,27 +223,50 @@ export class KubeApi {
     message: string,
   ): Promise<void> {
     const now = new Date();
-    await this.core.createNamespacedEvent({
-      namespace: ref.namespace,
-      body: {
-        metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
-        involvedObject: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: ref.kind,
-          name: ref.name,
-          namespace: ref.namespace,
-          ...(ref.uid !== undefined && { uid: ref.uid }),
+    const text = message.slice(0, 1024);
+    const digest = createHash('sha256')
+      .update(`${ref.kind}\0${ref.uid ?? ref.name}\0${type}\0${reason}\0${text}`)
+      .digest('hex')
+      .slice(0, 16);
+    const name = `${ref.name.slice(0, 200)}.${digest}`;
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: ref.namespace,
+        body: {
+          metadata: { name, namespace: ref.namespace },
+          involvedObject: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: ref.kind,
+            name: ref.name,
+            namespace: ref.namespace,
+            ...(ref.uid !== undefined && { uid: ref.uid }),
+          },
+          type,
+          reason,
+          message: text,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          source: { component: this.fieldManager },
+          reportingComponent: this.fieldManager,
         },
-        type,
-        reason,
-        message: message.slice(0, 1024),
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-        source: { component: this.fieldManager },
-        reportingComponent: this.fieldManager,
-      },
-    });
+      });
+    } catch (err) {
+      if (httpStatus(err) !== 409) throw err;
+      const existing = await this.core.readNamespacedEvent({ name, namespace: ref.namespace });
+      await this.core.patchNamespacedEvent(
+        {
+          name,
+          namespace: ref.namespace,
+          body: {
+            metadata: { resourceVersion: existing.metadata.resourceVersion },
+            count: (existing.count ?? 1) + 1,
+            lastTimestamp: now,
+          },
+        },
+        MERGE_PATCH,
+      );
+    }
   }
 
   async readLease(namespace: string, name: string): Promise<V1Lease | null> {

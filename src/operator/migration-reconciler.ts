@@ -33,7 +33,13 @@ import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
 import { setCondition, setConditions } from './conditions.js';
 import { httpStatus, type KubeApi } from './kube.js';
-import { databaseUrlFor, migrationSourceFor, ResourceProblem } from './migration-source.js';
+import {
+  databaseUrlFor,
+  EXTERNAL_REASONS,
+  migrationSourceFor,
+  ResourceProblem,
+  RetryLater,
+} from './migration-source.js';
 import type { TaskRunner } from './tasks.js';
 
 export interface ReconcileResult {
@@ -185,6 +191,8 @@ export class MigrationReconciler {
           err.reason,
           err.message,
         );
+        // Fixed elsewhere (the Secret or ConfigMap appears): retried with backoff.
+        if (err.external) throw new RetryLater(err.reason);
         return {};
       }
       if (err instanceof DatabaseUnreachableError) {
@@ -290,8 +298,13 @@ export class MigrationReconciler {
         return this.apply(dbm, uid, gen);
       case 'Verifying':
         return this.verify(dbm, uid, gen);
+      case 'Failed': {
+        // A failure caused outside the spec starts over once its cause may be gone; one of the
+        // spec (or of the database's content) waits for a new generation or restart.
+        const reason = dbm.status?.conditions?.find((c) => c.type === 'Ready')?.reason ?? '';
+        return EXTERNAL_REASONS.has(reason) ? this.plan(dbm) : {};
+      }
       case 'Succeeded':
-      case 'Failed':
         return {};
     }
   }
@@ -325,7 +338,7 @@ export class MigrationReconciler {
     }
     const pinned = plan.pending.map((p) => ({ id: p.id, name: p.name, checksum: p.checksum }));
     const progress = await this.progress(dbm, url, source, pinned);
-    const base = { pinned, ...progress, startedAt: this.now().toISOString() };
+    const base = { pinned, ...progress, startedAt: this.now().toISOString(), lastError: '' };
     if (pinned.length === 0) {
       await this.write(
         dbm,

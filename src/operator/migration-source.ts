@@ -2,6 +2,18 @@ import type { DatabaseMigrationSpec } from '../api/v1alpha1/database-migration.j
 import { InlineMigrationSource, type MigrationSource } from '../engine/source.js';
 import type { KubeApi } from './kube.js';
 
+/**
+ * Reasons whose cause lies outside the resource's spec (a Secret or ConfigMap that is missing
+ * or wrong): the resource fails, then retries with backoff and recovers once the object is fixed,
+ * as GitOps tools expect when they apply objects in any order.
+ */
+export const EXTERNAL_REASONS: ReadonlySet<string> = new Set([
+  'SecretMissing',
+  'SecretInvalid',
+  'ConfigMapMissing',
+  'NoMigrations',
+]);
+
 /** What the resource points at is missing or unusable: the user must fix the resource. */
 export class ResourceProblem extends Error {
   constructor(
@@ -10,6 +22,19 @@ export class ResourceProblem extends Error {
   ) {
     super(message);
     this.name = 'ResourceProblem';
+  }
+
+  /** Whether fixing another object (not this resource's spec) clears it. */
+  get external(): boolean {
+    return EXTERNAL_REASONS.has(this.reason);
+  }
+}
+
+/** Raised after a retryable failure was recorded, so the work queue retries with backoff. */
+export class RetryLater extends Error {
+  constructor(readonly reason: string) {
+    super(`retrying after ${reason}`);
+    this.name = 'RetryLater';
   }
 }
 
@@ -26,13 +51,30 @@ export async function databaseUrlFor(
       `${field}: Secret ${namespace}/${ref.name} does not exist or has no key ${ref.key}; create it with a postgres:// URL`,
     );
   }
-  if (!/^postgres(ql)?:\/\//.test(url.trim())) {
+  const problem = urlProblem(url.trim());
+  if (problem !== null) {
+    // The value itself never goes into the message: it may hold a password.
     throw new ResourceProblem(
       'SecretInvalid',
-      `${field}: key ${ref.key} of Secret ${namespace}/${ref.name} is not a postgres:// URL`,
+      `${field}: key ${ref.key} of Secret ${namespace}/${ref.name} is not a usable postgres:// URL (${problem}); fix the Secret`,
     );
   }
   return url.trim();
+}
+
+/** What is wrong with a database URL, without quoting any of it; null when it is usable. */
+export function urlProblem(url: string): string | null {
+  if (!/^postgres(ql)?:\/\//.test(url)) return 'it does not start with postgres://';
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'it does not parse as a URL; percent-encode @, / and : in the user name and password';
+  }
+  if (u.hostname === '') return 'it names no host';
+  if (u.port !== '' && (Number(u.port) < 1 || Number(u.port) > 65535))
+    return 'its port is out of range';
+  return null;
 }
 
 /** The migrations a resource names: a ConfigMap's `NNNN_name.sql` keys, or inline SQL. */

@@ -181,21 +181,73 @@ spec:
     expect(tables.rowCount).toBe(0);
   });
 
-  it('ends Failed naming the Secret when it does not exist', async () => {
+  it('ends Failed naming a missing Secret, retries, and recovers once the Secret appears', async () => {
     cp.kubectl(
       ['apply', '-f', '-'],
       `apiVersion: dbops.docserver.io/v1alpha1
 kind: DatabaseMigration
 metadata: {name: nosecret}
 spec:
-  database: {secretRef: {name: does-not-exist}}
-  migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\nselect 1;"}]}
+  database: {secretRef: {name: late-secret}}
+  safety: Unsafe
+  migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\ncreate table late (id int);"}]}
 `,
     );
     const failed = await waitFor('nosecret', ['Failed', 'Succeeded']);
     expect(failed.status?.lastError).toContain(
-      'Secret default/does-not-exist does not exist or has no key DATABASE_URL',
+      'Secret default/late-secret does not exist or has no key DATABASE_URL',
     );
+    // Retried with backoff meanwhile: one Event whose count grows, not one Event per attempt.
+    await new Promise((r) => setTimeout(r, 3000));
+    const warnings = JSON.parse(
+      cp.kubectl([
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=nosecret,reason=SecretMissing',
+        '-o',
+        'json',
+      ]),
+    ) as { items: { count?: number }[] };
+    expect(warnings.items).toHaveLength(1);
+    expect(warnings.items[0]?.count ?? 0).toBeGreaterThan(1);
+    // GitOps applies objects in any order: the Secret arriving later is enough.
+    const db = await createTestDatabase('late');
+    dbs.push(db);
+    cp.kubectl([
+      'create',
+      'secret',
+      'generic',
+      'late-secret',
+      `--from-literal=DATABASE_URL=${db.url}`,
+    ]);
+    const done = await waitFor('nosecret', ['Succeeded'], 120_000);
+    expect(done.status?.lastError ?? '').toBe('');
+    expect((await db.query("select 1 from pg_class where relname = 'late'")).rowCount).toBe(1);
+  });
+
+  it('fails with a clear reason, never quoting it, when the Secret holds a URL that does not parse', async () => {
+    cp.kubectl([
+      'create',
+      'secret',
+      'generic',
+      'broken-url',
+      '--from-literal=DATABASE_URL=postgres://app:s3cr/t@wd@db.example:notaport/app',
+    ]);
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: brokenurl}
+spec:
+  database: {secretRef: {name: broken-url}}
+  safety: Unsafe
+  migrations: {inline: [{name: 0001_a.sql, sql: "-- migrate:up\\nselect 1;"}]}
+`,
+    );
+    const failed = await waitFor('brokenurl', ['Failed', 'Succeeded'], 60_000);
+    expect(failed.status?.lastError).toContain('is not a usable postgres:// URL');
+    expect(JSON.stringify(failed.status)).not.toMatch(/s3cr|wd@/);
   });
 
   it('waits for approval until the generation is annotated', async () => {
