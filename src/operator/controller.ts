@@ -9,11 +9,8 @@ import type { Logger } from 'pino';
 import { GROUP, VERSION } from '../api/v1alpha1/common.js';
 import { KubeApi, type Plural } from './kube.js';
 import { LeaderElector } from './leader.js';
-import {
-  MIGRATION_LABEL,
-  MigrationReconciler,
-  type ReconcileResult,
-} from './migration-reconciler.js';
+import { MIGRATION_LABEL, MigrationReconciler } from './migration-reconciler.js';
+import { TerminalError, type Reconciler } from './reconcile.js';
 import { SnapshotReconciler } from './snapshot-reconciler.js';
 import { TaskRunner } from './tasks.js';
 import { WorkQueue } from './work-queue.js';
@@ -49,8 +46,7 @@ export class Operator {
   private readonly informers: (Informer<KubernetesObject> & {
     list(): readonly KubernetesObject[];
   })[] = [];
-  private readonly migrations: MigrationReconciler;
-  private readonly snapshots: SnapshotReconciler;
+  private readonly reconcilers: Readonly<Record<Kind, Reconciler>>;
   private stopped = false;
   private workersDone: Promise<void>[] = [];
   private resync: NodeJS.Timeout | null = null;
@@ -59,19 +55,20 @@ export class Operator {
     const requeue = (kind: Kind) => (namespace: string, name: string) => {
       this.queue.add(`${kind}/${namespace}/${name}`);
     };
-    this.migrations = new MigrationReconciler({
+    const migrations = new MigrationReconciler({
       api: options.api,
       tasks: this.tasks,
       logger: options.logger,
       requeue: requeue('dbm'),
       fence: () => this.fence(),
     });
-    this.snapshots = new SnapshotReconciler({
+    const snapshots = new SnapshotReconciler({
       api: options.api,
       tasks: this.tasks,
       logger: options.logger,
       requeue: requeue('snap'),
     });
+    this.reconcilers = { dbm: migrations, snap: snapshots };
     this.elector = new LeaderElector(options.api, {
       namespace: options.leaseNamespace,
       name: options.leaseName ?? 'dbmigrate-operator',
@@ -110,7 +107,8 @@ export class Operator {
       'enqueue',
     );
     this.queue.add(keyOf(kind, obj));
-    const migration = obj.metadata?.labels?.[MIGRATION_LABEL];
+    const migration =
+      obj.metadata?.annotations?.[MIGRATION_LABEL] ?? obj.metadata?.labels?.[MIGRATION_LABEL];
     if (kind === 'snap' && migration !== undefined) {
       // A pre-migration snapshot's progress moves its migration on.
       this.queue.add(`dbm/${obj.metadata?.namespace ?? 'default'}/${migration}`);
@@ -172,15 +170,24 @@ export class Operator {
         if (!this.elector.holdsLease()) continue;
         const [kind, namespace = 'default', name = ''] = key.split('/');
         this.options.logger.debug({ key }, 'reconcile');
-        const result: ReconcileResult =
-          kind === 'snap'
-            ? await this.snapshots.reconcile(namespace, name)
-            : await this.migrations.reconcile(namespace, name);
+        const result = await this.reconcilers[kind === 'snap' ? 'snap' : 'dbm'].reconcile({
+          namespace,
+          name,
+        });
         this.queue.forget(key);
-        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        if (result.requeue) this.queue.addAfter(key, result.afterMs);
       } catch (err) {
-        const delay = this.queue.addRateLimited(key);
-        this.options.logger.warn({ err, key, retry_in_ms: delay }, 'reconcile failed; will retry');
+        if (err instanceof TerminalError) {
+          // Retrying cannot fix it: wait for the object to change.
+          this.queue.forget(key);
+          this.options.logger.error({ err, key }, 'reconcile failed for good; not retrying');
+        } else {
+          const delay = this.queue.addRateLimited(key);
+          this.options.logger.warn(
+            { err, key, retry_in_ms: delay },
+            'reconcile failed; will retry',
+          );
+        }
       } finally {
         this.queue.done(key);
       }
@@ -195,6 +202,8 @@ export class Operator {
     this.queue.shutDown();
     await Promise.all(this.workersDone);
     await this.tasks.drain(graceMs);
+    // Whatever still runs stops (before its next statement) before the Lease is handed over.
+    await this.tasks.cancel('', 'the operator is shutting down');
     await this.elector.stop();
     this.options.logger.info('operator stopped');
   }

@@ -36,10 +36,42 @@ export function loadKubeConfig(file?: string): KubeConfig {
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
+ * The Kubernetes calls the reconcilers make, and nothing more: KubeApi serves them from the API
+ * server; the state-machine tests serve them from memory with the same optimistic concurrency.
+ */
+export interface ResourceApi {
+  get(plural: Plural, namespace: string, name: string): Promise<unknown>;
+  list(plural: Plural, namespace?: string): Promise<{ items: unknown[] }>;
+  create(plural: Plural, namespace: string, body: object): Promise<unknown>;
+  delete(plural: Plural, namespace: string, name: string): Promise<void>;
+  /** Conditional on `obj.metadata.resourceVersion` (409 when stale); updates it afterwards. */
+  writeStatus(
+    plural: Plural,
+    obj: {
+      metadata: {
+        namespace?: string | undefined;
+        name?: string | undefined;
+        resourceVersion?: string | undefined;
+      };
+    },
+    status: object,
+  ): Promise<void>;
+  patchMetadata(
+    plural: Plural,
+    namespace: string,
+    name: string,
+    metadata: object,
+  ): Promise<unknown>;
+  readSecretKey(namespace: string, name: string, key: string): Promise<string | null>;
+  readConfigMap(namespace: string, name: string): Promise<Record<string, string> | null>;
+  event(ref: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+/**
  * The few API calls the operator makes, behind one small class so reconcilers can be read
  * without client-node's generated signatures in the way.
  */
-export class KubeApi {
+export class KubeApi implements ResourceApi {
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;

@@ -30,14 +30,6 @@ function micro(date: Date | string | undefined): MicroTime {
   return new MicroTime(date === undefined ? Date.now() : new Date(date).getTime());
 }
 
-/** Whether a lease held by someone else has expired and may be taken over. */
-export function leaseExpired(lease: V1Lease, now: Date): boolean {
-  const renew = lease.spec?.renewTime ?? lease.spec?.acquireTime;
-  const duration = lease.spec?.leaseDurationSeconds ?? 15;
-  if (!renew) return true;
-  return new Date(renew).getTime() + duration * 1000 < now.getTime();
-}
-
 /**
  * coordination.k8s.io Lease election: one replica holds the lease and renews it every retry
  * period; the others take over only after it has gone un-renewed for the lease duration.
@@ -48,6 +40,12 @@ export class LeaderElector {
   private stopped = false;
   /** performance.now() when the last successful renewal was sent: monotonic, so a paused process sees the gap. */
   private lastRenew = -Infinity;
+  /**
+   * The other holder's record as last seen, and when (our monotonic clock). Expiry is timed
+   * from when we saw it change, never from its renewTime: the two nodes' wall clocks may
+   * disagree, and a skew larger than the renew margin would let two replicas lead at once.
+   */
+  private observed: { readonly record: string; readonly at: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -137,6 +135,19 @@ export class LeaderElector {
     this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs ?? 2000);
   }
 
+  private expiredByOurClock(lease: V1Lease): boolean {
+    const record = JSON.stringify([
+      lease.spec?.holderIdentity,
+      lease.spec?.renewTime,
+      lease.spec?.acquireTime,
+      lease.spec?.leaseDurationSeconds,
+    ]);
+    const at = performance.now();
+    if (this.observed?.record !== record) this.observed = { record, at };
+    const duration = lease.spec?.leaseDurationSeconds ?? 15;
+    return at - this.observed.at > duration * 1000;
+  }
+
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
     const duration = this.options.leaseDurationSeconds ?? 15;
@@ -162,7 +173,7 @@ export class LeaderElector {
     }
     const holder = lease.spec?.holderIdentity;
     const mine = holder === identity;
-    if (!mine && holder && !leaseExpired(lease, now)) return false;
+    if (!mine && holder && !this.expiredByOurClock(lease)) return false;
     try {
       await this.api.replaceLease(namespace, name, {
         ...lease,

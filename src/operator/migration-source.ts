@@ -1,6 +1,6 @@
 import type { DatabaseMigrationSpec } from '../api/v1alpha1/database-migration.js';
 import { InlineMigrationSource, type MigrationSource } from '../engine/source.js';
-import type { KubeApi } from './kube.js';
+import type { ResourceApi } from './kube.js';
 
 /**
  * Reasons whose cause lies outside the resource's spec (a Secret or ConfigMap that is missing
@@ -39,7 +39,7 @@ export class RetryLater extends Error {
 }
 
 export async function databaseUrlFor(
-  api: KubeApi,
+  api: ResourceApi,
   namespace: string,
   ref: { name: string; key: string },
   field: string,
@@ -79,7 +79,7 @@ export function urlProblem(url: string): string | null {
 
 /** The migrations a resource names: a ConfigMap's `NNNN_name.sql` keys, or inline SQL. */
 export async function migrationSourceFor(
-  api: KubeApi,
+  api: ResourceApi,
   namespace: string,
   spec: DatabaseMigrationSpec,
 ): Promise<MigrationSource> {

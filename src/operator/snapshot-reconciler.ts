@@ -23,9 +23,16 @@ import {
 import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
 import { setConditions } from './conditions.js';
-import type { KubeApi } from './kube.js';
+import type { ResourceApi } from './kube.js';
 import { databaseUrlFor, ResourceProblem } from './migration-source.js';
-import type { ReconcileResult } from './migration-reconciler.js';
+import {
+  done,
+  requeueAfter,
+  requeueNow,
+  type Reconciler,
+  type Request,
+  type Result,
+} from './reconcile.js';
 import type { TaskRunner } from './tasks.js';
 
 export const SNAPSHOT_FINALIZER = 'dbops.docserver.io/snapshot-cleanup';
@@ -44,19 +51,29 @@ const FILE_CHECK_MS = 60_000;
  * removes the snapshot's files when the resource is deleted; retention prunes older snapshots
  * of the same database made in the same namespace, through their resources where they exist.
  */
-export class SnapshotReconciler {
+export class SnapshotReconciler implements Reconciler {
   constructor(
     private readonly deps: {
-      readonly api: KubeApi;
+      readonly api: ResourceApi;
       readonly tasks: TaskRunner;
       readonly logger: Logger;
       readonly requeue: (namespace: string, name: string) => void;
     },
   ) {}
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+  /** UIDs of resources this process runs tasks for, so a vanished one's tasks can be stopped. */
+  private readonly uids = new Map<string, string>();
+
+  async reconcile({ namespace, name }: Request): Promise<Result> {
     const raw = await this.deps.api.get('backupsnapshots', namespace, name);
-    if (raw === null) return {};
+    const known = this.uids.get(`${namespace}/${name}`);
+    const rawUid = (raw as { metadata?: { uid?: string } } | null)?.metadata?.uid;
+    if (known !== undefined && (raw === null || rawUid !== known)) {
+      // Gone without our finalizer running (it was removed by hand): stop writing its files.
+      this.uids.delete(`${namespace}/${name}`);
+      await this.deps.tasks.cancel(`${known}/`, `BackupSnapshot ${namespace}/${name} is gone`);
+    }
+    if (raw === null) return done;
     const parsed = BackupSnapshotSchema.safeParse(raw);
     if (!parsed.success) {
       await this.write(
@@ -64,14 +81,14 @@ export class SnapshotReconciler {
         { phase: 'Failed', lastError: parsed.error.message },
         'InvalidSpec',
       );
-      return {};
+      return done;
     }
     const snap = parsed.data;
     const storage = new LocalDirectoryStorage(snap.spec.storage.path);
     const finalizers = snap.metadata.finalizers ?? [];
     const uid = snap.metadata.uid ?? `${namespace}/${name}`;
     if (snap.metadata.deletionTimestamp) {
-      if (!finalizers.includes(SNAPSHOT_FINALIZER)) return {};
+      if (!finalizers.includes(SNAPSHOT_FINALIZER)) return done;
       // A dump or verify still running would write files after they are removed: stop it first.
       await this.deps.tasks.cancel(
         `${uid}/`,
@@ -82,15 +99,16 @@ export class SnapshotReconciler {
         finalizers: finalizers.filter((f) => f !== SNAPSHOT_FINALIZER),
         resourceVersion: snap.metadata.resourceVersion,
       });
-      return {};
+      return done;
     }
     if (!finalizers.includes(SNAPSHOT_FINALIZER)) {
       await this.deps.api.patchMetadata('backupsnapshots', namespace, name, {
         finalizers: [...finalizers, SNAPSHOT_FINALIZER],
         resourceVersion: snap.metadata.resourceVersion,
       });
-      return { requeueAfterMs: 0 };
+      return requeueNow();
     }
+    this.uids.set(`${namespace}/${name}`, uid);
     const phase = snap.status?.phase ?? 'Pending';
     try {
       switch (phase) {
@@ -103,19 +121,19 @@ export class SnapshotReconciler {
         case 'Completed':
           return await this.checkFiles(snap, storage);
         case 'Failed':
-          return {};
+          return done;
       }
     } catch (err) {
       if (err instanceof ResourceProblem) {
         await this.write(snap, { phase: 'Failed', lastError: err.message }, err.reason);
-        return {};
+        return done;
       }
       throw err;
     }
   }
 
   /** Refuses up front what could not finish; otherwise names the snapshot before dumping it. */
-  private async start(snap: BackupSnapshot): Promise<ReconcileResult> {
+  private async start(snap: BackupSnapshot): Promise<Result> {
     if (snap.spec.verify) this.scratchServer(snap);
     const url = await this.databaseUrl(snap);
     // The ID is recorded before the dump starts, so a delete mid-dump knows what to remove.
@@ -125,14 +143,14 @@ export class SnapshotReconciler {
       { phase: 'Running', snapshotId: id, startedAt: new Date().toISOString() },
       'Started',
     );
-    return { requeueAfterMs: 0 };
+    return requeueNow();
   }
 
   private async dump(
     snap: BackupSnapshot,
     storage: LocalDirectoryStorage,
     uid: string,
-  ): Promise<ReconcileResult> {
+  ): Promise<Result> {
     const namespace = snap.metadata.namespace ?? 'default';
     const step = await this.deps.tasks.step<SnapshotManifest>(
       `${uid}/dump`,
@@ -152,7 +170,7 @@ export class SnapshotReconciler {
       },
       this.settled(snap),
     );
-    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'pending' || step.state === 'skipped') return requeueAfter(10_000);
     if (step.state === 'failed') throw new ResourceProblem('SnapshotFailed', step.error.message);
     const m = step.value;
     await this.write(
@@ -172,14 +190,14 @@ export class SnapshotReconciler {
       },
       'Dumped',
     );
-    return { requeueAfterMs: 0 };
+    return requeueNow();
   }
 
   private async verify(
     snap: BackupSnapshot,
     storage: LocalDirectoryStorage,
     uid: string,
-  ): Promise<ReconcileResult> {
+  ): Promise<Result> {
     const id = snap.status?.snapshotId ?? '';
     const step = await this.deps.tasks.step<Verification>(
       `${uid}/verify`,
@@ -192,14 +210,14 @@ export class SnapshotReconciler {
             storage,
             id,
             scratchServerUrl: server,
-            scratchDatabase: `dbm_verify_${uid.replace(/[^a-f0-9]/g, '').slice(0, 16)}`,
+            scratchPrefix: `dbm_verify_${uid.replace(/[^a-f0-9]/g, '').slice(0, 16)}_`,
             logger: this.deps.logger,
             signal,
           });
       },
       this.settled(snap),
     );
-    if (step.state === 'pending' || step.state === 'skipped') return { requeueAfterMs: 10_000 };
+    if (step.state === 'pending' || step.state === 'skipped') return requeueAfter(10_000);
     if (step.state === 'failed') throw new ResourceProblem('VerifyFailed', step.error.message);
     const v = step.value;
     await this.write(
@@ -215,7 +233,7 @@ export class SnapshotReconciler {
       v.ok ? 'Verified' : 'VerifyFailed',
     );
     if (v.ok && snap.spec.retention) await this.retain(snap, storage);
-    return { requeueAfterMs: FILE_CHECK_MS };
+    return requeueAfter(FILE_CHECK_MS);
   }
 
   /**
@@ -248,12 +266,9 @@ export class SnapshotReconciler {
   }
 
   /** A Completed snapshot whose files vanished says so instead of claiming a usable backup. */
-  private async checkFiles(
-    snap: BackupSnapshot,
-    storage: LocalDirectoryStorage,
-  ): Promise<ReconcileResult> {
+  private async checkFiles(snap: BackupSnapshot, storage: LocalDirectoryStorage): Promise<Result> {
     const id = snap.status?.snapshotId;
-    if (id === undefined) return {};
+    if (id === undefined) return done;
     let problem: string | null;
     try {
       problem = await dumpProblem(storage, await readManifest(storage, id));
@@ -275,7 +290,7 @@ export class SnapshotReconciler {
         present ? 'Normal' : 'Warning',
       );
     }
-    return { requeueAfterMs: FILE_CHECK_MS };
+    return requeueAfter(FILE_CHECK_MS);
   }
 
   private settled(snap: BackupSnapshot): () => void {

@@ -56,7 +56,7 @@ export class TaskRunner {
         },
       )
       .finally(() => {
-        this.running.delete(key);
+        if (this.running.get(key)?.controller === controller) this.running.delete(key);
         onSettled();
       });
     this.running.set(key, { controller, settled: p });
@@ -107,17 +107,18 @@ export class TaskRunner {
    */
   async cancel(prefix: string, reason: string): Promise<void> {
     const waits: Promise<void>[] = [];
+    const keys: string[] = [];
     for (const [key, r] of this.running) {
       if (!key.startsWith(prefix)) continue;
+      keys.push(key);
       r.controller.abort(new Error(reason));
-      waits.push(
-        r.settled.then(() => {
-          this.tasks.delete(key);
-        }),
-      );
+      waits.push(r.settled);
     }
+    for (const key of this.tasks.keys()) if (key.startsWith(prefix)) keys.push(key);
     await Promise.all(waits);
-    for (const key of [...this.tasks.keys()]) if (key.startsWith(prefix)) this.tasks.delete(key);
+    // Only what was there when the cancel began, and only if it ended: a task started while
+    // we waited (the Lease won back) is someone else's to read.
+    for (const key of keys) if (this.tasks.get(key)?.state !== 'running') this.tasks.delete(key);
   }
 
   /** Waits for running tasks, at most `timeoutMs` (graceful shutdown). */

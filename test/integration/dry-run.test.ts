@@ -189,8 +189,12 @@ describe('staging dry-run', () => {
       await verifySnapshot({ storage, id: snap.id, scratchServerUrl: adminUrl() });
       return storage;
     }
-    async function copies(name: string): Promise<unknown[]> {
-      return (await prod.query('select datname from pg_database where datname = $1', [name])).rows;
+    async function copies(prefix: string): Promise<unknown[]> {
+      return (
+        await prod.query('select datname from pg_database where left(datname, length($1)) = $1', [
+          prefix,
+        ])
+      ).rows;
     }
 
     it('reports the real error and drops the copy when its second session cannot connect', async () => {
@@ -201,15 +205,20 @@ describe('staging dry-run', () => {
       try {
         const server = new URL(adminUrl());
         server.username = role;
-        const name = `dbm_staging_conn_${prod.name.slice(-8)}`;
+        const prefix = `dbm_staging_conn_${prod.name.slice(-8)}_`;
         await expect(
           runDryRun({
             source: new InlineMigrationSource(files),
-            staging: { kind: 'snapshot', storage, serverUrl: server.toString(), database: name },
+            staging: {
+              kind: 'snapshot',
+              storage,
+              serverUrl: server.toString(),
+              databasePrefix: prefix,
+            },
             productionUrl: prod.url,
           }),
         ).rejects.toThrow(/too many connections for role/);
-        expect(await copies(name)).toEqual([]);
+        expect(await copies(prefix)).toEqual([]);
       } finally {
         await prod.query(`drop role if exists ${role}`);
       }
@@ -217,20 +226,20 @@ describe('staging dry-run', () => {
 
     it('stops and drops the copy when interrupted, and a retry drops what a crash left', async () => {
       const storage = await verified();
-      const name = `dbm_staging_int_${prod.name.slice(-8)}`;
-      // What a crashed attempt under the same name would have left.
-      await prod.query(`create database ${name}`);
+      const prefix = `dbm_staging_int_${prod.name.slice(-8)}_`;
+      // What a crashed attempt of the same owner would have left.
+      await prod.query(`create database ${prefix}crashed`);
       const controller = new AbortController();
       controller.abort(new Error('Ctrl-C'));
       await expect(
         runDryRun({
           source: new InlineMigrationSource(files),
-          staging: { kind: 'snapshot', storage, serverUrl: adminUrl(), database: name },
+          staging: { kind: 'snapshot', storage, serverUrl: adminUrl(), databasePrefix: prefix },
           productionUrl: prod.url,
           signal: controller.signal,
         }),
       ).rejects.toThrow(/Ctrl-C/);
-      expect(await copies(name)).toEqual([]);
+      expect(await copies(prefix)).toEqual([]);
     });
   });
 });

@@ -154,6 +154,26 @@ describe('apply --safe', () => {
     );
   });
 
+  it('stops at the dry-run when the staging database already has the pending set (nothing was measured)', async () => {
+    const files = [
+      BASE,
+      { file: '0002_note.sql', content: migrationText('alter table items add column note text;') },
+    ];
+    const staging = await createTestDatabase('safe_stage');
+    try {
+      await migratorFor(staging.url, files).apply();
+      const report = await run(files, {}, { stagingUrl: staging.url });
+      expect(report.stoppedAt).toBe('dry-run');
+      expect(report.steps.at(-1)?.detail).toMatch(
+        /^the dry-run did not run 0002: the staging database already records it as applied/,
+      );
+      expect(report.productionTouched).toBe(false);
+      expect(await columns(db)).toEqual(['id', 'name']);
+    } finally {
+      await staging.drop();
+    }
+  });
+
   it('refuses at the plan step, before any snapshot, when validation fails', async () => {
     const drifted = { file: BASE.file, content: migrationText('create table items (id int);') };
     const report = await run([drifted]);

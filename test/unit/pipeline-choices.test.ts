@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationStatusEntry } from '../../src/engine/plan.js';
+import { dryRunGap } from '../../src/safety/pipeline/steps.js';
 import {
   CLI_VOCABULARY,
   lintVerdict,
@@ -99,6 +100,17 @@ describe('lint verdict', () => {
     expect(lintVerdict([error, warning], 'warn')).toMatchObject({ ok: true });
     expect(lintVerdict([error], 'off')).toEqual({ ok: true, errors: [], detail: 'lint disabled' });
     expect(lintVerdict([warning], 'enforce')).toMatchObject({ ok: true, errors: [] });
+  });
+});
+
+describe('dry-run coverage', () => {
+  it('is no verdict on a pending migration the staging database already had', () => {
+    expect(
+      dryRunGap({ migrations: [{ id: '0002' }, { id: '0003' }] }, ['0002', '0003']),
+    ).toBeNull();
+    expect(dryRunGap({ migrations: [] }, ['0002', '0003'])).toMatch(
+      /^the dry-run did not run 0002, 0003: the staging database already records them as applied/,
+    );
   });
 });
 

@@ -29,6 +29,37 @@ describe('TaskRunner', () => {
     expect(seen).toEqual(['a stopped', 'b stopped']);
   });
 
+  it('cancel leaves alone a task started under the same key while it waited', async () => {
+    const tasks = new TaskRunner();
+    let release = (): void => undefined;
+    tasks.start(
+      'uid/1/apply',
+      (signal) =>
+        new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => {
+            release = resolve;
+          });
+        }),
+      () => undefined,
+    );
+    const cancelling = tasks.cancel('uid/', 'lost the lease');
+    // The old task has not settled yet; once it has, the key is free and a new one starts.
+    release();
+    await cancelling;
+    let finish = (): void => undefined;
+    tasks.start(
+      'uid/1/apply',
+      () =>
+        new Promise<void>((resolve) => {
+          finish = resolve;
+        }),
+      () => undefined,
+    );
+    await tasks.cancel('other/', 'unrelated');
+    expect(tasks.anyRunning('uid/')).toBe(true);
+    finish();
+  });
+
   it('drain does not keep the process alive after the tasks ended', async () => {
     const tasks = new TaskRunner();
     tasks.start(
@@ -55,6 +86,43 @@ function leaseApi(): KubeApi {
     replaceLease: (_ns: string, _name: string, body: V1Lease) => store(body),
   } as unknown as KubeApi;
 }
+
+describe('LeaderElector takeover', () => {
+  it("times another holder's Lease by its own clock, never by the holder's renewTime", async () => {
+    const api = leaseApi();
+    // Renewed by a replica whose wall clock runs an hour behind: by ours it looks long expired.
+    const skewed = JSON.parse(
+      JSON.stringify({
+        metadata: { name: 'lease', namespace: 'default' },
+        spec: {
+          holderIdentity: 'a',
+          leaseDurationSeconds: 1,
+          renewTime: new Date(Date.now() - 3_600_000).toISOString(),
+          acquireTime: new Date(Date.now() - 3_600_000).toISOString(),
+        },
+      }),
+    ) as V1Lease;
+    await api.createLease('default', skewed);
+    const b = new LeaderElector(api, {
+      namespace: 'default',
+      name: 'lease',
+      identity: 'b',
+      leaseDurationSeconds: 1,
+      retryPeriodMs: 100,
+      logger: silentLogger(),
+      onStartedLeading: () => undefined,
+      onStoppedLeading: () => undefined,
+    });
+    const t0 = performance.now();
+    b.start();
+    while (!b.isLeader && performance.now() - t0 < 5000)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(b.isLeader).toBe(true);
+    // Not before a whole lease duration of silence as b itself measured it.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
+    await b.stop();
+  });
+});
 
 describe('LeaderElector fence', () => {
   it('stops vouching for this replica once its last renewal is older than the renew deadline', async () => {

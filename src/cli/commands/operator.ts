@@ -24,6 +24,13 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
   if (leaseSeconds === null || retryMs === null) {
     throw new UsageError('--lease-duration and --retry-period must be durations such as 15s or 2s');
   }
+  if ((retryMs ?? 2000) >= (leaseSeconds ?? 15_000) * 0.8) {
+    // The leader renews every retry period and stops writing at 80 % of the lease: a slower
+    // renewal would make it step down (and cancel its work) on every tick.
+    throw new UsageError(
+      '--retry-period must be shorter than 80 % of --lease-duration (defaults: 2s and 15s)',
+    );
+  }
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const logger = createLogger({ component: 'operator', ...(level !== undefined && { level }) });
   const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];

@@ -9,6 +9,7 @@ import { describeDatabaseUrl } from '../../observability/redact.js';
 import { quoteIdent } from '../../engine/plan.js';
 import { withDatabase } from '../snapshot/pg-tools.js';
 import {
+  dropCopiesWithPrefix,
   latestVerifiedSnapshot,
   readManifest,
   restoreSnapshot,
@@ -32,10 +33,11 @@ export type StagingSource =
       /** Keep the staging database afterwards (for inspection). */
       readonly keep?: boolean;
       /**
-       * A fixed name for the temporary database (the operator's is per resource and generation),
-       * so a retry after a crash drops the copy the crashed attempt left behind.
+       * A prefix for the temporary database's name (the operator's is per resource and
+       * generation): copies under it that crashed attempts left are dropped first, and this
+       * attempt's copy gets a suffix of its own, so a deposed attempt never drops a successor's.
        */
-      readonly database?: string;
+      readonly databasePrefix?: string;
     };
 
 export interface DryRunOptions {
@@ -49,6 +51,8 @@ export interface DryRunOptions {
   readonly sampleIntervalMs?: number;
   readonly migrator?: Pick<MigratorOptions, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries'>;
   readonly target?: string;
+  /** Let a new migration below the newest applied one run (as `apply --out-of-order`). */
+  readonly allowOutOfOrder?: boolean;
   readonly logger?: Logger;
   /** Lint the migrations too (default true); error findings require a window. */
   readonly lint?: boolean;
@@ -140,12 +144,13 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         );
       }
       snapshotId = manifest.id;
-      const database = options.staging.database ?? `dbm_staging_${randomBytes(5).toString('hex')}`;
+      const prefix = options.staging.databasePrefix;
+      const database = `${prefix ?? 'dbm_staging_'}${randomBytes(5).toString('hex')}`;
       stagingUrl = withDatabase(serverUrl, database);
       const drop = (): Promise<void> =>
         admin(serverUrl, `drop database if exists ${quoteIdent(database)} with (force)`);
-      // A copy left by a crashed attempt under the same name goes first.
-      await drop();
+      // Copies crashed attempts of the same owner left go first.
+      if (prefix !== undefined) await dropCopiesWithPrefix(serverUrl, prefix);
       // Armed before the restore: a restore that fails half-way leaves no copy behind either.
       if (options.staging.keep !== true) cleanup = drop;
       log.info({ snapshot_id: manifest.id, staging: database }, 'restoring snapshot into staging');
@@ -199,7 +204,11 @@ async function measure(
     observer: probe,
     ...options.migrator,
   });
-  const plan = await migrator.plan(options.target !== undefined ? { target: options.target } : {});
+  const scope = {
+    ...(options.target !== undefined && { target: options.target }),
+    ...(options.allowOutOfOrder !== undefined && { allowOutOfOrder: options.allowOutOfOrder }),
+  };
+  const plan = await migrator.plan(scope);
   const graph = await migrator.loadGraph();
   const findings = options.lint === false ? [] : await lintMigrations(graph.ordered);
   const lintOf = (file: string): MigrationImpact['lint'] =>
@@ -234,6 +243,7 @@ async function measure(
       const before = await readRelationState(stateClient, historySchema);
       const t0 = performance.now();
       const applied = await migrator.apply({
+        ...scope,
         target: m.id,
         runId: `${runPrefix.slice('dbmigrate:'.length)}${String(index)}`,
         stopIf: () => (options.signal?.aborted === true ? 'the dry-run was interrupted' : null),

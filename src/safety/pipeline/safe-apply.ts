@@ -10,7 +10,7 @@ import { createSnapshot, verifySnapshot } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
 import { waitForWindow } from '../window/window.js';
-import { lintPending, touchedRelations } from './steps.js';
+import { dryRunGap, lintPending, touchedRelations } from './steps.js';
 
 export type SafeStep =
   'plan' | 'lint' | 'snapshot' | 'verify-snapshot' | 'dry-run' | 'window' | 'apply' | 'post-verify';
@@ -217,7 +217,10 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         },
         ...(options.signal !== undefined && { signal: options.signal }),
         ...(options.target !== undefined && { target: options.target }),
+        ...(options.allowOutOfOrder !== undefined && { allowOutOfOrder: options.allowOutOfOrder }),
       });
+      const gap = dryRunGap(state.dryRun, pendingIds);
+      if (gap !== null) return { ok: false, detail: gap };
       const failed = state.dryRun.migrations.find((m) => m.status === 'failed');
       return {
         ok: state.dryRun.ok,

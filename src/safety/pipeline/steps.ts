@@ -53,3 +53,17 @@ export function touchedRelations(migration: Pick<MigrationImpact, 'locks' | 'rew
   for (const r of migration.rewrites) if (r.startsWith('table ')) out.add(r.slice('table '.length));
   return [...out];
 }
+
+/**
+ * Pending migrations the dry-run did not run (a staging database that already had them): a
+ * dry-run that measured nothing for a migration is no verdict on it. Null when all were run.
+ */
+export function dryRunGap(
+  report: { readonly migrations: readonly Pick<MigrationImpact, 'id'>[] },
+  pendingIds: readonly string[],
+): string | null {
+  const ran = new Set(report.migrations.map((m) => m.id));
+  const missing = pendingIds.filter((id) => !ran.has(id));
+  if (missing.length === 0) return null;
+  return `the dry-run did not run ${missing.join(', ')}: the staging database already records ${missing.length > 1 ? 'them' : 'it'} as applied, so nothing was measured; dry-run on a copy at production's state (a restored snapshot, or a staging database reset to it)`;
+}

@@ -164,6 +164,7 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
       fingerprint,
       verification: null,
     };
+    options.signal?.throwIfAborted();
     await writeManifest(options.storage, manifest);
     log.info(
       {
@@ -179,8 +180,8 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     dump?.child.kill();
     await dump?.done.catch(() => undefined);
     await out.abort().catch(() => undefined);
-    // A dump committed before the abort landed has no manifest: remove it too.
-    if (options.signal?.aborted === true) await options.storage.removeId(id).catch(() => undefined);
+    // Only what this attempt wrote: another writer (a successor) may be using the same ID.
+    await options.storage.removeIdIfEmpty(id).catch(() => undefined);
     throw err;
   } finally {
     await client.end().catch(() => undefined);
@@ -338,6 +339,26 @@ async function runRestore(path: string, targetUrl: string, signal?: AbortSignal)
   await restore.done;
 }
 
+/**
+ * Drops the temporary copies whose names start with `prefix`: what crashed attempts of the
+ * same owner (one resource, one generation) left. Never called with a prefix a user chose.
+ */
+export async function dropCopiesWithPrefix(serverUrl: string, prefix: string): Promise<string[]> {
+  if (!/^dbm_(staging|verify)_[a-z0-9_]+_$/.test(prefix)) {
+    throw new Error(`refusing to sweep databases by the prefix ${prefix}`);
+  }
+  return withAdmin(serverUrl, async (c) => {
+    const res = await c.query<{ datname: string }>(
+      'select datname from pg_database where left(datname, length($1)) = $1',
+      [prefix],
+    );
+    for (const { datname } of res.rows) {
+      await c.query(`drop database if exists ${c.escapeIdentifier(datname)} with (force)`);
+    }
+    return res.rows.map((r) => r.datname);
+  });
+}
+
 async function withAdmin<T>(serverUrl: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = await connect(serverUrl, 'snapshot-admin');
   try {
@@ -357,10 +378,10 @@ export interface VerifySnapshotOptions {
   /** Aborting stops the restore, drops the scratch database and records nothing. */
   readonly signal?: AbortSignal;
   /**
-   * A fixed name for the scratch database (the operator's is per resource), so a retry after a
-   * crash drops the copy the crashed attempt left behind.
+   * A prefix for the scratch database's name (the operator's is per resource): copies under it
+   * that crashed attempts left are dropped first, and this attempt's gets a suffix of its own.
    */
-  readonly scratchDatabase?: string;
+  readonly scratchPrefix?: string;
 }
 
 /**
@@ -371,7 +392,7 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
   const log = options.logger ?? silentLogger();
   const manifest = await readManifest(options.storage, options.id);
   const started = performance.now();
-  const scratch = options.scratchDatabase ?? `dbm_verify_${randomBytes(6).toString('hex')}`;
+  const scratch = `${options.scratchPrefix ?? 'dbm_verify_'}${randomBytes(6).toString('hex')}`;
   const scratchUrl = withDatabase(options.scratchServerUrl, scratch);
   let mismatches: string[];
   let file: { path: string; cleanup: () => Promise<void> } | null = null;
@@ -379,10 +400,11 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
     file = await checkedDumpFile(options.storage, manifest, (bytes) =>
       options.onProgress?.({ phase: 'restore', bytes }),
     );
-    await withAdmin(options.scratchServerUrl, async (c) => {
-      await c.query(`drop database if exists ${c.escapeIdentifier(scratch)} with (force)`);
-      await c.query(`create database ${c.escapeIdentifier(scratch)}`);
-    });
+    if (options.scratchPrefix !== undefined)
+      await dropCopiesWithPrefix(options.scratchServerUrl, options.scratchPrefix);
+    await withAdmin(options.scratchServerUrl, (c) =>
+      c.query(`create database ${c.escapeIdentifier(scratch)}`),
+    );
     try {
       await runRestore(file.path, scratchUrl, options.signal);
       const client = await connect(scratchUrl, 'snapshot-verify');

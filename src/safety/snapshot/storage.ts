@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
@@ -19,6 +20,8 @@ export interface SnapshotStorage {
   /** Snapshot IDs (top-level folders). */
   listIds(): Promise<string[]>;
   removeId(id: string): Promise<void>;
+  /** Removes a snapshot's folder only if nothing is in it. */
+  removeIdIfEmpty(id: string): Promise<void>;
   /** A local path for tools that need one (pg_restore), or null for remote stores. */
   localPath(key: string): string | null;
   /** Size in bytes of a stored object, or null when it does not exist. */
@@ -43,7 +46,8 @@ export class LocalDirectoryStorage implements SnapshotStorage {
 
   async openWrite(key: string) {
     const final = this.path(key);
-    const partial = `${final}.partial`;
+    // Per writer: two writers of one key (a deposed leader and its successor) never share a file.
+    const partial = `${final}.partial-${randomBytes(4).toString('hex')}`;
     await mkdir(dirname(final), { recursive: true });
     const stream = createWriteStream(partial);
     return {
@@ -94,6 +98,16 @@ export class LocalDirectoryStorage implements SnapshotStorage {
 
   async removeId(id: string): Promise<void> {
     await rm(this.path(id), { recursive: true, force: true });
+  }
+
+  /** Removes a snapshot's folder only if nothing is in it (what an aborted write leaves). */
+  async removeIdIfEmpty(id: string): Promise<void> {
+    try {
+      await rmdir(this.path(id));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
   }
 
   localPath(key: string): string | null {
