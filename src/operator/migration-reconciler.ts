@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseConfig } from '../api/config.js';
-import type { Condition } from '../api/v1alpha1/common.js';
 import {
   APPROVED_GENERATION_ANNOTATION,
   DatabaseMigrationSchema,
@@ -11,6 +10,34 @@ import {
   type MigrationPhase,
 } from '../api/v1alpha1/database-migration.js';
 import type { BackupSnapshot } from '../api/v1alpha1/backup-snapshot.js';
+import {
+  asApplied,
+  asApplyFailed,
+  asApplyStarted,
+  asApplying,
+  asAwaitingApproval,
+  asAwaitingWindow,
+  asDatabaseUnreachable,
+  asDryRunFailed,
+  asDryRunIncomplete,
+  asDryRunPassed,
+  asDryRunSkipped,
+  asFailed,
+  asInvalidSpec,
+  asLintFailed,
+  asNewRun,
+  asPlanned,
+  asSnapshotRequested,
+  asSnapshotVerified,
+  asSucceeded,
+  asUpToDate,
+  asVerifyFailed,
+  dryRunSkippedCondition,
+  isEventWorthy,
+  nextStatus,
+  type OwnCondition,
+  type Transition,
+} from '../api/v1alpha1/migration-transitions.js';
 import { API_VERSION } from '../api/v1alpha1/common.js';
 import { connectorFromUrl, DatabaseUnreachableError } from '../db/connection.js';
 import { MigrationError } from '../engine/errors.js';
@@ -38,7 +65,6 @@ import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
-import { setCondition, setConditions } from './conditions.js';
 import { httpStatus, type ResourceApi } from './kube.js';
 import {
   databaseUrlFor,
@@ -68,8 +94,6 @@ export interface ReconcilerDeps {
   readonly fence?: () => string | null;
   readonly now?: () => Date;
 }
-
-const HISTORY_LIMIT = 20;
 
 /** The label (and annotation) naming the DatabaseMigration a pre-migration BackupSnapshot was taken for. */
 export const MIGRATION_LABEL = 'dbops.docserver.io/migration';
@@ -134,12 +158,14 @@ function abortReason(signal: AbortSignal): string {
   return reason instanceof Error ? reason.message : 'the task was cancelled';
 }
 
-/** A condition with its own reason and message (the phase conditions share theirs). */
-interface OwnCondition {
-  readonly type: string;
-  readonly status: boolean;
-  readonly reason: string;
-  readonly message: string;
+/** The Linted condition of a lint verdict. */
+function lintCondition(lint: LintVerdict): OwnCondition {
+  return {
+    type: 'Linted',
+    status: lint.ok,
+    reason: lint.ok ? (lint.errors.length > 0 ? 'PassedWithWarnings' : 'Passed') : 'Failed',
+    message: lint.detail,
+  };
 }
 
 /**
@@ -175,13 +201,7 @@ export class MigrationReconciler implements Reconciler {
       const message = parsed.error.issues
         .map((i) => `${i.path.join('.')}: ${i.message}`)
         .join('; ');
-      await this.write(
-        raw as DatabaseMigration,
-        { phase: 'Failed', lastError: message },
-        'Failed',
-        'InvalidSpec',
-        message,
-      );
+      await this.record(raw as DatabaseMigration, asInvalidSpec(message));
       return done;
     }
     const dbm = parsed.data;
@@ -206,19 +226,7 @@ export class MigrationReconciler implements Reconciler {
       const kept = { ...dbm.status };
       for (const k of Object.keys(stale)) Reflect.deleteProperty(kept, k);
       dbm.status = kept;
-      await this.write(
-        dbm,
-        {
-          phase: 'Pending',
-          observedGeneration: generation,
-          observedRestart: restart,
-          lastError: '',
-          runId: '',
-        },
-        'Pending',
-        'NewRun',
-        `generation ${String(generation)}${restart ? ` (restart ${restart})` : ''} observed`,
-      );
+      await this.record(dbm, asNewRun(generation, restart));
       return requeueNow();
     }
     this.uids.set(`${namespace}/${name}`, uid);
@@ -226,13 +234,7 @@ export class MigrationReconciler implements Reconciler {
       return await this.step(dbm, status.phase ?? 'Pending', uid, generation);
     } catch (err) {
       if (err instanceof ResourceProblem) {
-        await this.write(
-          dbm,
-          { phase: 'Failed', lastError: err.message },
-          'Failed',
-          err.reason,
-          err.message,
-        );
+        await this.record(dbm, asFailed(err.reason, err.message));
         // Fixed elsewhere (the Secret or ConfigMap appears): retried with backoff. Otherwise
         // only a change to the resource (a new generation or restart) helps.
         if (err.external) throw new RetryLater(err.reason);
@@ -240,14 +242,7 @@ export class MigrationReconciler implements Reconciler {
       }
       if (err instanceof DatabaseUnreachableError) {
         // Transient: say so, keep the phase, retry with backoff.
-        await this.write(
-          dbm,
-          { lastError: err.message },
-          status.phase ?? 'Pending',
-          'DatabaseUnreachable',
-          err.message,
-          'Warning',
-        );
+        await this.record(dbm, asDatabaseUnreachable(status.phase ?? 'Pending', err.message));
         throw err;
       }
       if (httpStatus(err) === 409) return requeueNow();
@@ -383,12 +378,9 @@ export class MigrationReconciler implements Reconciler {
     const progress = await this.progress(dbm, url, source, pinned);
     const base = { pinned, ...progress, startedAt: this.now().toISOString(), lastError: '' };
     if (pinned.length === 0) {
-      await this.write(
+      await this.record(
         dbm,
-        { ...base, completedAt: this.now().toISOString() },
-        'Succeeded',
-        'UpToDate',
-        `nothing pending; ${String(progress.appliedCount)} applied`,
+        asUpToDate(base, progress.appliedCount ?? 0, this.now().toISOString()),
       );
       return done;
     }
@@ -409,12 +401,13 @@ export class MigrationReconciler implements Reconciler {
     }
     const next: MigrationPhase =
       dbm.spec.snapshot?.enabled === true ? 'Snapshotting' : 'DryRunning';
-    await this.write(
+    await this.record(
       dbm,
-      base,
-      next,
-      'Planned',
-      `${String(pinned.length)} pending: ${pinned.map((p) => p.id).join(', ')}`,
+      asPlanned(
+        base,
+        next,
+        pinned.map((p) => p.id),
+      ),
     );
     return requeueNow();
   }
@@ -488,13 +481,7 @@ export class MigrationReconciler implements Reconciler {
         },
       };
       await this.deps.api.create('backupsnapshots', ns, body);
-      await this.write(
-        dbm,
-        { snapshotRef: { name: snapName } },
-        'Snapshotting',
-        'SnapshotRequested',
-        `BackupSnapshot ${snapName} created`,
-      );
+      await this.record(dbm, asSnapshotRequested(snapName));
       return requeueAfter(5000);
     }
     const s = existing.status;
@@ -505,13 +492,7 @@ export class MigrationReconciler implements Reconciler {
       );
     }
     if (s?.phase === 'Completed' && s.verified === true && s.filesPresent !== false) {
-      await this.write(
-        dbm,
-        { snapshotRef: { name: snapName } },
-        'DryRunning',
-        'SnapshotVerified',
-        `snapshot ${s.snapshotId ?? snapName} verified`,
-      );
+      await this.record(dbm, asSnapshotVerified(snapName, s.snapshotId ?? snapName));
       return requeueNow();
     }
     return requeueAfter(5000);
@@ -631,48 +612,25 @@ export class MigrationReconciler implements Reconciler {
       (dbm.status?.pending ?? []).map((p) => p.id),
     );
     if (gap !== null) {
-      await this.write(
-        dbm,
-        { dryRun, lastError: gap },
-        'Failed',
-        'DryRunIncomplete',
-        gap,
-        'Warning',
-        [{ type: 'DryRun', status: false, reason: 'Incomplete', message: gap }],
-      );
+      await this.record(dbm, asDryRunIncomplete(dryRun, gap));
       return done;
     }
     if (!report.ok) {
       const failed = report.migrations.find((m) => m.status === 'failed');
       const message = `dry-run failed on staging at ${failed?.id ?? '?'}: ${failed?.error ?? ''}; production was not touched`;
-      await this.write(
-        dbm,
-        { dryRun, lastError: message },
-        'Failed',
-        'DryRunFailed',
-        message,
-        'Warning',
-        [{ type: 'DryRun', status: false, reason: 'Failed', message }],
-      );
+      await this.record(dbm, asDryRunFailed(dryRun, message));
       return done;
     }
     const lint = dryRunLintVerdict(report.migrations, lintPolicyOf(dbm));
-    const dryRunPassed: OwnCondition = {
-      type: 'DryRun',
-      status: true,
-      reason: 'Passed',
-      message: `${String(report.migrations.length)} migration(s) applied on staging${report.needsWindow ? '; a maintenance window is required' : ''}`,
-    };
-    if (!lint.ok) return this.lintFailed(dbm, lint, { dryRun }, [dryRunPassed]);
-    await this.write(
-      dbm,
-      { dryRun },
-      'DryRunning',
-      'DryRunPassed',
-      `dry-run passed${report.needsWindow ? '; a maintenance window is required' : ''}`,
-      undefined,
-      [dryRunPassed, this.lintCondition(lint)],
-    );
+    const passed = asDryRunPassed(dryRun, lintCondition(lint));
+    if (!lint.ok) {
+      await this.record(
+        dbm,
+        asLintFailed(lint.detail, lintCondition(lint), { dryRun }, passed.conditions),
+      );
+      return done;
+    }
+    await this.record(dbm, passed);
     return this.gate(dbm, report.needsWindow);
   }
 
@@ -685,45 +643,15 @@ export class MigrationReconciler implements Reconciler {
     const pinned = await this.pinnedSource(dbm, source);
     const ids = (dbm.status?.pinned ?? []).map((p) => p.id);
     const lint = await lintPending(await pinned.load(), ids, lintPolicyOf(dbm));
-    const skipped: OwnCondition = {
-      type: 'DryRun',
-      status: false,
-      reason: 'Skipped',
-      message: `the staging dry-run was skipped (${why}): lock, rewrite and duration impact on production were not predicted`,
-    };
-    if (!lint.ok) return this.lintFailed(dbm, lint, {}, [skipped]);
-    await this.write(dbm, {}, 'DryRunning', 'DryRunSkipped', skipped.message, 'Warning', [
-      skipped,
-      this.lintCondition(lint),
-    ]);
+    if (!lint.ok) {
+      await this.record(
+        dbm,
+        asLintFailed(lint.detail, lintCondition(lint), {}, [dryRunSkippedCondition(why)]),
+      );
+      return done;
+    }
+    await this.record(dbm, asDryRunSkipped(why, lintCondition(lint)));
     return this.gate(dbm);
-  }
-
-  private lintCondition(lint: LintVerdict): OwnCondition {
-    return {
-      type: 'Linted',
-      status: lint.ok,
-      reason: lint.ok ? (lint.errors.length > 0 ? 'PassedWithWarnings' : 'Passed') : 'Failed',
-      message: lint.detail,
-    };
-  }
-
-  private async lintFailed(
-    dbm: DatabaseMigration,
-    lint: LintVerdict,
-    patch: Partial<DatabaseMigrationStatus>,
-    conditions: readonly OwnCondition[],
-  ): Promise<Result> {
-    await this.write(
-      dbm,
-      { ...patch, lastError: lint.detail },
-      'Failed',
-      'LintFailed',
-      lint.detail,
-      'Warning',
-      [...conditions, this.lintCondition(lint)],
-    );
-    return done;
   }
 
   /** Applying: the pinned set, stopped before its next statement if this replica loses the Lease. */
@@ -735,8 +663,7 @@ export class MigrationReconciler implements Reconciler {
         const pinned = await this.pinnedSource(dbm, source);
         const runId =
           dbm.status?.runId || `${uid.slice(0, 8)}-g${String(gen)}-${Date.now().toString(36)}`;
-        if (!dbm.status?.runId)
-          await this.write(dbm, { runId }, 'Applying', 'ApplyStarted', `run ${runId}`);
+        if (!dbm.status?.runId) await this.record(dbm, asApplyStarted(runId));
         const target = pinnedTarget(dbm);
         // resume: a run interrupted by an operator restart continues from the engine's history.
         return (signal) =>
@@ -768,23 +695,10 @@ export class MigrationReconciler implements Reconciler {
     });
     if (run.error) {
       const message = `[${run.error.code}] ${run.error.message}`;
-      await this.write(
-        dbm,
-        { ...counts, lastError: message },
-        'Failed',
-        'ApplyFailed',
-        message,
-        'Warning',
-      );
+      await this.record(dbm, asApplyFailed(counts, message));
       return done;
     }
-    await this.write(
-      dbm,
-      counts,
-      'Verifying',
-      'Applied',
-      `applied ${String(run.applied)} migration(s) in this attempt (${String(run.durationMs)} ms); ${String(counts.pendingCount ?? 0)} of the pinned set pending`,
-    );
+    await this.record(dbm, asApplied(counts, run.applied, run.durationMs));
     return requeueNow();
   }
 
@@ -824,16 +738,10 @@ export class MigrationReconciler implements Reconciler {
     const bad = step.value.checks.filter((c) => c.status === 'error').flatMap((c) => c.findings);
     if (bad.length > 0) {
       const message = `post-verify failed: ${bad.join('; ')}`;
-      await this.write(dbm, { lastError: message }, 'Failed', 'VerifyFailed', message, 'Warning');
+      await this.record(dbm, asVerifyFailed(message));
       return done;
     }
-    await this.write(
-      dbm,
-      { completedAt: this.now().toISOString(), lastError: '' },
-      'Succeeded',
-      'Succeeded',
-      'all migrations applied and verified',
-    );
+    await this.record(dbm, asSucceeded(this.now().toISOString()));
     return done;
   }
 
@@ -843,12 +751,11 @@ export class MigrationReconciler implements Reconciler {
     const approved = dbm.metadata.annotations?.[APPROVED_GENERATION_ANNOTATION] === gen;
     if (dbm.spec.approval?.required === true && !approved) {
       if (dbm.status?.phase !== 'AwaitingApproval') {
-        await this.write(
+        await this.record(
           dbm,
-          {},
-          'AwaitingApproval',
-          'AwaitingApproval',
-          `approve with: kubectl annotate --overwrite dbm ${dbm.metadata.name ?? ''} ${APPROVED_GENERATION_ANNOTATION}=${gen}`,
+          asAwaitingApproval(
+            `kubectl annotate --overwrite dbm ${dbm.metadata.name ?? ''} ${APPROVED_GENERATION_ANNOTATION}=${gen}`,
+          ),
         );
       }
       return done;
@@ -859,14 +766,13 @@ export class MigrationReconciler implements Reconciler {
       if (!activeWindow(windows, now)) {
         const opens = nextWindowStart(windows, now);
         if (dbm.status?.phase !== 'AwaitingWindow') {
-          await this.write(
+          await this.record(
             dbm,
-            {},
-            'AwaitingWindow',
-            'AwaitingWindow',
-            opens
-              ? `the dry-run says a migration blocks writes; waiting for the window at ${opens.toISOString()}`
-              : `the dry-run says a migration blocks writes and no maintenance window is configured; add spec.maintenanceWindow or approve with ${APPROVED_GENERATION_ANNOTATION}=${gen}`,
+            asAwaitingWindow(
+              opens
+                ? `the dry-run says a migration blocks writes; waiting for the window at ${opens.toISOString()}`
+                : `the dry-run says a migration blocks writes and no maintenance window is configured; add spec.maintenanceWindow or approve with ${APPROVED_GENERATION_ANNOTATION}=${gen}`,
+            ),
           );
         }
         return requeueAfter(
@@ -874,89 +780,36 @@ export class MigrationReconciler implements Reconciler {
         );
       }
     }
-    await this.write(dbm, {}, 'Applying', 'Applying', 'applying the pinned migrations');
+    await this.record(dbm, asApplying());
     return requeueNow();
   }
 
   /**
-   * Writes status through the status subresource, conditional on the resource version read
-   * (a 409 makes the caller re-read), and records a phase change as an Event.
+   * Records a transition: status through the status subresource, conditional on the resource
+   * version read (a 409 makes the caller re-read), and an Event for a phase change or Warning.
    */
-  private async write(
-    dbm: DatabaseMigration,
-    patch: Partial<DatabaseMigrationStatus>,
-    phase: MigrationPhase,
-    reason: string,
-    message: string,
-    eventType: 'Normal' | 'Warning' = phase === 'Failed' ? 'Warning' : 'Normal',
-    own: readonly OwnCondition[] = [],
-  ): Promise<void> {
-    const now = this.now();
-    const generation = dbm.metadata.generation ?? 0;
+  private async record(dbm: DatabaseMigration, t: Transition): Promise<void> {
     const previous = dbm.status ?? {};
-    const changed = previous.phase !== phase;
-    const terminal = phase === 'Succeeded' || phase === 'Failed';
-    let conditions: Condition[] = setConditions(
-      // A new run starts its own DryRun and Linted verdicts.
-      phase === 'Pending'
-        ? previous.conditions?.filter((c) => c.type !== 'DryRun' && c.type !== 'Linted')
-        : previous.conditions,
-      {
-        Ready: phase === 'Succeeded',
-        Progressing: !terminal,
-        Degraded: phase === 'Failed' || eventType === 'Warning',
-      },
-      { reason, message, observedGeneration: generation },
-      now,
-    );
-    for (const c of own) {
-      conditions = setCondition(
-        conditions,
-        {
-          type: c.type,
-          status: c.status ? 'True' : 'False',
-          reason: c.reason,
-          message: c.message,
-          observedGeneration: generation,
-        },
-        now,
-      );
-    }
-    const history = changed
-      ? [
-          ...(previous.history ?? []),
-          { at: now.toISOString(), phase, message: message.slice(0, 500) },
-        ].slice(-HISTORY_LIMIT)
-      : previous.history;
-    const status: DatabaseMigrationStatus = {
-      ...patch,
-      phase,
-      observedGeneration: patch.observedGeneration ?? previous.observedGeneration ?? generation,
-      conditions,
-      ...(history !== undefined && { history }),
-    };
+    const status = nextStatus(previous, t, dbm.metadata.generation ?? 0, this.now());
     await this.deps.api.writeStatus('databasemigrations', dbm, status);
     dbm.status = { ...previous, ...status };
-    if (changed || eventType === 'Warning') {
-      this.deps.logger.info(
-        { resource: `${dbm.metadata.namespace ?? ''}/${dbm.metadata.name ?? ''}`, phase, reason },
-        message,
-      );
-      await this.deps.api
-        .event(
-          {
-            kind: 'DatabaseMigration',
-            namespace: dbm.metadata.namespace ?? 'default',
-            name: dbm.metadata.name ?? '',
-            uid: dbm.metadata.uid,
-          },
-          eventType,
-          reason,
-          message,
-        )
-        .catch((err: unknown) => {
-          this.deps.logger.warn({ err }, 'could not record an Event');
-        });
-    }
+    if (!isEventWorthy(previous, t)) return;
+    const resource = `${dbm.metadata.namespace ?? ''}/${dbm.metadata.name ?? ''}`;
+    this.deps.logger.info({ resource, phase: t.phase, reason: t.reason }, t.message);
+    await this.deps.api
+      .event(
+        {
+          kind: 'DatabaseMigration',
+          namespace: dbm.metadata.namespace ?? 'default',
+          name: dbm.metadata.name ?? '',
+          uid: dbm.metadata.uid,
+        },
+        t.eventType,
+        t.reason,
+        t.message,
+      )
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err }, 'could not record an Event');
+      });
   }
 }

@@ -22,7 +22,7 @@ import {
 } from '../safety/snapshot/manifest.js';
 import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
-import { setConditions } from './conditions.js';
+import { setConditions } from '../api/v1alpha1/conditions.js';
 import type { ResourceApi } from './kube.js';
 import { databaseUrlFor, ResourceProblem } from './migration-source.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setCondition } from '../../src/operator/conditions.js';
+import { setCondition } from '../../src/api/v1alpha1/conditions.js';
 import { WorkQueue } from '../../src/operator/work-queue.js';
 
 describe('WorkQueue', () => {

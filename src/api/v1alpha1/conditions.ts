@@ -1,4 +1,4 @@
-import type { Condition } from '../api/v1alpha1/common.js';
+import type { Condition } from './common.js';
 
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
 
