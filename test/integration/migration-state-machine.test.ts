@@ -109,6 +109,16 @@ describe('DatabaseMigration state machine', () => {
     expect([dbm.status?.appliedCount, dbm.status?.pendingCount]).toEqual([2, 0]);
   });
 
+  it('records staging.enabled: false as an explicit skip too, with a Warning', async () => {
+    create({ migrations: inline(FILES), staging: { enabled: false } });
+    const { dbm } = await drive(['Succeeded', 'Failed']);
+    expect(dbm.status?.phase).toBe('Succeeded');
+    expect(dbm.status?.conditions?.find((c) => c.type === 'DryRun')?.message).toContain(
+      'skipped (spec.staging.enabled: false)',
+    );
+    expect(api.events.some((e) => e.type === 'Warning' && e.reason === 'DryRunSkipped')).toBe(true);
+  });
+
   it('takes applied and pending from history, not from what this run applied', async () => {
     create({ migrations: inline(FILES), safety: 'Unsafe', approval: { required: true } });
     await drive(['AwaitingApproval']);
