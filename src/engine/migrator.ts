@@ -11,6 +11,7 @@ import {
   IrreversibleMigrationError,
   MigrationError,
   MigrationValidationError,
+  RunStoppedError,
   UnknownTargetError,
   type ValidationIssue,
 } from './errors.js';
@@ -250,7 +251,9 @@ export class Migrator {
           } catch (err) {
             if (!(err instanceof MigrationError)) throw err;
             error = err;
-            log.error({ migration: m.id, name: m.name, err }, 'migration failed');
+            if (err instanceof RunStoppedError)
+              log.warn({ migration: m.id, name: m.name, reason: err.reason }, 'run stopped');
+            else log.error({ migration: m.id, name: m.name, err }, 'migration failed');
             results.push(
               result(
                 m,

@@ -10,6 +10,7 @@ import { GROUP, VERSION } from '../api/v1alpha1/common.js';
 import { KubeApi, type Plural } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { MIGRATION_LABEL, MigrationReconciler } from './migration-reconciler.js';
+import { RetryLater } from './migration-source.js';
 import { TerminalError, type Reconciler } from './reconcile.js';
 import { SnapshotReconciler } from './snapshot-reconciler.js';
 import { TaskRunner } from './tasks.js';
@@ -50,6 +51,7 @@ export class Operator {
   private stopped = false;
   private workersDone: Promise<void>[] = [];
   private resync: NodeJS.Timeout | null = null;
+  private configMaps: Informer<KubernetesObject> | null = null;
 
   constructor(private readonly options: OperatorOptions) {
     const requeue = (kind: Kind) => (namespace: string, name: string) => {
@@ -115,32 +117,61 @@ export class Operator {
     }
   }
 
-  private informer(
-    plural: Plural,
-  ): Informer<KubernetesObject> & { list(): readonly KubernetesObject[] } {
-    const path = `/apis/${GROUP}/${VERSION}/${plural}`;
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> =>
-      (await this.options.api.list(plural)) as KubernetesListObject<KubernetesObject>;
-    const inf = makeInformer(this.options.api.config, path, list);
-    for (const verb of ['add', 'update', 'delete'] as const) {
-      inf.on(verb, (obj) => {
+  private informer(plural: Plural): Informer<KubernetesObject> & {
+    list(): readonly KubernetesObject[];
+  } {
+    return this.watch(
+      plural,
+      `/apis/${GROUP}/${VERSION}/${plural}`,
+      async () => (await this.options.api.list(plural)) as KubernetesListObject<KubernetesObject>,
+      (obj) => {
         this.enqueue(obj);
-      });
-    }
+      },
+    );
+  }
+
+  /**
+   * ConfigMaps are watched so a migration waiting on one (missing, or its SQL edited) is looked
+   * at when it changes, not only at the next retry or resync.
+   */
+  private configMapInformer(): Informer<KubernetesObject> {
+    return this.watch(
+      'configmaps',
+      '/api/v1/configmaps',
+      () => this.options.api.listConfigMaps(),
+      (cm) => {
+        const ns = cm.metadata?.namespace ?? 'default';
+        for (const obj of this.informers[0]?.list() ?? []) {
+          const ref = (obj as { spec?: { migrations?: { configMapRef?: { name?: string } } } }).spec
+            ?.migrations?.configMapRef?.name;
+          if (obj.metadata?.namespace === ns && ref === cm.metadata?.name) this.enqueue(obj);
+        }
+      },
+    );
+  }
+
+  private watch(
+    what: string,
+    path: string,
+    list: () => Promise<KubernetesListObject<KubernetesObject>>,
+    onChange: (obj: KubernetesObject) => void,
+  ): Informer<KubernetesObject> & { list(): readonly KubernetesObject[] } {
+    const inf = makeInformer(this.options.api.config, path, list);
+    for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, onChange);
     // Restart the watch after a pause (the list resyncs the cache). A start that itself fails
     // without an error event is retried the same way, so a watch is never left dead.
     const restart = (): void => {
       setTimeout(() => {
         if (this.stopped) return;
         inf.start().catch((err: unknown) => {
-          this.options.logger.warn({ err, plural }, 'informer restart failed; retrying');
+          this.options.logger.warn({ err, watch: what }, 'informer restart failed; retrying');
           restart();
         });
       }, 2000).unref();
     };
     inf.on('error', (err: unknown) => {
       if (this.stopped) return;
-      this.options.logger.warn({ err, plural }, 'informer error; restarting');
+      this.options.logger.warn({ err, watch: what }, 'informer error; restarting');
       restart();
     });
     return inf;
@@ -150,6 +181,8 @@ export class Operator {
     const log = this.options.logger;
     this.informers.push(this.informer('databasemigrations'), this.informer('backupsnapshots'));
     for (const inf of this.informers) await inf.start();
+    this.configMaps = this.configMapInformer();
+    await this.configMaps.start();
     this.elector.start();
     // Level-triggered safety net: a missed watch event delays a step by one resync, never forever.
     this.resync = setInterval(() => {
@@ -178,9 +211,18 @@ export class Operator {
         if (result.requeue) this.queue.addAfter(key, result.afterMs);
       } catch (err) {
         if (err instanceof TerminalError) {
-          // Retrying cannot fix it: wait for the object to change.
+          // Retrying cannot fix it: wait for the object to change. Its status says why.
           this.queue.forget(key);
-          this.options.logger.error({ err, key }, 'reconcile failed for good; not retrying');
+          this.options.logger.warn(
+            { key, reason: err.message },
+            'reconcile ended; waiting for the resource to change',
+          );
+        } else if (err instanceof RetryLater) {
+          const delay = this.queue.addRateLimited(key);
+          this.options.logger.info(
+            { key, reason: err.reason, retry_in_ms: delay },
+            'waiting for another object; will retry',
+          );
         } else {
           const delay = this.queue.addRateLimited(key);
           this.options.logger.warn(
@@ -199,6 +241,7 @@ export class Operator {
     this.stopped = true;
     if (this.resync) clearInterval(this.resync);
     for (const inf of this.informers) await inf.stop().catch(() => undefined);
+    await this.configMaps?.stop().catch(() => undefined);
     this.queue.shutDown();
     await Promise.all(this.workersDone);
     await this.tasks.drain(graceMs);

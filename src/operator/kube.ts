@@ -7,6 +7,8 @@ import {
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type KubernetesListObject,
+  type KubernetesObject,
   type V1Lease,
 } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/v1alpha1/common.js';
@@ -231,6 +233,11 @@ export class KubeApi implements ResourceApi {
       if (httpStatus(err) === 404) return null;
       throw err;
     }
+  }
+
+  /** Every ConfigMap (the operator's ConfigMap informer lists, then watches). */
+  async listConfigMaps(): Promise<KubernetesListObject<KubernetesObject>> {
+    return await this.core.listConfigMapForAllNamespaces();
   }
 
   async readConfigMap(namespace: string, name: string): Promise<Record<string, string> | null> {

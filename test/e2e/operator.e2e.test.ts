@@ -56,7 +56,8 @@ describe('operator on a real kube-apiserver and PostgreSQL', () => {
       leaseNamespace: 'default',
       identity: 'e2e-1',
       retryPeriodMs: 500,
-      resyncPeriodMs: 5000,
+      // Long, so recoveries below come from watch events, not from a resync.
+      resyncPeriodMs: 60_000,
     });
     await operator.start();
   }, 180_000);
@@ -224,6 +225,33 @@ spec:
     const done = await waitFor('nosecret', ['Succeeded'], 120_000);
     expect(done.status?.lastError ?? '').toBe('');
     expect((await db.query("select 1 from pg_class where relname = 'late'")).rowCount).toBe(1);
+  });
+
+  it('recovers as soon as a missing ConfigMap appears (ConfigMaps are watched)', async () => {
+    const db = await database('latecm');
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: latecm}
+spec:
+  database: {secretRef: {name: latecm-db}}
+  safety: Unsafe
+  migrations: {configMapRef: {name: latecm-sql}}
+`,
+    );
+    const failed = await waitFor('latecm', ['Failed']);
+    expect(failed.status?.lastError).toContain('ConfigMap default/latecm-sql does not exist');
+    // Let the retries back off well past the wait below.
+    await new Promise((r) => setTimeout(r, 9000));
+    const t0 = Date.now();
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: latecm-sql}\ndata:\n${yamlBlock({ '0001_late.sql': '-- migrate:up\ncreate table late_cm (id int);\n' })}\n`,
+    );
+    await waitFor('latecm', ['Succeeded'], 8000);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect((await db.query("select 1 from pg_class where relname = 'late_cm'")).rowCount).toBe(1);
   });
 
   it('fails with a clear reason, never quoting it, when the Secret holds a URL that does not parse', async () => {
