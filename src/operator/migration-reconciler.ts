@@ -53,12 +53,7 @@ import {
   type LintVerdict,
   type StagingChoice,
 } from '../safety/pipeline/choices.js';
-import {
-  dryRunGap,
-  dryRunLintVerdict,
-  lintPending,
-  touchedRelations,
-} from '../safety/pipeline/steps.js';
+import { judgeDryRun, lintPending, touchedRelations } from '../safety/pipeline/steps.js';
 import { readManifest, SnapshotError } from '../safety/snapshot/snapshot.js';
 import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
@@ -607,29 +602,35 @@ export class MigrationReconciler implements Reconciler {
         touched: touchedRelations(m),
       })),
     };
-    const gap = dryRunGap(
+    const verdict = judgeDryRun(
       report,
       (dbm.status?.pending ?? []).map((p) => p.id),
+      lintPolicyOf(dbm),
     );
-    if (gap !== null) {
-      await this.record(dbm, asDryRunIncomplete(dryRun, gap));
-      return done;
+    switch (verdict.kind) {
+      case 'incomplete':
+        await this.record(dbm, asDryRunIncomplete(dryRun, verdict.detail));
+        return done;
+      case 'failed':
+        await this.record(dbm, asDryRunFailed(dryRun, verdict.detail));
+        return done;
+      case 'lint-failed':
+        await this.record(
+          dbm,
+          asLintFailed(
+            verdict.detail,
+            lintCondition(verdict.lint),
+            { dryRun },
+            asDryRunPassed(dryRun, lintCondition(verdict.lint)).conditions.filter(
+              (c) => c.type === 'DryRun',
+            ),
+          ),
+        );
+        return done;
+      case 'passed':
+        break;
     }
-    if (!report.ok) {
-      const failed = report.migrations.find((m) => m.status === 'failed');
-      const message = `dry-run failed on staging at ${failed?.id ?? '?'}: ${failed?.error ?? ''}; production was not touched`;
-      await this.record(dbm, asDryRunFailed(dryRun, message));
-      return done;
-    }
-    const lint = dryRunLintVerdict(report.migrations, lintPolicyOf(dbm));
-    const passed = asDryRunPassed(dryRun, lintCondition(lint));
-    if (!lint.ok) {
-      await this.record(
-        dbm,
-        asLintFailed(lint.detail, lintCondition(lint), { dryRun }, passed.conditions),
-      );
-      return done;
-    }
+    const passed = asDryRunPassed(dryRun, lintCondition(verdict.lint));
     await this.record(dbm, passed);
     return this.gate(dbm, report.needsWindow);
   }

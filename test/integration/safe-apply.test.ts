@@ -97,7 +97,7 @@ describe('apply --safe', () => {
     expect(report.stoppedAt).toBe('dry-run');
     expect(report.productionTouched).toBe(false);
     expect(report.steps.at(-1)?.detail).toMatch(
-      /0003 failed on staging: .*could not create unique index/,
+      /dry-run failed on staging at 0003: .*could not create unique index.*; production was not touched/,
     );
     expect(await columns(db)).toEqual(['id', 'name']);
     const status = await migratorFor(db.url, files).status();

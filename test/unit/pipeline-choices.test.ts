@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationStatusEntry } from '../../src/engine/plan.js';
-import { dryRunGap } from '../../src/safety/pipeline/steps.js';
+import { dryRunGap, judgeDryRun } from '../../src/safety/pipeline/steps.js';
 import {
   CLI_VOCABULARY,
   lintVerdict,
@@ -111,6 +111,41 @@ describe('dry-run coverage', () => {
     expect(dryRunGap({ migrations: [] }, ['0002', '0003'])).toMatch(
       /^the dry-run did not run 0002, 0003: the staging database already records them as applied/,
     );
+  });
+});
+
+describe('the dry-run verdict both drivers act on', () => {
+  const ran = (
+    id: string,
+    status: 'applied' | 'failed',
+    lint: { severity: 'error' | 'warning' }[] = [],
+  ) => ({
+    id,
+    file: `${id}_x.sql`,
+    status,
+    error: status === 'failed' ? 'boom' : null,
+    lint: lint.map((l) => ({
+      ruleId: 'ban-drop-column',
+      severity: l.severity,
+      line: 2,
+      message: 'm',
+    })),
+  });
+
+  it('passes only when every pending migration ran, none failed and lint holds', () => {
+    expect(judgeDryRun({ migrations: [ran('0002', 'applied')] }, ['0002'], 'enforce').kind).toBe(
+      'passed',
+    );
+    expect(judgeDryRun({ migrations: [] }, ['0002'], 'enforce').kind).toBe('incomplete');
+    expect(judgeDryRun({ migrations: [ran('0002', 'failed')] }, ['0002'], 'enforce')).toMatchObject(
+      {
+        kind: 'failed',
+        detail: 'dry-run failed on staging at 0002: boom; production was not touched',
+      },
+    );
+    const flagged = { migrations: [ran('0002', 'applied', [{ severity: 'error' }])] };
+    expect(judgeDryRun(flagged, ['0002'], 'enforce').kind).toBe('lint-failed');
+    expect(judgeDryRun(flagged, ['0002'], 'warn').kind).toBe('passed');
   });
 });
 

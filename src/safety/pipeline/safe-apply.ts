@@ -10,7 +10,7 @@ import { createSnapshot, verifySnapshot } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
 import { waitForWindow } from '../window/window.js';
-import { dryRunGap, lintPending, touchedRelations } from './steps.js';
+import { judgeDryRun, lintPending, touchedRelations } from './steps.js';
 
 export type SafeStep =
   'plan' | 'lint' | 'snapshot' | 'verify-snapshot' | 'dry-run' | 'window' | 'apply' | 'post-verify';
@@ -219,15 +219,9 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         ...(options.target !== undefined && { target: options.target }),
         ...(options.allowOutOfOrder !== undefined && { allowOutOfOrder: options.allowOutOfOrder }),
       });
-      const gap = dryRunGap(state.dryRun, pendingIds);
-      if (gap !== null) return { ok: false, detail: gap };
-      const failed = state.dryRun.migrations.find((m) => m.status === 'failed');
-      return {
-        ok: state.dryRun.ok,
-        detail: failed
-          ? `${failed.id} failed on staging: ${failed.error ?? ''}`
-          : `${state.dryRun.migrations.length} migration(s) applied on staging`,
-      };
+      // Lint already stopped the run in its own step; here it only adds to the dry-run's word.
+      const verdict = judgeDryRun(state.dryRun, pendingIds, 'off');
+      return { ok: verdict.kind === 'passed', detail: verdict.detail };
     }))
   ) {
     return finish('dry-run');

@@ -67,3 +67,44 @@ export function dryRunGap(
   if (missing.length === 0) return null;
   return `the dry-run did not run ${missing.join(', ')}: the staging database already records ${missing.length > 1 ? 'them' : 'it'} as applied, so nothing was measured; dry-run on a copy at production's state (a restored snapshot, or a staging database reset to it)`;
 }
+
+export type DryRunVerdict =
+  | { readonly kind: 'passed'; readonly detail: string; readonly lint: LintVerdict }
+  | {
+      readonly kind: 'incomplete' | 'failed' | 'lint-failed';
+      readonly detail: string;
+      readonly lint: LintVerdict;
+    };
+
+/**
+ * The one verdict on a dry-run both drivers act on: every pending migration ran on staging,
+ * none failed, and the lint policy holds. Pure.
+ */
+export function judgeDryRun(
+  report: {
+    readonly migrations: readonly Pick<
+      MigrationImpact,
+      'id' | 'file' | 'lint' | 'status' | 'error'
+    >[];
+  },
+  pendingIds: readonly string[],
+  policy: LintPolicy,
+): DryRunVerdict {
+  const lint = dryRunLintVerdict(report.migrations, policy);
+  const gap = dryRunGap(report, pendingIds);
+  if (gap !== null) return { kind: 'incomplete', detail: gap, lint };
+  const failed = report.migrations.find((m) => m.status === 'failed');
+  if (failed) {
+    return {
+      kind: 'failed',
+      detail: `dry-run failed on staging at ${failed.id}: ${failed.error ?? ''}; production was not touched`,
+      lint,
+    };
+  }
+  if (!lint.ok) return { kind: 'lint-failed', detail: lint.detail, lint };
+  return {
+    kind: 'passed',
+    detail: `${String(report.migrations.length)} migration(s) applied on staging`,
+    lint,
+  };
+}
