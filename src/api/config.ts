@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { DEFAULTS, type SettingsInput } from './settings.js';
 
 const Hhmm = z
   .string()
@@ -46,20 +47,20 @@ export type PostVerifyConfig = z.infer<typeof PostVerifyConfigSchema>;
 export const DbmigrateConfigSchema = z
   .object({
     migrations: z.string().default('migrations'),
-    historySchema: z.string().default('dbmigrate'),
+    historySchema: z.string().min(1).default(DEFAULTS.historySchema),
     snapshots: z
       .object({
         storage: z.string().default('snapshots'),
-        checksums: z.enum(['full', 'counts']).default('full'),
+        checksums: z.enum(['full', 'counts']).default(DEFAULTS.snapshotChecksums),
         keepLast: z.number().int().positive().optional(),
         maxAgeDays: z.number().positive().optional(),
       })
       .strict()
       .default({ storage: 'snapshots', checksums: 'full' }),
     /** enforce: lint errors in pending migrations stop `apply --safe`; warn: they only require a window. */
-    lint: z.enum(['enforce', 'warn', 'off']).default('enforce'),
+    lint: z.enum(['enforce', 'warn', 'off']).default(DEFAULTS.lint),
     /** A lock that blocks writes longer than this on staging needs a maintenance window. */
-    windowThresholdMs: z.number().int().positive().default(1000),
+    windowThresholdMs: z.number().int().positive().default(DEFAULTS.windowThresholdMs),
     maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),
     postVerify: PostVerifyConfigSchema.default({
       rowCountTolerancePercent: 1,
@@ -107,4 +108,13 @@ export async function loadConfig(file: string, optional: boolean): Promise<Dbmig
     throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   return parseConfig(json, file);
+}
+
+/** The run settings dbmigrate.json decides (flags may override them). */
+export function configSettings(config: DbmigrateConfig): SettingsInput {
+  return {
+    historySchema: config.historySchema,
+    lint: config.lint,
+    windowThresholdMs: config.windowThresholdMs,
+  };
 }

@@ -1,6 +1,8 @@
-import { connectorFromUrl } from '../db/connection.js';
+import { configSettings, type DbmigrateConfig } from '../api/config.js';
+import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
 import { parseDurationMs } from '../engine/duration.js';
-import { Migrator } from '../engine/migrator.js';
+import { createMigrator } from '../engine/create-migrator.js';
+import type { Migrator } from '../engine/migrator.js';
 import { DirectoryMigrationSource } from '../engine/source.js';
 import { createLogger } from '../observability/logger.js';
 import type { CommandIo } from './context.js';
@@ -50,18 +52,41 @@ export function engineSettingsFrom(values: CommonValues): {
   };
 }
 
+/**
+ * The CLI's entry point resolves settings once: flags over the environment over dbmigrate.json
+ * over the shared defaults.
+ */
+export function settingsFrom(
+  values: CommonValues & {
+    readonly target?: string | undefined;
+    readonly 'out-of-order'?: boolean | undefined;
+  },
+  io: CommandIo,
+  config?: DbmigrateConfig,
+): ResolvedSettings {
+  const fromConfig = config === undefined ? {} : configSettings(config);
+  const engine = engineSettingsFrom(values);
+  return resolveSettings({
+    ...fromConfig,
+    historySchema: values.schema ?? io.env['DBMIGRATE_SCHEMA'] ?? fromConfig.historySchema,
+    lockWaitMs: engine.lockWaitMs,
+    lockTimeoutMs: engine.lockTimeoutMs,
+    statementTimeoutMs: engine.statementTimeoutMs,
+    target: values.target,
+    allowOutOfOrder: values['out-of-order'],
+  });
+}
+
 /** Builds the engine from command-line flags and the environment. */
 export function migratorFrom(values: CommonValues, io: CommandIo, command: string): Migrator {
   const url = databaseUrl(values, io);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
-  const schema = values.schema ?? io.env['DBMIGRATE_SCHEMA'];
-  return new Migrator({
-    database: connectorFromUrl(url),
+  return createMigrator({
+    database: url,
     source: new DirectoryMigrationSource(
       values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
     ),
+    settings: settingsFrom(values, io),
     logger: createLogger({ component: `cli.${command}`, ...(level !== undefined && { level }) }),
-    ...(schema !== undefined && { historySchema: schema }),
-    ...engineSettingsFrom(values),
   });
 }

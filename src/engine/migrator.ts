@@ -4,6 +4,7 @@ import pg, { DatabaseError } from 'pg';
 import { type Logger } from 'pino';
 import type { DatabaseConnector, DatabaseSession } from '../db/connection.js';
 import { DatabaseUnreachableError } from '../db/connection.js';
+import { DEFAULTS } from '../api/settings.js';
 import { silentLogger } from '../observability/logger.js';
 import {
   BaselineRefusedError,
@@ -121,14 +122,6 @@ export interface StatusReport {
   readonly applied: number;
   readonly pending: number;
 }
-
-const DEFAULTS = {
-  historySchema: 'dbmigrate',
-  lockWaitMs: 60_000,
-  lockTimeoutMs: 5_000,
-  statementTimeoutMs: 0,
-  lockRetries: 3,
-};
 
 /**
  * The migration engine. Every method opens one session, does its work and closes it; methods

@@ -2,7 +2,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { connectorFromPool } from '../db/connection.js';
 import type { MigrationErrorCode } from './errors.js';
-import { Migrator, type MigrationResult } from './migrator.js';
+import { resolveSettings } from '../api/settings.js';
+import { createMigrator } from './create-migrator.js';
+import type { MigrationResult } from './migrator.js';
 import { DirectoryMigrationSource, type MigrationSource } from './source.js';
 
 export interface MigrateOnStartupOptions {
@@ -48,16 +50,11 @@ export async function migrateOnStartup(
     typeof options.migrations === 'string'
       ? new DirectoryMigrationSource(options.migrations)
       : options.migrations;
-  const migrator = new Migrator({
+  const migrator = createMigrator({
     database: connectorFromPool(pool),
     source,
-    ...(options.historySchema !== undefined && { historySchema: options.historySchema }),
+    settings: resolveSettings(options),
     ...(options.logger !== undefined && { logger: options.logger }),
-    ...(options.lockWaitMs !== undefined && { lockWaitMs: options.lockWaitMs }),
-    ...(options.lockTimeoutMs !== undefined && { lockTimeoutMs: options.lockTimeoutMs }),
-    ...(options.statementTimeoutMs !== undefined && {
-      statementTimeoutMs: options.statementTimeoutMs,
-    }),
   });
   const run = await migrator.apply({
     ...(options.target !== undefined && { target: options.target }),

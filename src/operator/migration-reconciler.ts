@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseConfig } from '../api/config.js';
+import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
 import {
   APPROVED_GENERATION_ANNOTATION,
   DatabaseMigrationSchema,
@@ -39,9 +40,10 @@ import {
   type Transition,
 } from '../api/v1alpha1/migration-transitions.js';
 import { API_VERSION } from '../api/v1alpha1/common.js';
-import { connectorFromUrl, DatabaseUnreachableError } from '../db/connection.js';
+import { DatabaseUnreachableError } from '../db/connection.js';
 import { MigrationError } from '../engine/errors.js';
-import { Migrator, type RunResult } from '../engine/migrator.js';
+import { createMigrator } from '../engine/create-migrator.js';
+import type { Migrator, RunResult } from '../engine/migrator.js';
 import { PinnedMigrationSource, type MigrationSource } from '../engine/source.js';
 import { runDryRun, type DryRunReport } from '../safety/dryrun/dry-run.js';
 import {
@@ -124,8 +126,29 @@ function pinnedTarget(dbm: DatabaseMigration): string | undefined {
 }
 
 function lintPolicyOf(dbm: DatabaseMigration): LintPolicy {
-  const policy = dbm.spec.lint?.policy ?? 'Enforce';
-  return policy === 'Enforce' ? 'enforce' : policy === 'Warn' ? 'warn' : 'off';
+  return settingsOf(dbm).lint;
+}
+
+/** The operator's entry point resolves settings from the spec, once, with the shared defaults. */
+export function settingsOf(dbm: DatabaseMigration): ResolvedSettings {
+  const policy = dbm.spec.lint?.policy;
+  return resolveSettings({
+    historySchema: dbm.spec.historySchema,
+    lockTimeoutMs: dbm.spec.lockTimeoutMs,
+    statementTimeoutMs: dbm.spec.statementTimeoutMs,
+    windowThresholdMs: dbm.spec.maintenanceWindow?.thresholdMs,
+    lint:
+      policy === undefined
+        ? undefined
+        : policy === 'Enforce'
+          ? 'enforce'
+          : policy === 'Warn'
+            ? 'warn'
+            : 'off',
+    target: dbm.spec.target,
+    // Short: a busy lock is a requeue for the reconciler, never a long wait inside one.
+    lockWaitMs: 2000,
+  });
 }
 
 /** What the spec chose for the staging dry-run (pure: decided the same way in every phase). */
@@ -262,34 +285,15 @@ export class MigrationReconciler implements Reconciler {
   }
 
   /** The one place the operator builds an engine: settings from the spec, history names the resource. */
-  private migrator(
-    dbm: DatabaseMigration,
-    url: string,
-    source: MigrationSource,
-    lockWaitMs = 2000,
-  ): Migrator {
+  private migrator(dbm: DatabaseMigration, url: string, source: MigrationSource): Migrator {
     const resource = `${dbm.metadata.namespace ?? ''}/${dbm.metadata.name ?? ''}`;
-    return new Migrator({
-      database: connectorFromUrl(url),
+    return createMigrator({
+      database: url,
       source,
-      historySchema: dbm.spec.historySchema,
+      settings: settingsOf(dbm),
       logger: this.deps.logger.child({ resource }),
-      lockWaitMs,
       appliedBy: `DatabaseMigration ${resource}`,
-      ...this.timeouts(dbm),
     });
-  }
-
-  private timeouts(dbm: DatabaseMigration): {
-    lockTimeoutMs?: number;
-    statementTimeoutMs?: number;
-  } {
-    return {
-      ...(dbm.spec.lockTimeoutMs !== undefined && { lockTimeoutMs: dbm.spec.lockTimeoutMs }),
-      ...(dbm.spec.statementTimeoutMs !== undefined && {
-        statementTimeoutMs: dbm.spec.statementTimeoutMs,
-      }),
-    };
   }
 
   /** The pinned set, checked against what the source holds now: a run never mixes two sets. */
@@ -569,11 +573,11 @@ export class MigrationReconciler implements Reconciler {
             source: pinned,
             staging,
             productionUrl: url,
-            historySchema: dbm.spec.historySchema,
-            windowThresholdMs: dbm.spec.maintenanceWindow?.thresholdMs ?? 1000,
+            historySchema: settingsOf(dbm).historySchema,
+            windowThresholdMs: settingsOf(dbm).windowThresholdMs,
             lint: lintPolicyOf(dbm) !== 'off',
             logger: this.deps.logger,
-            migrator: this.timeouts(dbm),
+            migrator: settingsOf(dbm),
             signal,
             ...(target !== undefined && { target }),
           });
@@ -727,7 +731,7 @@ export class MigrationReconciler implements Reconciler {
             databaseUrl: url,
             config,
             touchedTables: touched,
-            historySchema: dbm.spec.historySchema,
+            historySchema: settingsOf(dbm).historySchema,
             logger: this.deps.logger,
             ...(snap !== null && { manifest: snap.manifest }),
           });

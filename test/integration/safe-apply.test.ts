@@ -2,7 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/api/config.js';
+import { configSettings, parseConfig } from '../../src/api/config.js';
+import { resolveSettings } from '../../src/api/settings.js';
 import { InlineMigrationSource } from '../../src/engine/source.js';
 import { runSafeApply } from '../../src/safety/pipeline/safe-apply.js';
 import { listSnapshots } from '../../src/safety/snapshot/snapshot.js';
@@ -36,15 +37,18 @@ describe('apply --safe', () => {
     await db.drop();
   });
 
-  const run = (files: { file: string; content: string }[], config: unknown = {}, extra = {}) =>
-    runSafeApply({
+  const run = (files: { file: string; content: string }[], config: unknown = {}, extra = {}) => {
+    const parsed = parseConfig(config, 'test');
+    return runSafeApply({
       databaseUrl: db.url,
       source: new InlineMigrationSource(files),
-      config: parseConfig(config, 'test'),
+      config: parsed,
+      settings: resolveSettings(configSettings(parsed)),
       storage,
       scratchServerUrl: adminUrl(),
       ...extra,
     });
+  };
 
   it('snapshots, verifies, dry-runs, applies and post-verifies', async () => {
     const files = [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULTS } from '../settings.js';
 import { MaintenanceWindowSchema, PostVerifyConfigSchema } from '../config.js';
 import { RetentionSpecSchema, SnapshotStorageSpecSchema } from './backup-snapshot.js';
 import {
@@ -68,7 +69,7 @@ export const DatabaseMigrationSpecSchema = z
       .string()
       .min(1, 'must name a schema (the engine keeps its history there)')
       .max(63, 'PostgreSQL identifiers are at most 63 bytes')
-      .default('dbmigrate'),
+      .default(DEFAULTS.historySchema),
     safety: z
       .enum(['Safe', 'Unsafe'])
       .default('Safe')
@@ -108,7 +109,7 @@ export const DatabaseMigrationSpecSchema = z
     maintenanceWindow: z
       .object({
         windows: z.array(MaintenanceWindowSchema).default([]),
-        thresholdMs: z.number().int().positive().default(1000),
+        thresholdMs: z.number().int().positive().default(DEFAULTS.windowThresholdMs),
       })
       .strict()
       .optional(),

@@ -6,7 +6,7 @@ import { databaseName } from '../../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
-import { databaseUrl, engineSettingsFrom } from '../migrator-factory.js';
+import { databaseUrl, settingsFrom } from '../migrator-factory.js';
 import { scratchServerUrl, SCRATCH_OPTIONS } from '../scratch.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
@@ -62,7 +62,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   const config = await projectConfig(values, io);
   // Refused here, before any step: verifying the snapshot needs a server for its copy.
   const scratch = scratchServerUrl(values, io, 'verifying the pre-apply snapshot');
-  const engine = engineSettingsFrom(values);
+
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const controller = new AbortController();
   const stop = (): void => {
@@ -75,20 +75,18 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       source: new DirectoryMigrationSource(
         values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations,
       ),
-      config: values.schema !== undefined ? { ...config, historySchema: values.schema } : config,
+      config,
+      settings: settingsFrom(values, io, config),
       storage: new LocalDirectoryStorage(
         values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
       ),
       scratchServerUrl: scratch,
-      engine,
       confirmedNow: values.now === true,
       signal: controller.signal,
       logger: createLogger({ component: 'cli.apply-safe', ...(level !== undefined && { level }) }),
       ...(values['staging-url'] !== undefined && { stagingUrl: values['staging-url'] }),
       ...(maxWait !== undefined && { maxWindowWaitMs: maxWait }),
-      ...(values.target !== undefined && { target: values.target }),
       ...(values.resume !== undefined && { resume: values.resume }),
-      ...(values['out-of-order'] !== undefined && { allowOutOfOrder: values['out-of-order'] }),
     });
     io.stdout(values.json ? JSON.stringify(report, null, 2) : reportText(report));
     if (report.ok) return ExitCode.ok;

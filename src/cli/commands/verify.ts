@@ -4,7 +4,7 @@ import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../../safety/verify/post-verify.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { databaseUrl } from '../migrator-factory.js';
+import { databaseUrl, settingsFrom } from '../migrator-factory.js';
 import { projectConfig } from '../project-config.js';
 
 export function verifyText(report: PostVerifyReport): string {
@@ -36,7 +36,7 @@ export async function verifyCommand(args: readonly string[], io: CommandIo): Pro
   const report = await postVerify({
     databaseUrl: databaseUrl(values, io),
     config: config.postVerify,
-    historySchema: values.schema ?? config.historySchema,
+    historySchema: settingsFrom(values, io, config).historySchema,
     logger: createLogger({ component: 'cli.verify', ...(level !== undefined && { level }) }),
     ...(manifest !== undefined && { manifest }),
     ...(values.tables !== undefined && { touchedTables: values.tables.split(',').filter(Boolean) }),

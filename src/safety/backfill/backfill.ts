@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DEFAULTS } from '../../api/settings.js';
 import { errorText, openClient } from '../../db/connection.js';
 import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf } from '../../engine/retry.js';
 import { silentLogger } from '../../observability/logger.js';
@@ -56,7 +57,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
   const started = performance.now();
   const batchSize = options.batchSize ?? 1000;
   const throttle = options.throttleMs ?? 50;
-  const schema = options.historySchema ?? 'dbmigrate';
+  const schema = options.historySchema ?? DEFAULTS.historySchema;
   const client = await openClient(options.databaseUrl, `dbmigrate:backfill:${options.name}`);
   try {
     const id = client.escapeIdentifier.bind(client);

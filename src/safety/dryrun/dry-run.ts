@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { DEFAULTS, resolveSettings, type ResolvedSettings } from '../../api/settings.js';
+import { createMigrator } from '../../engine/create-migrator.js';
 import type { Logger } from 'pino';
-import { connectorFromUrl, openClient } from '../../db/connection.js';
-import { Migrator, type MigratorOptions } from '../../engine/migrator.js';
+import { openClient } from '../../db/connection.js';
 import type { MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
@@ -49,7 +50,9 @@ export interface DryRunOptions {
   /** A lock that blocks writes longer than this marks the migration as needing a window. */
   readonly windowThresholdMs?: number;
   readonly sampleIntervalMs?: number;
-  readonly migrator?: Pick<MigratorOptions, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries'>;
+  readonly migrator?: Partial<
+    Pick<ResolvedSettings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries'>
+  >;
   readonly target?: string;
   /** Let a new migration below the newest applied one run (as `apply --out-of-order`). */
   readonly allowOutOfOrder?: boolean;
@@ -114,8 +117,8 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
   const log = options.logger ?? silentLogger();
   const started = performance.now();
   const startedAt = new Date().toISOString();
-  const historySchema = options.historySchema ?? 'dbmigrate';
-  const threshold = options.windowThresholdMs ?? 1000;
+  const historySchema = options.historySchema ?? DEFAULTS.historySchema;
+  const threshold = options.windowThresholdMs ?? DEFAULTS.windowThresholdMs;
   const interval = options.sampleIntervalMs ?? 50;
 
   let stagingUrl: string;
@@ -195,14 +198,19 @@ async function measure(
   const { historySchema, threshold, interval, started, startedAt } = run;
   const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
   const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
-  const migrator = new Migrator({
-    database: connectorFromUrl(stagingUrl),
+  const migrator = createMigrator({
+    database: stagingUrl,
     source: options.source,
-    historySchema,
+    // Staging is ours alone: never wait for a lock there.
+    settings: resolveSettings({
+      lockTimeoutMs: options.migrator?.lockTimeoutMs,
+      statementTimeoutMs: options.migrator?.statementTimeoutMs,
+      lockRetries: options.migrator?.lockRetries,
+      historySchema,
+      lockWaitMs: 0,
+    }),
     logger: log,
-    lockWaitMs: 0,
     observer: probe,
-    ...options.migrator,
   });
   const scope = {
     ...(options.target !== undefined && { target: options.target }),

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { DbmigrateConfig } from '../../api/config.js';
-import { connectorFromUrl } from '../../db/connection.js';
-import { Migrator, type MigratorOptions, type RunResult } from '../../engine/migrator.js';
+import type { RunResult } from '../../engine/migrator.js';
+import { createMigrator } from '../../engine/create-migrator.js';
+import type { ResolvedSettings } from '../../api/settings.js';
 import { PinnedMigrationSource, type MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport } from '../dryrun/dry-run.js';
@@ -38,7 +39,10 @@ export interface SafeApplyReport {
 export interface SafeApplyOptions {
   readonly databaseUrl: string;
   readonly source: MigrationSource;
+  /** Project settings: snapshots, maintenance windows, post-verify. */
   readonly config: DbmigrateConfig;
+  /** The run's settings, resolved once by the caller (history schema, timings, lint, target). */
+  readonly settings: ResolvedSettings;
   readonly storage: SnapshotStorage;
   /** Server for the scratch (verify) and staging databases; its database part is the maintenance db. */
   readonly scratchServerUrl: string;
@@ -48,10 +52,6 @@ export interface SafeApplyOptions {
   readonly confirmedNow?: boolean;
   readonly maxWindowWaitMs?: number;
   readonly resume?: boolean;
-  readonly allowOutOfOrder?: boolean;
-  readonly target?: string;
-  /** The engine's timing settings, for the dry-run and the apply alike. */
-  readonly engine?: Pick<MigratorOptions, 'lockWaitMs' | 'lockTimeoutMs' | 'statementTimeoutMs'>;
   readonly logger?: Logger;
   /** Aborting (Ctrl-C) stops the current step; an apply stops before its next statement. */
   readonly signal?: AbortSignal;
@@ -110,18 +110,18 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   };
 
   const source = await PinnedMigrationSource.pin(options.source);
-  const historySchema = options.config.historySchema;
-  const production = new Migrator({
-    database: connectorFromUrl(options.databaseUrl),
+  const settings = options.settings;
+  const historySchema = settings.historySchema;
+  const production = createMigrator({
+    database: options.databaseUrl,
     source,
-    historySchema,
+    settings,
     logger: log,
-    ...options.engine,
   });
   const applyOptions = {
-    ...(options.target !== undefined && { target: options.target }),
+    ...(settings.target !== undefined && { target: settings.target }),
     ...(options.resume !== undefined && { resume: options.resume }),
-    ...(options.allowOutOfOrder !== undefined && { allowOutOfOrder: options.allowOutOfOrder }),
+    allowOutOfOrder: settings.allowOutOfOrder,
   };
 
   let pendingIds: string[] = [];
@@ -142,10 +142,10 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   }
   if (pendingIds.length === 0) return finish(null);
 
-  if (options.config.lint !== 'off') {
+  if (settings.lint !== 'off') {
     if (
       !(await step('lint', async () => {
-        const verdict = await lintPending(await source.load(), pendingIds, options.config.lint);
+        const verdict = await lintPending(await source.load(), pendingIds, settings.lint);
         return { ok: verdict.ok, detail: verdict.detail };
       }))
     ) {
@@ -204,20 +204,13 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
               },
         productionUrl: options.databaseUrl,
         historySchema,
-        windowThresholdMs: options.config.windowThresholdMs,
-        lint: options.config.lint !== 'off',
+        windowThresholdMs: settings.windowThresholdMs,
+        lint: settings.lint !== 'off',
         logger: log,
-        migrator: {
-          ...(options.engine?.lockTimeoutMs !== undefined && {
-            lockTimeoutMs: options.engine.lockTimeoutMs,
-          }),
-          ...(options.engine?.statementTimeoutMs !== undefined && {
-            statementTimeoutMs: options.engine.statementTimeoutMs,
-          }),
-        },
+        migrator: settings,
         ...(options.signal !== undefined && { signal: options.signal }),
-        ...(options.target !== undefined && { target: options.target }),
-        ...(options.allowOutOfOrder !== undefined && { allowOutOfOrder: options.allowOutOfOrder }),
+        ...(settings.target !== undefined && { target: settings.target }),
+        allowOutOfOrder: settings.allowOutOfOrder,
       });
       // Lint already stopped the run in its own step; here it only adds to the dry-run's word.
       const verdict = judgeDryRun(state.dryRun, pendingIds, 'off');

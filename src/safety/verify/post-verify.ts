@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { DEFAULTS } from '../../api/settings.js';
 import type { Logger } from 'pino';
 import type { PostVerifyConfig } from '../../api/config.js';
 import { errorText, openClient } from '../../db/connection.js';
@@ -241,7 +242,7 @@ export async function postVerify(options: PostVerifyOptions): Promise<PostVerify
         client,
         options.manifest,
         options.config,
-        options.historySchema ?? 'dbmigrate',
+        options.historySchema ?? DEFAULTS.historySchema,
       ),
     ];
     const smoke = await runSmokeQueries(client, options.config);

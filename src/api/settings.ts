@@ -1,0 +1,55 @@
+/**
+ * Every setting a run depends on, with its default declared once. Each entry point resolves
+ * them once (the CLI from flags, environment and dbmigrate.json; the operator from the spec)
+ * into ResolvedSettings, and everything downstream reads that value, never a default of its own.
+ */
+export const DEFAULTS = {
+  historySchema: 'dbmigrate',
+  /** How long to wait for another runner's advisory lock. */
+  lockWaitMs: 60_000,
+  /** lock_timeout per migration (a header directive overrides it). */
+  lockTimeoutMs: 5_000,
+  /** statement_timeout per migration; 0 means none. */
+  statementTimeoutMs: 0,
+  /** Retries after a lock_timeout, with jittered backoff. */
+  lockRetries: 3,
+  /** A lock that blocks writes longer than this on staging needs a maintenance window. */
+  windowThresholdMs: 1000,
+  lint: 'enforce',
+  snapshotChecksums: 'full',
+} as const;
+
+export type LintPolicySetting = 'enforce' | 'warn' | 'off';
+
+export interface ResolvedSettings {
+  readonly historySchema: string;
+  readonly lockWaitMs: number;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly lockRetries: number;
+  readonly windowThresholdMs: number;
+  readonly lint: LintPolicySetting;
+  readonly allowOutOfOrder: boolean;
+  /** Apply up to this migration ID; all pending when unset. */
+  readonly target?: string;
+}
+
+/** What an entry point knows; `undefined` means it did not set it. */
+export type SettingsInput = {
+  readonly [K in keyof ResolvedSettings]?: ResolvedSettings[K] | undefined;
+};
+
+/** Fills what the entry point did not set from DEFAULTS; `undefined` means "not set". */
+export function resolveSettings(given: SettingsInput = {}): ResolvedSettings {
+  return {
+    historySchema: given.historySchema ?? DEFAULTS.historySchema,
+    lockWaitMs: given.lockWaitMs ?? DEFAULTS.lockWaitMs,
+    lockTimeoutMs: given.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+    statementTimeoutMs: given.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+    lockRetries: given.lockRetries ?? DEFAULTS.lockRetries,
+    windowThresholdMs: given.windowThresholdMs ?? DEFAULTS.windowThresholdMs,
+    lint: given.lint ?? DEFAULTS.lint,
+    allowOutOfOrder: given.allowOutOfOrder ?? false,
+    ...(given.target !== undefined && { target: given.target }),
+  };
+}
