@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { CommandIo } from '../../src/cli/context.js';
@@ -109,6 +111,43 @@ describe('dbmigrate CLI', () => {
     expect(JSON.parse(res.out)).toMatchObject({ applied: 1, error: null });
     const apply = await dbmigrate(env, 'apply');
     expect(apply.out).toMatch(/applied 1,/);
+  });
+
+  it('verifies a snapshot on a throwaway local server with --scratch-local, never on production, and removes it after', async () => {
+    await db.query('create table kept (id int); insert into kept select generate_series(1, 100)');
+    const storage = await writeMigrationDir([]);
+    const refused = await dbmigrate(env, 'snapshot', 'create', '--verify', '--storage', storage);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('--scratch-local');
+    // Nothing was dumped before the refusal.
+    expect((await dbmigrate(env, 'snapshot', 'list', '--storage', storage)).out).toContain(
+      'no snapshots',
+    );
+    const before = new Set(await readdir(tmpdir()));
+    const made = await dbmigrate(
+      env,
+      'snapshot',
+      'create',
+      '--verify',
+      '--scratch-local',
+      '--storage',
+      storage,
+      '--json',
+    );
+    expect(made.code).toBe(0);
+    const result = JSON.parse(made.out) as {
+      verification: { ok: boolean; scratchDatabase: string };
+    };
+    expect(result.verification.ok).toBe(true);
+    // The production server never saw the scratch database.
+    const onProduction = await db.query('select 1 from pg_database where datname = $1', [
+      result.verification.scratchDatabase,
+    ]);
+    expect(onProduction.rowCount).toBe(0);
+    const left = (await readdir(tmpdir())).filter(
+      (d) => d.startsWith('dbm-scratch-') && !before.has(d),
+    );
+    expect(left).toEqual([]);
   });
 
   it('runs apply --safe end to end and refuses --now without confirming the database name', async () => {

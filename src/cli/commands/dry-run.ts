@@ -7,7 +7,7 @@ import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { untilInterrupted } from '../batch-flags.js';
 import { engineSettingsFrom } from '../migrator-factory.js';
-import { scratchServerUrl, SCRATCH_OPTIONS, type ScratchValues } from '../scratch.js';
+import { scratchServer, SCRATCH_OPTIONS, type ScratchValues } from '../scratch.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 
@@ -53,7 +53,7 @@ export function dryRunTable(report: DryRunReport): string {
 }
 
 /** Builds the staging choice from flags: an explicit URL, or a verified snapshot restored into a temporary database. */
-export function stagingFrom(
+export async function stagingFrom(
   values: ScratchValues & {
     'staging-url'?: string | undefined;
     storage?: string | undefined;
@@ -61,17 +61,21 @@ export function stagingFrom(
     keep?: boolean | undefined;
   },
   io: CommandIo,
-): StagingSource {
+): Promise<{ staging: StagingSource; release: () => Promise<void> }> {
   const url = values['staging-url'] ?? io.env['DBMIGRATE_STAGING_URL'];
-  if (url !== undefined) return { kind: 'url', url };
+  if (url !== undefined) return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
+  const server = await scratchServer(values, io, 'restoring the snapshot for the staging dry-run');
   return {
-    kind: 'snapshot',
-    storage: new LocalDirectoryStorage(
-      values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
-    ),
-    serverUrl: scratchServerUrl(values, io, 'restoring the snapshot for the staging dry-run'),
-    ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
-    ...(values.keep !== undefined && { keep: values.keep }),
+    staging: {
+      kind: 'snapshot',
+      storage: new LocalDirectoryStorage(
+        values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
+      ),
+      serverUrl: server.url,
+      ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
+      ...(values.keep !== undefined && { keep: values.keep }),
+    },
+    release: () => server.release(),
   };
 }
 
@@ -89,28 +93,33 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
   const threshold = thresholdMs(values.threshold);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const engine = engineSettingsFrom(values);
-  const staging = stagingFrom(values, io);
+  const { staging, release } = await stagingFrom(values, io);
   // Ctrl-C stops before the next statement, and the staging copy is dropped on the way out.
-  const report = await untilInterrupted((signal) =>
-    runDryRun({
-      signal,
-      migrator: {
-        ...(engine.lockTimeoutMs !== undefined && { lockTimeoutMs: engine.lockTimeoutMs }),
-        ...(engine.statementTimeoutMs !== undefined && {
-          statementTimeoutMs: engine.statementTimeoutMs,
-        }),
-      },
-      source: new DirectoryMigrationSource(
-        values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
-      ),
-      staging,
-      logger: createLogger({ component: 'cli.dry-run', ...(level !== undefined && { level }) }),
-      ...(production !== undefined && { productionUrl: production }),
-      ...(values.schema !== undefined && { historySchema: values.schema }),
-      ...(threshold !== undefined && { windowThresholdMs: threshold }),
-      ...(values.target !== undefined && { target: values.target }),
-    }),
-  );
+  let report;
+  try {
+    report = await untilInterrupted((signal) =>
+      runDryRun({
+        signal,
+        migrator: {
+          ...(engine.lockTimeoutMs !== undefined && { lockTimeoutMs: engine.lockTimeoutMs }),
+          ...(engine.statementTimeoutMs !== undefined && {
+            statementTimeoutMs: engine.statementTimeoutMs,
+          }),
+        },
+        source: new DirectoryMigrationSource(
+          values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
+        ),
+        staging,
+        logger: createLogger({ component: 'cli.dry-run', ...(level !== undefined && { level }) }),
+        ...(production !== undefined && { productionUrl: production }),
+        ...(values.schema !== undefined && { historySchema: values.schema }),
+        ...(threshold !== undefined && { windowThresholdMs: threshold }),
+        ...(values.target !== undefined && { target: values.target }),
+      }),
+    );
+  } finally {
+    await release();
+  }
   io.stdout(values.json ? JSON.stringify(report, null, 2) : dryRunTable(report));
   return report.ok ? ExitCode.ok : ExitCode.sql;
 }

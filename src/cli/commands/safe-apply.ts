@@ -7,7 +7,7 @@ import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { databaseUrl, settingsFrom } from '../migrator-factory.js';
-import { scratchServerUrl, SCRATCH_OPTIONS } from '../scratch.js';
+import { checkScratchChoice, scratchServer, SCRATCH_OPTIONS } from '../scratch.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
@@ -61,9 +61,14 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
     throw new UsageError('--max-window-wait must be a duration such as 30min or 12h');
   const config = await projectConfig(values, io);
   // Refused here, before any step: verifying the snapshot needs a server for its copy.
-  const scratch = scratchServerUrl(values, io, 'verifying the pre-apply snapshot');
+  checkScratchChoice(values, io, 'verifying the pre-apply snapshot');
 
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
+  const logger = createLogger({
+    component: 'cli.apply-safe',
+    ...(level !== undefined && { level }),
+  });
+  const scratch = await scratchServer(values, io, 'verifying the pre-apply snapshot', logger);
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();
@@ -80,10 +85,10 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       storage: new LocalDirectoryStorage(
         values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
       ),
-      scratchServerUrl: scratch,
+      scratchServerUrl: scratch.url,
       confirmedNow: values.now === true,
       signal: controller.signal,
-      logger: createLogger({ component: 'cli.apply-safe', ...(level !== undefined && { level }) }),
+      logger,
       ...(values['staging-url'] !== undefined && { stagingUrl: values['staging-url'] }),
       ...(maxWait !== undefined && { maxWindowWaitMs: maxWait }),
       ...(values.resume !== undefined && { resume: values.resume }),
@@ -96,5 +101,6 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
     return ExitCode.validation;
   } finally {
     process.off('SIGINT', stop);
+    await scratch.release();
   }
 }

@@ -2,7 +2,7 @@ import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
 import { formatMs, formatTime, renderTable } from '../table.js';
-import { scratchServerUrl, SCRATCH_OPTIONS } from '../scratch.js';
+import { checkScratchChoice, scratchServer, SCRATCH_OPTIONS } from '../scratch.js';
 import { UsageError } from '../usage-error.js';
 import { createLogger } from '../../observability/logger.js';
 import { formatBytes, isVerified, type SnapshotManifest } from '../../safety/snapshot/manifest.js';
@@ -70,7 +70,20 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       logger.info({ phase: p.phase, bytes: p.bytes }, 'snapshot progress');
     }
   };
-  const scratchUrl = (): string => scratchServerUrl(values, io, 'verifying a snapshot');
+  const verifyOn = async (id: string) => {
+    const server = await scratchServer(values, io, 'verifying a snapshot', logger);
+    try {
+      return await verifySnapshot({
+        storage,
+        id,
+        scratchServerUrl: server.url,
+        logger,
+        onProgress,
+      });
+    } finally {
+      await server.release();
+    }
+  };
   const needId = (): string => {
     if (id === undefined)
       throw new UsageError(
@@ -85,7 +98,8 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       if (checksums !== 'full' && checksums !== 'counts') {
         throw new UsageError('--checksums must be full or counts');
       }
-      const scratch = values.verify === true ? scratchUrl() : null;
+      // Refused before dumping: the verification needs a server for its copy.
+      if (values.verify === true) checkScratchChoice(values, io, 'verifying a snapshot');
       const manifest = await createSnapshot({
         databaseUrl: databaseUrl(values, io),
         storage,
@@ -93,15 +107,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
         logger,
         onProgress,
       });
-      const verification = scratch
-        ? await verifySnapshot({
-            storage,
-            id: manifest.id,
-            scratchServerUrl: scratch,
-            logger,
-            onProgress,
-          })
-        : null;
+      const verification = values.verify === true ? await verifyOn(manifest.id) : null;
       if (values.json) io.stdout(JSON.stringify({ ...manifest, verification }, null, 2));
       else {
         io.stdout(
@@ -113,13 +119,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       return verification && !verification.ok ? ExitCode.validation : ExitCode.ok;
     }
     case 'verify': {
-      const verification = await verifySnapshot({
-        storage,
-        id: needId(),
-        scratchServerUrl: scratchUrl(),
-        logger,
-        onProgress,
-      });
+      const verification = await verifyOn(needId());
       io.stdout(
         values.json
           ? JSON.stringify(verification, null, 2)

@@ -18,7 +18,8 @@ export interface ChoiceVocabulary {
 export const CLI_VOCABULARY: ChoiceVocabulary = {
   stagingDatabase: '--staging-url URL (a staging database)',
   snapshot: 'a snapshot',
-  scratchServer: '--scratch-url URL (a server for temporary copies)',
+  scratchServer:
+    '--scratch-url URL (a server for temporary copies), --scratch-local (a throwaway local server of the same major)',
   allowProductionServer:
     '--scratch-on-production (temporary copies on the production server: doubles its load and disk use)',
   skipDryRun: 'plain `dbmigrate apply` (no safety pipeline)',

@@ -1,0 +1,153 @@
+import { execFile, spawn } from 'node:child_process';
+import { access, chown, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import { silentLogger } from '../../observability/logger.js';
+
+const run = promisify(execFile);
+
+export class LocalServerError extends Error {
+  readonly code = 'SCRATCH_UNAVAILABLE';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LocalServerError';
+  }
+}
+
+/** A throwaway PostgreSQL server on loopback for temporary copies; `stop()` removes it all. */
+export interface LocalServer {
+  /** A URL on it; its database part is the maintenance database. */
+  readonly url: string;
+  readonly major: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** initdb refuses to run as root: as root, the server runs as the `postgres` system user. */
+async function serverUser(): Promise<{ uid: number; gid: number } | null> {
+  if (process.getuid?.() !== 0) return null;
+  try {
+    const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+    return { uid, gid };
+  } catch (err) {
+    throw new LocalServerError(
+      'cannot start a local scratch server as root without a `postgres` system user; run as an unprivileged user or pass --scratch-url',
+      { cause: err },
+    );
+  }
+}
+
+function tool(
+  bin: string,
+  args: readonly string[],
+  user: { uid: number; gid: number } | null,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(user !== null && { uid: user.uid, gid: user.gid }),
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < 16_384) stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new LocalServerError(`${bin} failed (exit ${String(code)}): ${stderr.trim()}`));
+    });
+  });
+}
+
+/**
+ * Starts a private PostgreSQL server of `major` from the binaries installed on this machine
+ * (Debian's layout, or `$DBMIGRATE_PG_BINDIR`), on a free loopback port with trust auth only
+ * for loopback, in a temporary directory. The production server never hosts the copy.
+ */
+export async function startLocalServer(options: {
+  readonly major: number;
+  readonly logger?: Logger;
+}): Promise<LocalServer> {
+  const log = options.logger ?? silentLogger();
+  const bin =
+    process.env['DBMIGRATE_PG_BINDIR'] ?? `/usr/lib/postgresql/${String(options.major)}/bin`;
+  try {
+    await access(join(bin, 'initdb'));
+    await access(join(bin, 'pg_ctl'));
+  } catch {
+    throw new LocalServerError(
+      `no PostgreSQL ${String(options.major)} server binaries in ${bin} for a local scratch server (the copy must run on the production server's major); install postgresql-${String(options.major)}, set DBMIGRATE_PG_BINDIR, or pass --scratch-url`,
+    );
+  }
+  const user = await serverUser();
+  const dir = await mkdtemp(join(tmpdir(), 'dbm-scratch-'));
+  const data = join(dir, 'data');
+  if (user !== null) await chown(dir, user.uid, user.gid);
+  const port = await freePort();
+  const pgCtl = join(bin, 'pg_ctl');
+  let started = false;
+  const stop = async (): Promise<void> => {
+    if (started) {
+      await tool(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], user).catch(
+        (err: unknown) => {
+          log.warn({ err, dir }, 'could not stop the local scratch server');
+        },
+      );
+      started = false;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await tool(
+      join(bin, 'initdb'),
+      ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'],
+      user,
+    );
+    await tool(
+      pgCtl,
+      [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'server.log'),
+        '-w',
+        '-o',
+        `-p ${String(port)} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+        'start',
+      ],
+      user,
+    );
+    started = true;
+  } catch (err) {
+    await stop();
+    throw err instanceof LocalServerError
+      ? err
+      : new LocalServerError(`could not start a local scratch server: ${(err as Error).message}`, {
+          cause: err,
+        });
+  }
+  log.info({ port, major: options.major }, 'local scratch server started');
+  return {
+    url: `postgres://postgres@127.0.0.1:${String(port)}/postgres`,
+    major: options.major,
+    stop,
+  };
+}
