@@ -107,6 +107,11 @@ describe('DatabaseMigration state machine', () => {
       'DryRunSkipped',
     );
     expect([dbm.status?.appliedCount, dbm.status?.pendingCount]).toEqual([2, 0]);
+    // History names the resource that applied it, not the operator's host user.
+    const by = await db.query<{ applied_by: string }>(
+      'select distinct applied_by from dbmigrate.migration_history',
+    );
+    expect(by.rows.map((r) => r.applied_by)).toEqual(['DatabaseMigration default/m']);
   });
 
   it('records staging.enabled: false as an explicit skip too, with a Warning', async () => {

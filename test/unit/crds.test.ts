@@ -104,3 +104,27 @@ describe('generated CRDs', () => {
     ]);
   });
 });
+
+describe('DatabaseMigration spec validation', () => {
+  const base = {
+    database: { secretRef: { name: 'db' } },
+    migrations: { inline: [{ name: '0001_a.sql', sql: '-- migrate:up\nselect 1;' }] },
+  };
+
+  it('refuses an empty history schema, naming the field', async () => {
+    const { DatabaseMigrationSpecSchema } =
+      await import('../../src/api/v1alpha1/database-migration.js');
+    const res = DatabaseMigrationSpecSchema.safeParse({ ...base, historySchema: '' });
+    expect(res.success).toBe(false);
+    expect(res.error?.issues[0]?.path).toEqual(['historySchema']);
+  });
+
+  it('defaults to the safe pipeline, and the empty-string schema is refused by the CRD too', async () => {
+    const { DatabaseMigrationSpecSchema } =
+      await import('../../src/api/v1alpha1/database-migration.js');
+    expect(DatabaseMigrationSpecSchema.parse(base).safety).toBe('Safe');
+    const { readFileSync } = await import('node:fs');
+    const crd = readFileSync('crds/dbops.docserver.io_databasemigrations.yaml', 'utf8');
+    expect(crd).toMatch(/historySchema:\n(\s+)default: dbmigrate\n(\s+\S.*\n)*?\s+minLength: 1/);
+  });
+});

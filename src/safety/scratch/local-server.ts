@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { access, chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../observability/logger.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -24,20 +24,6 @@ export interface LocalServer {
   readonly url: string;
   readonly major: number;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 /** initdb refuses to run as root: as root, the server runs as the `postgres` system user. */
