@@ -150,6 +150,37 @@ describe('dbmigrate CLI', () => {
     expect(left).toEqual([]);
   });
 
+  it('apply --safe honours --out-of-order and the timing flags', async () => {
+    const files = [
+      { file: '0001_a.sql', content: migrationText('create table a (id int);') },
+      { file: '0003_c.sql', content: migrationText('create table c (id int);') },
+    ];
+    const ordered = await writeMigrationDir(files);
+    const storage = await writeMigrationDir([]);
+    const safe = (...extra: string[]) =>
+      dbmigrate(
+        { ...env, DBMIGRATE_MIGRATIONS: late },
+        'apply',
+        '--safe',
+        '--storage',
+        storage,
+        '--scratch-on-production',
+        ...extra,
+      );
+    expect((await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: ordered }, 'apply')).code).toBe(0);
+    // 0002 arrives after 0003 was applied.
+    const late = await writeMigrationDir([
+      ...files,
+      { file: '0002_b.sql', content: migrationText('create table b (id int);') },
+    ]);
+    const refused = await safe();
+    expect(refused.code).toBe(3);
+    expect(refused.out).toContain('OUT_OF_ORDER');
+    const res = await safe('--out-of-order', '--lock-timeout', '2s', '--statement-timeout', '1min');
+    expect(res.code).toBe(0);
+    expect((await db.query("select 1 from pg_class where relname = 'b'")).rowCount).toBe(1);
+  });
+
   it('runs apply --safe end to end and refuses --now without confirming the database name', async () => {
     const storage = await writeMigrationDir([]);
     const refused = await dbmigrate(env, 'apply', '--safe', '--now', '--storage', storage);

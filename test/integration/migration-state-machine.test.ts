@@ -1,7 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseMigration } from '../../src/api/v1alpha1/database-migration.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { MigrationReconciler } from '../../src/operator/migration-reconciler.js';
+import { SnapshotReconciler } from '../../src/operator/snapshot-reconciler.js';
 import { RetryLater } from '../../src/operator/migration-source.js';
 import { TerminalError } from '../../src/operator/reconcile.js';
 import { TaskRunner } from '../../src/operator/tasks.js';
@@ -26,15 +31,23 @@ describe('DatabaseMigration state machine', () => {
   let db: TestDatabase;
   let api: MemoryResourceApi;
   let reconciler: MigrationReconciler;
+  let snapshots: SnapshotReconciler;
   const extra: TestDatabase[] = [];
 
   beforeEach(async () => {
     db = await createTestDatabase('sm');
     api = new MemoryResourceApi();
     api.setSecret('default', 'db', { DATABASE_URL: db.url });
+    const tasks = new TaskRunner();
     reconciler = new MigrationReconciler({
       api,
-      tasks: new TaskRunner(),
+      tasks,
+      logger: silentLogger(),
+      requeue: () => undefined,
+    });
+    snapshots = new SnapshotReconciler({
+      api,
+      tasks,
       logger: silentLogger(),
       requeue: () => undefined,
     });
@@ -69,6 +82,13 @@ describe('DatabaseMigration state machine', () => {
         if (r.requeue) wait = Math.min(r.afterMs, 100);
       } catch (err) {
         errors.push(err as Error);
+      }
+      // The pre-migration BackupSnapshots move on too, as the controller would drive them.
+      const { items } = await api.list('backupsnapshots', 'default');
+      for (const snap of items as { metadata: { name: string } }[]) {
+        await snapshots
+          .reconcile({ namespace: 'default', name: snap.metadata.name })
+          .catch(() => undefined);
       }
       const dbm = await view(name);
       if (phases.includes(dbm.status?.phase ?? '')) return { dbm, errors };
@@ -229,5 +249,121 @@ describe('DatabaseMigration state machine', () => {
     const { dbm } = await drive(['Succeeded', 'Failed']);
     expect(dbm.status?.phase).toBe('Succeeded');
     expect([dbm.status?.appliedCount, dbm.status?.pendingCount]).toEqual([2, 0]);
+  });
+
+  it('stops at the dry-run when a migration fails on staging: production is not touched', async () => {
+    const staging = await createTestDatabase('sm_badstage');
+    extra.push(staging);
+    api.setSecret('default', 'staging', { DATABASE_URL: staging.url });
+    const bad = [
+      ...FILES.slice(0, 1),
+      { file: '0002_bad.sql', content: migrationText('alter table items add column note txet;') },
+    ];
+    create({
+      migrations: inline(bad),
+      staging: { secretRef: { name: 'staging', key: 'DATABASE_URL' } },
+    });
+    const { dbm } = await drive(['Succeeded', 'Failed']);
+    expect(dbm.status?.phase).toBe('Failed');
+    expect(dbm.status?.lastError).toMatch(
+      /^dry-run failed on staging at 0002: .*type "txet" does not exist.*; production was not touched/,
+    );
+    expect((await db.query("select 1 from pg_class where relname = 'items'")).rowCount).toBe(0);
+  });
+
+  it('runs the dry-run under spec.lockTimeoutMs', async () => {
+    const staging = await createTestDatabase('sm_lockstage');
+    extra.push(staging);
+    await migratorFor(staging.url, FILES.slice(0, 1)).apply();
+    await migratorFor(db.url, FILES.slice(0, 1)).apply();
+    api.setSecret('default', 'staging', { DATABASE_URL: staging.url });
+    // Another session holds items on staging: the migration's lock waits are what is measured.
+    const holder = new pg.Client({ connectionString: staging.url });
+    await holder.connect();
+    await holder.query('begin; lock table items in access exclusive mode');
+    try {
+      create({
+        migrations: inline(FILES),
+        staging: { secretRef: { name: 'staging', key: 'DATABASE_URL' } },
+        lockTimeoutMs: 100,
+      });
+      const t0 = Date.now();
+      const { dbm } = await drive(['Succeeded', 'Failed']);
+      expect(dbm.status?.phase).toBe('Failed');
+      expect(dbm.status?.lastError).toContain('could not acquire its locks within lock_timeout');
+      // 4 attempts at 100 ms plus backoff: far below the 5 s default per attempt.
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await holder.query('rollback');
+      await holder.end();
+    }
+  });
+
+  it('post-verifies row counts against the pre-migration snapshot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dbm-sm-snap-'));
+    await migratorFor(db.url, FILES.slice(0, 1)).apply();
+    await db.query('insert into items select generate_series(1, 1000)');
+    const lossy = [
+      ...FILES.slice(0, 1),
+      {
+        file: '0002_prune.sql',
+        content: migrationText('delete from items where id > 500;'),
+      },
+    ];
+    create({
+      migrations: inline(lossy),
+      snapshot: { storage: { path: dir }, checksums: 'counts' },
+      staging: { scratch: { allowProductionServer: true } },
+    });
+    const { dbm } = await drive(['Succeeded', 'Failed']);
+    // The migration ran (it is valid SQL); the counts against the manifest caught the loss.
+    expect(dbm.status?.history?.map((h) => h.phase)).toContain('Verifying');
+    expect(dbm.status?.phase).toBe('Failed');
+    expect(dbm.status?.lastError).toMatch(/^post-verify failed: .*items.*500.*1000/);
+  });
+
+  it('names a working remedy when the ConfigMap changes mid-run', async () => {
+    api.setConfigMap('default', 'sql', Object.fromEntries(FILES.map((f) => [f.file, f.content])));
+    create({
+      migrations: { configMapRef: { name: 'sql' } },
+      safety: 'Unsafe',
+      approval: { required: true },
+    });
+    await drive(['AwaitingApproval']);
+    api.setConfigMap('default', 'sql', {
+      [FILES[0]?.file ?? '']: FILES[0]?.content ?? '',
+      '0002_note.sql': migrationText('alter table items add column remark text;'),
+    });
+    api.annotate(
+      'databasemigrations',
+      'default',
+      'm',
+      'dbops.docserver.io/approved-generation',
+      '1',
+    );
+    const failed = await drive(['Failed', 'Succeeded']);
+    expect(failed.dbm.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe(
+      'SourceChangedMidRun',
+    );
+    const remedy = /kubectl annotate dbm m --overwrite (dbops\.docserver\.io\/restart)=/.exec(
+      failed.dbm.status?.lastError ?? '',
+    );
+    expect(remedy).not.toBeNull();
+    // Doing what it says starts a new run of the new set.
+    api.annotate('databasemigrations', 'default', 'm', remedy?.[1] ?? '', 'now');
+    await drive(['AwaitingApproval']);
+    api.annotate(
+      'databasemigrations',
+      'default',
+      'm',
+      'dbops.docserver.io/approved-generation',
+      '1-now',
+    );
+    const { dbm } = await drive(['Succeeded', 'Failed']);
+    expect(dbm.status?.phase).toBe('Succeeded');
+    expect(
+      (await db.query("select 1 from information_schema.columns where column_name = 'remark'"))
+        .rowCount,
+    ).toBe(1);
   });
 });
