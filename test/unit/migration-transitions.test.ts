@@ -49,6 +49,18 @@ describe('DatabaseMigration status transitions', () => {
     expect(fresh.lastError).toBe('');
   });
 
+  it('lets each phase condition answer its own question', () => {
+    const s = nextStatus({ phase: 'Verifying' }, asSucceeded(t0.toISOString()), 1, t0);
+    const byType = new Map(s.conditions?.map((c) => [c.type, c]));
+    expect(byType.get('Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    expect(byType.get('Progressing')).toMatchObject({ status: 'False', reason: 'RunComplete' });
+    expect(byType.get('Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    const f = nextStatus(s, asFailed('SecretMissing', 'Secret default/x does not exist'), 1, t1);
+    const failed = new Map(f.conditions?.map((c) => [c.type, c]));
+    expect(failed.get('Degraded')).toMatchObject({ status: 'True', reason: 'SecretMissing' });
+    expect(failed.get('Progressing')).toMatchObject({ status: 'False', reason: 'RunStopped' });
+  });
+
   it('keeps a bounded history of phase changes only', () => {
     let s = nextStatus({}, asNewRun(1, ''), 1, t0);
     for (let i = 0; i < 30; i++) {

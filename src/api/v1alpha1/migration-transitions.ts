@@ -5,16 +5,18 @@
  * purely, so the bookkeeping (conditions, history, observed generation) has one home.
  */
 import type { Condition } from './common.js';
-import { setCondition, setConditions } from './conditions.js';
+import { setCondition } from './conditions.js';
 import type { DatabaseMigrationStatus, MigrationPhase } from './database-migration.js';
 
-/** A condition with its own reason and message (the phase conditions share the transition's). */
-export interface OwnCondition {
-  readonly type: 'DryRun' | 'Linted';
+interface OwnConditionOf<T extends string> {
+  readonly type: T;
   readonly status: boolean;
   readonly reason: string;
   readonly message: string;
 }
+
+/** A verdict condition a transition sets besides the phase conditions. */
+export type OwnCondition = OwnConditionOf<'DryRun' | 'Linted'>;
 
 export interface Transition {
   readonly phase: MigrationPhase;
@@ -52,20 +54,31 @@ export function nextStatus(
   now: Date,
 ): DatabaseMigrationStatus {
   const terminal = t.phase === 'Succeeded' || t.phase === 'Failed';
-  let conditions: Condition[] = setConditions(
-    // A new run starts its own DryRun and Linted verdicts.
+  const degraded = t.phase === 'Failed' || t.eventType === 'Warning';
+  // Each condition answers its own question, with its own reason and message.
+  const phaseConditions: OwnConditionOf<'Ready' | 'Progressing' | 'Degraded'>[] = [
+    { type: 'Ready', status: t.phase === 'Succeeded', reason: t.reason, message: t.message },
+    terminal
+      ? {
+          type: 'Progressing',
+          status: false,
+          reason: t.phase === 'Succeeded' ? 'RunComplete' : 'RunStopped',
+          message:
+            t.phase === 'Succeeded'
+              ? 'the run is complete'
+              : 'the run stopped; see the Degraded condition',
+        }
+      : { type: 'Progressing', status: true, reason: t.reason, message: t.message },
+    degraded
+      ? { type: 'Degraded', status: true, reason: t.reason, message: t.message }
+      : { type: 'Degraded', status: false, reason: 'AsExpected', message: 'no problem observed' },
+  ];
+  // A new run starts its own DryRun and Linted verdicts.
+  let conditions: Condition[] =
     t.phase === 'Pending'
-      ? previous.conditions?.filter((c) => c.type !== 'DryRun' && c.type !== 'Linted')
-      : previous.conditions,
-    {
-      Ready: t.phase === 'Succeeded',
-      Progressing: !terminal,
-      Degraded: t.phase === 'Failed' || t.eventType === 'Warning',
-    },
-    { reason: t.reason, message: t.message, observedGeneration: generation },
-    now,
-  );
-  for (const c of t.conditions) {
+      ? (previous.conditions ?? []).filter((c) => c.type !== 'DryRun' && c.type !== 'Linted')
+      : [...(previous.conditions ?? [])];
+  for (const c of [...phaseConditions, ...t.conditions]) {
     conditions = setCondition(
       conditions,
       {
