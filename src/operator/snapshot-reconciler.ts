@@ -1,9 +1,5 @@
 import type { Logger } from 'pino';
-import {
-  BackupSnapshotSchema,
-  type BackupSnapshot,
-  type BackupSnapshotStatus,
-} from '../api/v1alpha1/backup-snapshot.js';
+import { BackupSnapshotSchema, type BackupSnapshot } from '../api/v1alpha1/backup-snapshot.js';
 import { scratchChoice } from '../safety/pipeline/choices.js';
 import {
   applyRetention,
@@ -22,7 +18,18 @@ import {
 } from '../safety/snapshot/manifest.js';
 import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
-import { setConditions } from '../api/v1alpha1/conditions.js';
+import {
+  asSnapshotDumped,
+  asSnapshotFailed,
+  asSnapshotFilesMissing,
+  asSnapshotFilesPresent,
+  asSnapshotInvalid,
+  asSnapshotStarted,
+  asSnapshotVerified,
+  asSnapshotVerifyFailed,
+  nextSnapshotStatus,
+  type SnapshotTransition,
+} from '../api/v1alpha1/snapshot-transitions.js';
 import type { ResourceApi } from './kube.js';
 import { databaseUrlFor, ResourceProblem } from './migration-source.js';
 import {
@@ -76,11 +83,10 @@ export class SnapshotReconciler implements Reconciler {
     if (raw === null) return done;
     const parsed = BackupSnapshotSchema.safeParse(raw);
     if (!parsed.success) {
-      await this.write(
-        raw as BackupSnapshot,
-        { phase: 'Failed', lastError: parsed.error.message },
-        'InvalidSpec',
-      );
+      const message = parsed.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ');
+      await this.record(raw as BackupSnapshot, asSnapshotInvalid(message));
       return done;
     }
     const snap = parsed.data;
@@ -125,7 +131,7 @@ export class SnapshotReconciler implements Reconciler {
       }
     } catch (err) {
       if (err instanceof ResourceProblem) {
-        await this.write(snap, { phase: 'Failed', lastError: err.message }, err.reason);
+        await this.record(snap, asSnapshotFailed(err.reason, err.message));
         return done;
       }
       throw err;
@@ -138,11 +144,7 @@ export class SnapshotReconciler implements Reconciler {
     const url = await this.databaseUrl(snap);
     // The ID is recorded before the dump starts, so a delete mid-dump knows what to remove.
     const id = newSnapshotId(databaseName(url), new Date());
-    await this.write(
-      snap,
-      { phase: 'Running', snapshotId: id, startedAt: new Date().toISOString() },
-      'Started',
-    );
+    await this.record(snap, asSnapshotStarted(id, new Date().toISOString()));
     return requeueNow();
   }
 
@@ -173,22 +175,22 @@ export class SnapshotReconciler implements Reconciler {
     if (step.state === 'pending' || step.state === 'skipped') return requeueAfter(10_000);
     if (step.state === 'failed') throw new ResourceProblem('SnapshotFailed', step.error.message);
     const m = step.value;
-    await this.write(
+    await this.record(
       snap,
-      {
-        phase: snap.spec.verify ? 'Verifying' : 'Completed',
-        snapshotId: m.id,
-        location: `${snap.spec.storage.path}/${m.id}`,
-        sizeBytes: m.dumpSizeBytes,
-        size: formatBytes(m.dumpSizeBytes),
-        tables: m.fingerprint.tables.length,
-        rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
-        schemaHash: m.fingerprint.schemaHash,
-        serverVersion: m.fingerprint.serverVersion,
-        filesPresent: true,
-        ...(snap.spec.verify ? {} : { completedAt: new Date().toISOString(), verified: false }),
-      },
-      'Dumped',
+      asSnapshotDumped(
+        {
+          snapshotId: m.id,
+          location: `${snap.spec.storage.path}/${m.id}`,
+          sizeBytes: m.dumpSizeBytes,
+          size: formatBytes(m.dumpSizeBytes),
+          tables: m.fingerprint.tables.length,
+          rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
+          schemaHash: m.fingerprint.schemaHash,
+          serverVersion: m.fingerprint.serverVersion,
+        },
+        snap.spec.verify,
+        new Date().toISOString(),
+      ),
     );
     return requeueNow();
   }
@@ -220,18 +222,8 @@ export class SnapshotReconciler implements Reconciler {
     if (step.state === 'pending' || step.state === 'skipped') return requeueAfter(10_000);
     if (step.state === 'failed') throw new ResourceProblem('VerifyFailed', step.error.message);
     const v = step.value;
-    await this.write(
-      snap,
-      {
-        phase: v.ok ? 'Completed' : 'Failed',
-        verified: v.ok,
-        verifiedAt: v.at,
-        mismatches: v.mismatches,
-        completedAt: new Date().toISOString(),
-        ...(v.ok ? {} : { lastError: `verification failed: ${v.mismatches.join('; ')}` }),
-      },
-      v.ok ? 'Verified' : 'VerifyFailed',
-    );
+    const at = new Date().toISOString();
+    await this.record(snap, v.ok ? asSnapshotVerified(v, at) : asSnapshotVerifyFailed(v, at));
     if (v.ok && snap.spec.retention) await this.retain(snap, storage);
     return requeueAfter(FILE_CHECK_MS);
   }
@@ -278,16 +270,9 @@ export class SnapshotReconciler implements Reconciler {
     }
     const present = problem === null;
     if (present !== (snap.status?.filesPresent ?? true)) {
-      await this.write(
+      await this.record(
         snap,
-        {
-          filesPresent: present,
-          ...(present
-            ? { lastError: '' }
-            : { lastError: `${problem ?? ''}; this snapshot can no longer be restored` }),
-        },
-        present ? 'FilesPresent' : 'FilesMissing',
-        present ? 'Normal' : 'Warning',
+        present ? asSnapshotFilesPresent() : asSnapshotFilesMissing(problem ?? ''),
       );
     }
     return requeueAfter(FILE_CHECK_MS);
@@ -340,47 +325,31 @@ export class SnapshotReconciler implements Reconciler {
     );
   }
 
-  private async write(
-    snap: BackupSnapshot,
-    patch: Partial<BackupSnapshotStatus>,
-    reason: string,
-    eventType?: 'Normal' | 'Warning',
-  ): Promise<void> {
-    const generation = snap.metadata.generation ?? 0;
-    const now = new Date();
-    const phase = patch.phase ?? snap.status?.phase ?? 'Pending';
-    const filesPresent = patch.filesPresent ?? snap.status?.filesPresent ?? true;
-    const message =
-      patch.lastError !== undefined && patch.lastError !== ''
-        ? patch.lastError
-        : `snapshot ${phase.toLowerCase()}`;
-    const conditions = setConditions(
-      snap.status?.conditions,
-      {
-        Ready: phase === 'Completed' && filesPresent,
-        Degraded: phase === 'Failed' || !filesPresent,
-      },
-      { reason, message, observedGeneration: generation },
-      now,
+  /** Records a transition: status (conditional on the version read) and its Event. */
+  private async record(snap: BackupSnapshot, t: SnapshotTransition): Promise<void> {
+    const status = nextSnapshotStatus(
+      snap.status ?? {},
+      t,
+      snap.metadata.generation ?? 0,
+      new Date(),
     );
-    const status = { ...patch, observedGeneration: generation, conditions };
     await this.deps.api.writeStatus('backupsnapshots', snap, status);
     snap.status = { ...snap.status, ...status };
-    const type = eventType ?? (phase === 'Failed' ? 'Warning' : 'Normal');
-    if (patch.phase !== undefined || eventType !== undefined) {
-      await this.deps.api
-        .event(
-          {
-            kind: 'BackupSnapshot',
-            namespace: snap.metadata.namespace ?? 'default',
-            name: snap.metadata.name ?? '',
-            uid: snap.metadata.uid,
-          },
-          type,
-          reason,
-          message,
-        )
-        .catch(() => undefined);
-    }
+    if (!t.event) return;
+    await this.deps.api
+      .event(
+        {
+          kind: 'BackupSnapshot',
+          namespace: snap.metadata.namespace ?? 'default',
+          name: snap.metadata.name ?? '',
+          uid: snap.metadata.uid,
+        },
+        t.eventType,
+        t.reason,
+        t.message,
+      )
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err }, 'could not record an Event');
+      });
   }
 }

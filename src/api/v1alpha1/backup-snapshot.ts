@@ -13,6 +13,7 @@ export const BACKUP_SNAPSHOT_PHASES = [
   'Completed',
   'Failed',
 ] as const;
+export type BackupSnapshotPhase = (typeof BACKUP_SNAPSHOT_PHASES)[number];
 
 export const SnapshotStorageSpecSchema = z
   .object({
