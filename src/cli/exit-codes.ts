@@ -25,6 +25,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'SNAPSHOT_TOOL_ERROR':
       return ExitCode.tool;
     case 'USAGE':
+    case 'BAD_DATABASE_URL':
       return ExitCode.usage;
     case 'PARSE_ERROR':
     case 'DUPLICATE_ID':

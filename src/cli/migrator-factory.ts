@@ -1,5 +1,6 @@
 import { configSettings, type DbmigrateConfig } from '../api/config.js';
 import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
+import { checkDatabaseUrl } from '../db/database-url.js';
 import { parseDurationMs } from '../engine/duration.js';
 import { createMigrator } from '../engine/create-migrator.js';
 import type { Migrator } from '../engine/migrator.js';
@@ -27,13 +28,15 @@ function duration(flag: string, value: string | undefined): number | undefined {
 }
 
 export function databaseUrl(values: CommonValues, io: CommandIo): string {
-  const url = values['database-url'] ?? io.env['DATABASE_URL'];
+  const flag = values['database-url'];
+  const url = flag ?? io.env['DATABASE_URL'];
   if (!url) {
     throw new UsageError(
       'no database: set DATABASE_URL or pass --database-url postgres://user@host:5432/db',
     );
   }
-  return url;
+  // Checked before anything connects: a broken URL is a usage error, its password masked.
+  return checkDatabaseUrl(url, flag !== undefined ? '--database-url' : 'DATABASE_URL');
 }
 
 /** The engine's timing flags, parsed once for every command that runs migrations. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { openClient } from '../db/connection.js';
+import { checkDatabaseUrl } from '../db/database-url.js';
 import { CLI_VOCABULARY, scratchChoice } from '../safety/pipeline/choices.js';
 import { startLocalServer } from '../safety/scratch/local-server.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
@@ -54,7 +55,10 @@ export async function scratchServer(
   checkScratchChoice(values, io, purpose);
   const given = values['scratch-url'] ?? io.env['DBMIGRATE_SCRATCH_URL'];
   const none = (): Promise<void> => Promise.resolve();
-  if (given !== undefined) return { url: given, release: none };
+  if (given !== undefined) {
+    const source = values['scratch-url'] !== undefined ? '--scratch-url' : 'DBMIGRATE_SCRATCH_URL';
+    return { url: checkDatabaseUrl(given, source), release: none };
+  }
   const production = databaseUrl(values, io);
   if (values['scratch-local'] === true) {
     const client = await openClient(production, 'dbmigrate:server-version');

@@ -2,8 +2,10 @@
  * Credentials must never reach logs, status, Events or error messages. Everything that may
  * carry a connection string passes through here.
  */
-// The password runs to the LAST '@' before the host: an unencoded '@' may be part of it.
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^\s/]*)@/gi;
+// The password runs to the LAST '@' of the token: an unencoded '@' or '/' may be part of it
+// (over-masking a query that holds '@' is fine). Broken schemes (`postgres//`, `postgres:/`)
+// are caught too.
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*(?::\/+|\/\/+)[^:/?#@\s]*):(\S*)@/gi;
 // No \b before the keyword, so PGPASSWORD=... is caught too.
 const KEYWORD_PASSWORD = /(password|passwd|pwd)(\s*=\s*|\s*:\s*)('[^']*'|"[^"]*"|[^\s&;,"]+)/gi;
 const JSON_SECRET = /("(?:[a-z_]*password|passwd|pwd|secret|token)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;

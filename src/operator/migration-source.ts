@@ -1,4 +1,5 @@
 import type { DatabaseMigrationSpec } from '../api/v1alpha1/database-migration.js';
+import { databaseUrlProblem } from '../db/database-url.js';
 import { InlineMigrationSource, type MigrationSource } from '../engine/source.js';
 import type { ResourceApi } from './kube.js';
 
@@ -51,7 +52,7 @@ export async function databaseUrlFor(
       `${field}: Secret ${namespace}/${ref.name} does not exist or has no key ${ref.key}; create it with a postgres:// URL`,
     );
   }
-  const problem = urlProblem(url.trim());
+  const problem = databaseUrlProblem(url);
   if (problem !== null) {
     // The value itself never goes into the message: it may hold a password.
     throw new ResourceProblem(
@@ -60,21 +61,6 @@ export async function databaseUrlFor(
     );
   }
   return url.trim();
-}
-
-/** What is wrong with a database URL, without quoting any of it; null when it is usable. */
-export function urlProblem(url: string): string | null {
-  if (!/^postgres(ql)?:\/\//.test(url)) return 'it does not start with postgres://';
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'it does not parse as a URL; percent-encode @, / and : in the user name and password';
-  }
-  if (u.hostname === '') return 'it names no host';
-  if (u.port !== '' && (Number(u.port) < 1 || Number(u.port) > 65535))
-    return 'its port is out of range';
-  return null;
 }
 
 /** The migrations a resource names: a ConfigMap's `NNNN_name.sql` keys, or inline SQL. */

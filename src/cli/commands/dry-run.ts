@@ -5,6 +5,7 @@ import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/d
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { checkDatabaseUrl } from '../../db/database-url.js';
 import { untilInterrupted } from '../batch-flags.js';
 import { engineSettingsFrom } from '../migrator-factory.js';
 import { scratchServer, SCRATCH_OPTIONS, type ScratchValues } from '../scratch.js';
@@ -62,8 +63,12 @@ export async function stagingFrom(
   },
   io: CommandIo,
 ): Promise<{ staging: StagingSource; release: () => Promise<void> }> {
-  const url = values['staging-url'] ?? io.env['DBMIGRATE_STAGING_URL'];
-  if (url !== undefined) return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
+  const given = values['staging-url'] ?? io.env['DBMIGRATE_STAGING_URL'];
+  if (given !== undefined) {
+    const source = values['staging-url'] !== undefined ? '--staging-url' : 'DBMIGRATE_STAGING_URL';
+    const url = checkDatabaseUrl(given, source);
+    return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
+  }
   const server = await scratchServer(values, io, 'restoring the snapshot for the staging dry-run');
   return {
     staging: {

@@ -1,3 +1,4 @@
+import { checkDatabaseUrl } from '../../db/database-url.js';
 import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
@@ -89,7 +90,9 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       confirmedNow: values.now === true,
       signal: controller.signal,
       logger,
-      ...(values['staging-url'] !== undefined && { stagingUrl: values['staging-url'] }),
+      ...(values['staging-url'] !== undefined && {
+        stagingUrl: checkDatabaseUrl(values['staging-url'], '--staging-url'),
+      }),
       ...(maxWait !== undefined && { maxWindowWaitMs: maxWait }),
       ...(values.resume !== undefined && { resume: values.resume }),
     });

@@ -4,6 +4,7 @@ import { databaseUrl } from '../migrator-factory.js';
 import { formatMs, formatTime, renderTable } from '../table.js';
 import { checkScratchChoice, scratchServer, SCRATCH_OPTIONS } from '../scratch.js';
 import { UsageError } from '../usage-error.js';
+import { checkDatabaseUrl } from '../../db/database-url.js';
 import { createLogger } from '../../observability/logger.js';
 import { formatBytes, isVerified, type SnapshotManifest } from '../../safety/snapshot/manifest.js';
 import { RetentionPolicySchema } from '../../safety/snapshot/retention.js';
@@ -137,7 +138,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       const res = await restoreSnapshot({
         storage,
         id: needId(),
-        targetUrl,
+        targetUrl: checkDatabaseUrl(targetUrl, '--target-url'),
         allowUnverified: values['allow-unverified'] ?? false,
         logger,
       });
