@@ -23,6 +23,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'CONNECTION_ERROR':
       return ExitCode.connection;
     case 'SNAPSHOT_TOOL_ERROR':
+    case 'SCRATCH_UNAVAILABLE':
       return ExitCode.tool;
     case 'USAGE':
     case 'BAD_DATABASE_URL':

@@ -51,6 +51,8 @@ export async function scratchServer(
   io: CommandIo,
   purpose: string,
   logger?: Logger,
+  /** The major the copy needs (a snapshot's); production's when unknown. */
+  knownMajor?: number,
 ): Promise<ScratchServer> {
   checkScratchChoice(values, io, purpose);
   const given = values['scratch-url'] ?? io.env['DBMIGRATE_SCRATCH_URL'];
@@ -59,20 +61,22 @@ export async function scratchServer(
     const source = values['scratch-url'] !== undefined ? '--scratch-url' : 'DBMIGRATE_SCRATCH_URL';
     return { url: checkDatabaseUrl(given, source), release: none };
   }
-  const production = databaseUrl(values, io);
   if (values['scratch-local'] === true) {
-    const client = await openClient(production, 'dbmigrate:server-version');
-    let major: number;
-    try {
-      const res = await client.query<{ n: string }>(
-        "select current_setting('server_version_num') as n",
-      );
-      major = Math.floor(Number(res.rows[0]?.n ?? 0) / 10_000);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const major = knownMajor ?? (await productionMajor(databaseUrl(values, io)));
     const server = await startLocalServer({ major, ...(logger !== undefined && { logger }) });
     return { url: server.url, release: () => server.stop() };
   }
-  return { url: withDatabase(production, 'postgres'), release: none };
+  return { url: withDatabase(databaseUrl(values, io), 'postgres'), release: none };
+}
+
+async function productionMajor(url: string): Promise<number> {
+  const client = await openClient(url, 'dbmigrate:server-version');
+  try {
+    const res = await client.query<{ n: string }>(
+      "select current_setting('server_version_num') as n",
+    );
+    return Math.floor(Number(res.rows[0]?.n ?? 0) / 10_000);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

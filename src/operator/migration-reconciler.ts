@@ -28,6 +28,7 @@ import {
   asLintFailed,
   asNewRun,
   asPlanned,
+  asResumed,
   asSnapshotRequested,
   asSnapshotVerified,
   asSucceeded,
@@ -65,8 +66,8 @@ import { activeWindow, nextWindowStart } from '../safety/window/window.js';
 import { httpStatus, type ResourceApi } from './kube.js';
 import {
   databaseUrlFor,
-  EXTERNAL_REASONS,
   migrationSourceFor,
+  EXTERNAL_REASONS,
   ResourceProblem,
   RetryLater,
 } from './migration-source.js';
@@ -91,6 +92,12 @@ export interface ReconcilerDeps {
   readonly fence?: () => string | null;
   readonly now?: () => Date;
 }
+
+/** Failed for these reasons, a resource retries by itself: their cause lies outside the spec. */
+const RETRYABLE_REASONS: ReadonlySet<string> = new Set([
+  ...EXTERNAL_REASONS,
+  'DatabaseUnreachable',
+]);
 
 /** The label (and annotation) naming the DatabaseMigration a pre-migration BackupSnapshot was taken for. */
 export const MIGRATION_LABEL = 'dbops.docserver.io/migration';
@@ -238,6 +245,8 @@ export class MigrationReconciler implements Reconciler {
     // A new generation (or restart annotation) starts a new run; the old one's task finishes first.
     if (status.observedGeneration !== generation || (status.observedRestart ?? '') !== restart) {
       if (this.deps.tasks.anyRunning(`${uid}/`)) return requeueAfter(2000);
+      // Results of the old run's steps are never this run's.
+      await this.deps.tasks.cancel(`${uid}/`, 'a new run started');
       // The previous run's verdicts and backup say nothing about this one (merge patch: null removes).
       const stale = { dryRun: null, snapshotRef: null, completedAt: null, pinned: null };
       await this.deps.api.writeStatus('databasemigrations', dbm, stale);
@@ -268,8 +277,11 @@ export class MigrationReconciler implements Reconciler {
     }
   }
 
-  private key(uid: string, generation: number, step: string): string {
-    return `${uid}/${String(generation)}/${step}`;
+  /** A task per resource, run (generation and restart) and step: a new run never reads an old result. */
+  private key(dbm: DatabaseMigration, uid: string, generation: number, step: string): string {
+    const restart = dbm.status?.observedRestart ?? '';
+    const run = restart ? `-${createHash('sha256').update(restart).digest('hex').slice(0, 8)}` : '';
+    return `${uid}/${String(generation)}${run}/${step}`;
   }
 
   private async world(dbm: DatabaseMigration): Promise<{ url: string; source: MigrationSource }> {
@@ -336,10 +348,18 @@ export class MigrationReconciler implements Reconciler {
       case 'Verifying':
         return this.verify(dbm, uid, gen);
       case 'Failed': {
-        // A failure caused outside the spec starts over once its cause may be gone; one of the
+        // A failure caused outside the spec is retried once its cause may be gone; one of the
         // spec (or of the database's content) waits for a new generation or restart.
         const reason = dbm.status?.conditions?.find((c) => c.type === 'Ready')?.reason ?? '';
-        return EXTERNAL_REASONS.has(reason) ? this.plan(dbm) : done;
+        if (!RETRYABLE_REASONS.has(reason)) return done;
+        // After production changed, carry on where it stopped (post-verify must still run);
+        // before, plan again from the start.
+        const before = [...(dbm.status?.history ?? [])].reverse().find((h) => h.phase !== 'Failed');
+        if (before?.phase === 'Applying' || before?.phase === 'Verifying') {
+          await this.record(dbm, asResumed(before.phase));
+          return requeueNow();
+        }
+        return this.plan(dbm);
       }
       case 'Succeeded':
         return done;
@@ -527,7 +547,7 @@ export class MigrationReconciler implements Reconciler {
     if (choice.kind === 'skip') return this.skipDryRun(dbm, choice.why);
     const ns = dbm.metadata.namespace ?? 'default';
     const step = await this.deps.tasks.step<DryRunReport>(
-      this.key(uid, gen, 'dry-run'),
+      this.key(dbm, uid, gen, 'dry-run'),
       async () => {
         const { url, source } = await this.world(dbm);
         const pinned = await this.pinnedSource(dbm, source);
@@ -661,8 +681,12 @@ export class MigrationReconciler implements Reconciler {
 
   /** Applying: the pinned set, stopped before its next statement if this replica loses the Lease. */
   private async apply(dbm: DatabaseMigration, uid: string, gen: number): Promise<Result> {
-    const step = await this.deps.tasks.step<RunResult>(
-      this.key(uid, gen, 'apply'),
+    const step = await this.deps.tasks.step<{
+      run: RunResult;
+      url: string;
+      source: MigrationSource;
+    }>(
+      this.key(dbm, uid, gen, 'apply'),
       async () => {
         const { url, source } = await this.world(dbm);
         const pinned = await this.pinnedSource(dbm, source);
@@ -671,24 +695,27 @@ export class MigrationReconciler implements Reconciler {
         if (!dbm.status?.runId) await this.record(dbm, asApplyStarted(runId));
         const target = pinnedTarget(dbm);
         // resume: a run interrupted by an operator restart continues from the engine's history.
-        return (signal) =>
-          this.migrator(dbm, url, pinned).apply({
+        return async (signal) => ({
+          run: await this.migrator(dbm, url, pinned).apply({
             resume: true,
             runId,
             ...(target !== undefined && { target }),
             stopIf: () => (signal.aborted ? abortReason(signal) : (this.deps.fence?.() ?? null)),
-          });
+          }),
+          url,
+          source,
+        });
       },
       this.settled(dbm),
     );
     if (step.state === 'pending' || step.state === 'skipped') return requeueAfter(10_000);
     if (step.state === 'failed') throw step.error;
-    const run = step.value;
+    const { run, url, source } = step.value;
     if (run.error?.code === 'LOCK_BUSY') return requeueAfter(5000);
     // A stopped run is no failure: whoever holds the Lease now resumes it from history.
     if (run.error?.code === 'RUN_STOPPED') return done;
-    // Production has changed by now: whatever the source says meanwhile, record what history says.
-    const { url, source } = await this.world(dbm);
+    // Production has changed by now: record what history says, with what the apply itself used
+    // (a Secret or ConfigMap gone meanwhile must not turn an applied run into a failed one).
     const counts: Partial<DatabaseMigrationStatus> = await this.progress(
       dbm,
       url,
@@ -710,7 +737,7 @@ export class MigrationReconciler implements Reconciler {
   /** Verifying: post-verify on production, with the snapshot's counts and the touched relations. */
   private async verify(dbm: DatabaseMigration, uid: string, gen: number): Promise<Result> {
     const step = await this.deps.tasks.step<PostVerifyReport>(
-      this.key(uid, gen, 'verify'),
+      this.key(dbm, uid, gen, 'verify'),
       async () => {
         const { url } = await this.world(dbm);
         const config = parseConfig(

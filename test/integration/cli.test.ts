@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -148,6 +151,46 @@ describe('dbmigrate CLI', () => {
       (d) => d.startsWith('dbm-scratch-') && !before.has(d),
     );
     expect(left).toEqual([]);
+  });
+
+  it('Ctrl-C during snapshot create --verify --scratch-local leaves no server and no copy behind', async () => {
+    await db.query(
+      "create table big (id int, pad text); insert into big select g, repeat('x', 200) from generate_series(1, 300000) g",
+    );
+    const storage = await writeMigrationDir([]);
+    const before = new Set(await readdir(tmpdir()));
+    const child = spawn(
+      process.execPath,
+      [
+        'dist/cli/dbmigrate.js',
+        'snapshot',
+        'create',
+        '--verify',
+        '--scratch-local',
+        '--storage',
+        storage,
+      ],
+      { env: { ...process.env, DATABASE_URL: db.url }, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let scratch: string | undefined;
+    for (let i = 0; i < 400 && scratch === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      scratch = (await readdir(tmpdir())).find(
+        (d) => d.startsWith('dbm-scratch-') && !before.has(d),
+      );
+    }
+    expect(scratch, 'the local server started').toBeDefined();
+    // Once the server runs (its pid file exists), interrupt.
+    for (
+      let i = 0;
+      i < 400 && !existsSync(join(tmpdir(), scratch ?? '', 'data', 'postmaster.pid'));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGINT');
+    expect(await exited).not.toBe(0);
+    expect(existsSync(join(tmpdir(), scratch ?? ''))).toBe(false);
   });
 
   it('apply --safe honours --out-of-order and the timing flags', async () => {

@@ -210,6 +210,30 @@ describe('DatabaseMigration state machine', () => {
     expect(dbm.status?.lastError ?? '').toBe('');
   });
 
+  it('keeps retrying while the database it waits for is unreachable, and recovers', async () => {
+    api.apply('databasemigrations', {
+      metadata: { name: 'm' },
+      spec: {
+        database: { secretRef: { name: 'later', key: 'DATABASE_URL' } },
+        migrations: inline(FILES),
+        safety: 'Unsafe',
+      },
+    });
+    await drive(['Failed']);
+    // The Secret arrives before the database does.
+    api.setSecret('default', 'later', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    const deadline = Date.now() + 30_000;
+    let reason = '';
+    while (reason !== 'DatabaseUnreachable' && Date.now() < deadline) {
+      await reconciler.reconcile({ namespace: 'default', name: 'm' }).catch(() => undefined);
+      reason = (await view()).status?.conditions?.find((c) => c.type === 'Ready')?.reason ?? '';
+    }
+    expect(reason).toBe('DatabaseUnreachable');
+    api.setSecret('default', 'later', { DATABASE_URL: db.url });
+    const { dbm } = await drive(['Succeeded']);
+    expect(dbm.status?.appliedCount).toBe(2);
+  });
+
   it('starts a new run on the restart annotation, which the earlier approval does not approve', async () => {
     api.setConfigMap('default', 'sql', { [FILES[0]?.file ?? '']: FILES[0]?.content ?? '' });
     create({

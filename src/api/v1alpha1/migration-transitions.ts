@@ -68,7 +68,10 @@ export function nextStatus(
               ? 'the run is complete'
               : 'the run stopped; see the Degraded condition',
         }
-      : { type: 'Progressing', status: true, reason: t.reason, message: t.message },
+      : t.phase === 'AwaitingApproval' || t.phase === 'AwaitingWindow'
+        ? // Waiting on a person or the clock is not progress; tools must not wait on it.
+          { type: 'Progressing', status: false, reason: t.reason, message: t.message }
+        : { type: 'Progressing', status: true, reason: t.reason, message: t.message },
     degraded
       ? { type: 'Degraded', status: true, reason: t.reason, message: t.message }
       : { type: 'Degraded', status: false, reason: 'AsExpected', message: 'no problem observed' },
@@ -263,6 +266,11 @@ export function asAwaitingApproval(command: string): Transition {
 
 export function asAwaitingWindow(message: string): Transition {
   return to('AwaitingWindow', 'AwaitingWindow', message);
+}
+
+/** A retryable failure is gone: carry on in the phase it interrupted. */
+export function asResumed(phase: 'Applying' | 'Verifying'): Transition {
+  return to(phase, 'Resumed', `the cause of the failure is gone; resuming ${phase.toLowerCase()}`);
 }
 
 export function asApplying(): Transition {

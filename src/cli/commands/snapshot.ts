@@ -2,7 +2,7 @@ import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
 import { formatMs, formatTime, renderTable } from '../table.js';
-import { checkScratchChoice, scratchServer, SCRATCH_OPTIONS } from '../scratch.js';
+import { scratchServer, SCRATCH_OPTIONS, type ScratchServer } from '../scratch.js';
 import { UsageError } from '../usage-error.js';
 import { checkDatabaseUrl } from '../../db/database-url.js';
 import { createLogger } from '../../observability/logger.js';
@@ -12,6 +12,7 @@ import {
   applyRetention,
   createSnapshot,
   listSnapshots,
+  readManifest,
   restoreSnapshot,
   verifySnapshot,
   type SnapshotProgress,
@@ -71,20 +72,8 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       logger.info({ phase: p.phase, bytes: p.bytes }, 'snapshot progress');
     }
   };
-  const verifyOn = async (id: string) => {
-    const server = await scratchServer(values, io, 'verifying a snapshot', logger);
-    try {
-      return await verifySnapshot({
-        storage,
-        id,
-        scratchServerUrl: server.url,
-        logger,
-        onProgress,
-      });
-    } finally {
-      await server.release();
-    }
-  };
+  const verifyOn = async (id: string, server: ScratchServer) =>
+    verifySnapshot({ storage, id, scratchServerUrl: server.url, logger, onProgress });
   const needId = (): string => {
     if (id === undefined)
       throw new UsageError(
@@ -99,16 +88,25 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       if (checksums !== 'full' && checksums !== 'counts') {
         throw new UsageError('--checksums must be full or counts');
       }
-      // Refused before dumping: the verification needs a server for its copy.
-      if (values.verify === true) checkScratchChoice(values, io, 'verifying a snapshot');
-      const manifest = await createSnapshot({
-        databaseUrl: databaseUrl(values, io),
-        storage,
-        checksums,
-        logger,
-        onProgress,
-      });
-      const verification = values.verify === true ? await verifyOn(manifest.id) : null;
+      // Ready before dumping: a verification that cannot run is refused before anything is written.
+      const server =
+        values.verify === true
+          ? await scratchServer(values, io, 'verifying a snapshot', logger)
+          : null;
+      let manifest;
+      let verification;
+      try {
+        manifest = await createSnapshot({
+          databaseUrl: databaseUrl(values, io),
+          storage,
+          checksums,
+          logger,
+          onProgress,
+        });
+        verification = server ? await verifyOn(manifest.id, server) : null;
+      } finally {
+        await server?.release();
+      }
       if (values.json) io.stdout(JSON.stringify({ ...manifest, verification }, null, 2));
       else {
         io.stdout(
@@ -120,7 +118,21 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       return verification && !verification.ok ? ExitCode.validation : ExitCode.ok;
     }
     case 'verify': {
-      const verification = await verifyOn(needId());
+      // The copy runs on the major the snapshot was dumped from, whatever production runs now.
+      const { fingerprint } = await readManifest(storage, needId());
+      const server = await scratchServer(
+        values,
+        io,
+        'verifying a snapshot',
+        logger,
+        Math.floor(fingerprint.serverVersionNum / 10_000),
+      );
+      let verification;
+      try {
+        verification = await verifyOn(needId(), server);
+      } finally {
+        await server.release();
+      }
       io.stdout(
         values.json
           ? JSON.stringify(verification, null, 2)

@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { access, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../observability/logger.js';
-import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -65,8 +65,10 @@ function tool(
 
 /**
  * Starts a private PostgreSQL server of `major` from the binaries installed on this machine
- * (Debian's layout, or `$DBMIGRATE_PG_BINDIR`), on a free loopback port with trust auth only
- * for loopback, in a temporary directory. The production server never hosts the copy.
+ * (Debian's layout, or `$DBMIGRATE_PG_BINDIR`) in a temporary directory. It listens on no TCP
+ * port at all, only on a Unix socket inside that 0700 directory, so no other local user can
+ * reach the copy of production it will hold. It is stopped and removed by `stop()`, on exit,
+ * and on SIGINT/SIGTERM when nothing else handles them.
  */
 export async function startLocalServer(options: {
   readonly major: number;
@@ -87,17 +89,50 @@ export async function startLocalServer(options: {
   const dir = await mkdtemp(join(tmpdir(), 'dbm-scratch-'));
   const data = join(dir, 'data');
   if (user !== null) await chown(dir, user.uid, user.gid);
-  const port = await freePort();
+  // Only names the socket file: the server listens on no TCP port.
+  const port = 5432;
   const pgCtl = join(bin, 'pg_ctl');
-  let started = false;
+  const running = (): boolean => existsSync(join(data, 'postmaster.pid'));
+  const stopArgs = ['-D', data, '-m', 'immediate', '-w', 'stop'];
+  /** Last resort on exit or a signal: synchronous, since nothing asynchronous runs then. */
+  const stopNow = (): void => {
+    try {
+      if (running())
+        execFileSync(pgCtl, stopArgs, {
+          stdio: 'ignore',
+          ...(user !== null && { uid: user.uid, gid: user.gid }),
+        });
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // The directory stays and says what is left to clean; files are never removed under a
+      // server that would not stop.
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // Only when nobody else handles it: a command with its own handler stops gracefully and
+    // releases the server in its own time.
+    if (process.listenerCount(signal) > 1) return;
+    stopNow();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  const detach = (): void => {
+    process.off('exit', stopNow);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.once('exit', stopNow);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const stop = async (): Promise<void> => {
-    if (started) {
-      await tool(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], user).catch(
-        (err: unknown) => {
-          log.warn({ err, dir }, 'could not stop the local scratch server');
-        },
-      );
-      started = false;
+    detach();
+    if (running()) {
+      try {
+        await tool(pgCtl, stopArgs, user);
+      } catch (err) {
+        // Never remove files under a server that is still running.
+        log.warn({ err, dir }, 'could not stop the local scratch server; its directory is kept');
+        return;
+      }
     }
     await rm(dir, { recursive: true, force: true });
   };
@@ -116,12 +151,11 @@ export async function startLocalServer(options: {
         join(dir, 'server.log'),
         '-w',
         '-o',
-        `-p ${String(port)} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+        `-p ${String(port)} -k ${dir} -c listen_addresses= -c fsync=off -c full_page_writes=off`,
         'start',
       ],
       user,
     );
-    started = true;
   } catch (err) {
     await stop();
     throw err instanceof LocalServerError
@@ -130,10 +164,8 @@ export async function startLocalServer(options: {
           cause: err,
         });
   }
-  log.info({ port, major: options.major }, 'local scratch server started');
-  return {
-    url: `postgres://postgres@127.0.0.1:${String(port)}/postgres`,
-    major: options.major,
-    stop,
-  };
+  log.info({ socket_dir: dir, major: options.major }, 'local scratch server started');
+  // The `host` parameter (a socket directory) overrides the authority's host in libpq and pg.
+  const url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${String(port)}`;
+  return { url, major: options.major, stop };
 }
