@@ -7,6 +7,7 @@ import type { Migrator } from '../engine/migrator.js';
 import { DirectoryMigrationSource } from '../engine/source.js';
 import { createLogger } from '../observability/logger.js';
 import type { CommandIo } from './context.js';
+import { projectConfig } from './project-config.js';
 import { UsageError } from './usage-error.js';
 
 export interface CommonValues {
@@ -80,16 +81,24 @@ export function settingsFrom(
   });
 }
 
-/** Builds the engine from command-line flags and the environment. */
-export function migratorFrom(values: CommonValues, io: CommandIo, command: string): Migrator {
+/**
+ * Builds the engine from command-line flags, the environment and dbmigrate.json, so every
+ * command agrees on the history schema and the migrations directory.
+ */
+export async function migratorFrom(
+  values: CommonValues & { readonly config?: string | undefined },
+  io: CommandIo,
+  command: string,
+): Promise<Migrator> {
   const url = databaseUrl(values, io);
+  const config = await projectConfig(values, io);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   return createMigrator({
     database: url,
     source: new DirectoryMigrationSource(
-      values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
+      values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations,
     ),
-    settings: settingsFrom(values, io),
+    settings: settingsFrom(values, io, config),
     logger: createLogger({ component: `cli.${command}`, ...(level !== undefined && { level }) }),
   });
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -191,6 +191,19 @@ describe('dbmigrate CLI', () => {
     child.kill('SIGINT');
     expect(await exited).not.toBe(0);
     expect(existsSync(join(tmpdir(), scratch ?? ''))).toBe(false);
+  });
+
+  it('every command takes the history schema from dbmigrate.json, as apply --safe does', async () => {
+    const cfgDir = await writeMigrationDir([]);
+    const cfg = join(cfgDir, 'dbmigrate.json');
+    await writeFile(cfg, JSON.stringify({ historySchema: 'team_history' }));
+    const withConfig = { ...env, DBMIGRATE_CONFIG: cfg };
+    expect((await dbmigrate(withConfig, 'apply')).code).toBe(0);
+    const schemas = await db.query<{ nspname: string }>(
+      "select nspname from pg_namespace where nspname in ('dbmigrate', 'team_history')",
+    );
+    expect(schemas.rows.map((r) => r.nspname)).toEqual(['team_history']);
+    expect((await dbmigrate(withConfig, 'status')).out).toContain('2 applied, 0 pending');
   });
 
   it('apply --safe honours --out-of-order and the timing flags', async () => {

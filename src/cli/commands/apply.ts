@@ -10,7 +10,9 @@ export async function applyCommand(args: readonly string[], io: CommandIo): Prom
     return (await import('./safe-apply.js')).safeApplyCommand(args, io);
   }
   const { values } = parseCommandArgs('apply', args, PLAN_OPTIONS);
-  const run = await migratorFrom(values, io, 'apply').apply({
+  const run = await (
+    await migratorFrom(values, io, 'apply')
+  ).apply({
     ...(values.target !== undefined && { target: values.target }),
     allowOutOfOrder: values['out-of-order'] ?? false,
     resume: values.resume ?? false,

@@ -9,7 +9,7 @@ export async function baselineCommand(args: readonly string[], io: CommandIo): P
     from: { type: 'string' },
     'from-schema': { type: 'string' },
   });
-  const migrator = migratorFrom(values, io, 'baseline');
+  const migrator = await migratorFrom(values, io, 'baseline');
   const json = values.json ?? false;
   if (values.from !== undefined) {
     if (values.version !== undefined)

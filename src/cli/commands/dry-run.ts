@@ -7,7 +7,8 @@ import { parseCommandArgs, type CommandIo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { checkDatabaseUrl } from '../../db/database-url.js';
 import { untilInterrupted } from '../batch-flags.js';
-import { engineSettingsFrom } from '../migrator-factory.js';
+import { settingsFrom } from '../migrator-factory.js';
+import { projectConfig } from '../project-config.js';
 import { scratchServer, SCRATCH_OPTIONS, type ScratchValues } from '../scratch.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
@@ -17,6 +18,7 @@ export const DRY_RUN_OPTIONS = {
   storage: { type: 'string' },
   snapshot: { type: 'string' },
   ...SCRATCH_OPTIONS,
+  config: { type: 'string' },
   keep: { type: 'boolean' },
   threshold: { type: 'string' },
   target: { type: 'string' },
@@ -97,7 +99,8 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
   const production = values['database-url'] ?? io.env['DATABASE_URL'];
   const threshold = thresholdMs(values.threshold);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
-  const engine = engineSettingsFrom(values);
+  const config = await projectConfig(values, io);
+  const settings = settingsFrom(values, io, config);
   const { staging, release } = await stagingFrom(values, io);
   // Ctrl-C stops before the next statement, and the staging copy is dropped on the way out.
   let report;
@@ -105,21 +108,22 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
     report = await untilInterrupted((signal) =>
       runDryRun({
         signal,
-        migrator: {
-          ...(engine.lockTimeoutMs !== undefined && { lockTimeoutMs: engine.lockTimeoutMs }),
-          ...(engine.statementTimeoutMs !== undefined && {
-            statementTimeoutMs: engine.statementTimeoutMs,
-          }),
-        },
+        migrator: settings,
         source: new DirectoryMigrationSource(
-          values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations',
+          values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations,
         ),
         staging,
         logger: createLogger({ component: 'cli.dry-run', ...(level !== undefined && { level }) }),
-        ...(production !== undefined && { productionUrl: production }),
-        ...(values.schema !== undefined && { historySchema: values.schema }),
-        ...(threshold !== undefined && { windowThresholdMs: threshold }),
-        ...(values.target !== undefined && { target: values.target }),
+        ...(production !== undefined && {
+          productionUrl: checkDatabaseUrl(
+            production,
+            values['database-url'] !== undefined ? '--database-url' : 'DATABASE_URL',
+          ),
+        }),
+        historySchema: settings.historySchema,
+        windowThresholdMs: threshold ?? settings.windowThresholdMs,
+        lint: settings.lint !== 'off',
+        ...(settings.target !== undefined && { target: settings.target }),
       }),
     );
   } finally {

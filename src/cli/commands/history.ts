@@ -9,7 +9,7 @@ export async function historyCommand(args: readonly string[], io: CommandIo): Pr
   const limit = Number(values.limit ?? '1000');
   if (!Number.isInteger(limit) || limit <= 0)
     throw new UsageError('--limit must be a positive whole number');
-  const events = await migratorFrom(values, io, 'history').history(limit);
+  const events = await (await migratorFrom(values, io, 'history')).history(limit);
   io.stdout(
     values.json
       ? JSON.stringify(events, null, 2)

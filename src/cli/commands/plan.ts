@@ -11,7 +11,9 @@ export const PLAN_OPTIONS = {
 
 export async function planCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandArgs('plan', args, PLAN_OPTIONS);
-  const plan = await migratorFrom(values, io, 'plan').plan({
+  const plan = await (
+    await migratorFrom(values, io, 'plan')
+  ).plan({
     ...(values.target !== undefined && { target: values.target }),
     allowOutOfOrder: values['out-of-order'] ?? false,
     resume: values.resume ?? false,

@@ -8,6 +8,6 @@ export async function repairCommand(args: readonly string[], io: CommandIo): Pro
   const id = positionals[0];
   if (id === undefined) throw new UsageError('dbmigrate repair: pass the migration ID to repair');
   if (!/^\d+$/.test(id)) throw new UsageError(`dbmigrate repair: "${id}" is not a migration ID`);
-  const run = await migratorFrom(values, io, 'repair').repair(id);
+  const run = await (await migratorFrom(values, io, 'repair')).repair(id);
   return reportRun(io, run, values.json ?? false, () => run.action, { action: run.action });
 }

@@ -8,7 +8,7 @@ export async function rollbackCommand(args: readonly string[], io: CommandIo): P
   if (values.to === undefined) {
     throw new UsageError('dbmigrate rollback: --to ID is required (the last migration to keep)');
   }
-  const run = await migratorFrom(values, io, 'rollback').rollback({ to: values.to });
+  const run = await (await migratorFrom(values, io, 'rollback')).rollback({ to: values.to });
   return reportRun(io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
       ? `nothing to roll back: no applied migration above ${values.to ?? ''}`

@@ -7,7 +7,9 @@ export async function statusCommand(args: readonly string[], io: CommandIo): Pro
   const { values } = parseCommandArgs('status', args, {
     'out-of-order': { type: 'boolean' },
   });
-  const report = await migratorFrom(values, io, 'status').status({
+  const report = await (
+    await migratorFrom(values, io, 'status')
+  ).status({
     allowOutOfOrder: values['out-of-order'] ?? false,
   });
   if (values.json) {

@@ -6,7 +6,9 @@ import { PLAN_OPTIONS } from './plan.js';
 
 export async function validateCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandArgs('validate', args, PLAN_OPTIONS);
-  const issues = await migratorFrom(values, io, 'validate').validate({
+  const issues = await (
+    await migratorFrom(values, io, 'validate')
+  ).validate({
     allowOutOfOrder: values['out-of-order'] ?? false,
     resume: values.resume ?? false,
   });

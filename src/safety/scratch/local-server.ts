@@ -1,5 +1,5 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { access, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../../observability/logger.js';
 
 const run = promisify(execFile);
+/** For short synchronous waits on exit, when no timer can run. */
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 export class LocalServerError extends Error {
   readonly code = 'SCRATCH_UNAVAILABLE';
@@ -45,12 +47,15 @@ function tool(
   bin: string,
   args: readonly string[],
   user: { uid: number; gid: number } | null,
+  track?: (child: ChildProcess | null) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       ...(user !== null && { uid: user.uid, gid: user.gid }),
     });
+    track?.(child);
+    child.once('close', () => track?.(null));
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => {
       if (stderr.length < 16_384) stderr += c.toString();
@@ -93,20 +98,38 @@ export async function startLocalServer(options: {
   const port = 5432;
   const pgCtl = join(bin, 'pg_ctl');
   const running = (): boolean => existsSync(join(data, 'postmaster.pid'));
+  /** Whether the process the lock file names (a postmaster, or initdb's bootstrap backend) lives. */
+  const alive = (): boolean => {
+    try {
+      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
   const stopArgs = ['-D', data, '-m', 'immediate', '-w', 'stop'];
+  let busy: ChildProcess | null = null;
+  const track = (child: ChildProcess | null): void => {
+    busy = child;
+  };
   /** Last resort on exit or a signal: synchronous, since nothing asynchronous runs then. */
   const stopNow = (): void => {
+    // initdb or pg_ctl start may be half-way: they go first.
+    busy?.kill('SIGKILL');
     try {
-      if (running())
+      if (running() && alive())
         execFileSync(pgCtl, stopArgs, {
           stdio: 'ignore',
           ...(user !== null && { uid: user.uid, gid: user.gid }),
         });
-      rmSync(dir, { recursive: true, force: true });
     } catch {
-      // The directory stays and says what is left to clean; files are never removed under a
-      // server that would not stop.
+      // Not a server pg_ctl knows (initdb's bootstrap backend): it exits once initdb is gone.
     }
+    for (let i = 0; i < 100 && running() && alive(); i++) Atomics.wait(SLEEP, 0, 0, 20);
+    // Files are never removed under a process that still runs; the directory then says what
+    // is left to clean.
+    if (!(running() && alive())) rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     // Only when nobody else handles it: a command with its own handler stops gracefully and
@@ -141,6 +164,7 @@ export async function startLocalServer(options: {
       join(bin, 'initdb'),
       ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'],
       user,
+      track,
     );
     await tool(
       pgCtl,
@@ -155,6 +179,7 @@ export async function startLocalServer(options: {
         'start',
       ],
       user,
+      track,
     );
   } catch (err) {
     await stop();
