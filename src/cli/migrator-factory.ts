@@ -24,7 +24,7 @@ function duration(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseDurationMs(value);
   if (ms === null)
-    throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 2min)`);
+    throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`);
   return ms;
 }
 

@@ -249,10 +249,10 @@ describe('parseMigrationFile: refusals name the file and line', () => {
   });
 
   it.each([
-    ['lock_timeout=5sec', 'lock_timeout'],
+    ['lock_timeout=5years', 'lock_timeout'],
     ['lock_timeout=fast', 'lock_timeout'],
-    ['lock_timeout=1.5s', 'lock_timeout'],
-    ['statement_timeout=2m', 'statement_timeout'],
+    ['lock_timeout=30m1h', 'lock_timeout'],
+    ['statement_timeout=2mo', 'statement_timeout'],
     ['statement_timeout=-1s', 'statement_timeout'],
   ])('refuses the bad duration %s on its line', (directive, key) => {
     const err = parseError(

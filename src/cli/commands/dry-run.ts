@@ -90,7 +90,7 @@ export function thresholdMs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseDurationMs(value);
   if (ms === null)
-    throw new UsageError(`--threshold: "${value}" is not a duration (e.g. 500ms, 2s)`);
+    throw new UsageError(`--threshold: "${value}" is not a duration (e.g. 500ms, 2s, 5m)`);
   return ms;
 }
 

@@ -23,7 +23,7 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     const ms = parseDurationMs(values['lock-timeout']);
     if (ms === null) {
       throw new UsageError(
-        `--lock-timeout: "${values['lock-timeout']}" is not a duration (e.g. 500ms, 5s, 2min)`,
+        `--lock-timeout: "${values['lock-timeout']}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`,
       );
     }
     defaultLockTimeoutMs = ms;
