@@ -3,7 +3,8 @@
 import { defineConfig } from 'rolldown';
 
 export default defineConfig({
-  input: { dbmigrate: 'src/cli/main.ts' },
+  // The launcher checks the Node version before the CLI chunk it imports is linked.
+  input: { dbmigrate: 'src/cli/launcher.ts' },
   platform: 'node',
   // libpg-query loads its .wasm from next to its own file: it must stay in node_modules.
   external: ['libpg-query'],

@@ -1,11 +1,9 @@
-#!/usr/bin/env -S node --liftoff-only
-// --liftoff-only: V8 otherwise re-compiles libpg-query's WASM parser with TurboFan on every
-// `lint` (about 1 s and 600 MB); the baseline compiler parses migrations just as well.
-// Entry point of `dbmigrate`. Only node: built-ins load here; each command's modules (pg, pino,
+// The `dbmigrate` command line (started by launcher.ts after its Node version check). Only node: built-ins load here; each command's modules (pg, pino,
 // zod, later the SQL parser and the Kubernetes client) load when that command runs, so start-up
 // stays fast.
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandIo } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -85,7 +83,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
-    'usage: dbmigrate <command> [flags]',
+    'usage: dbmigrate <command> [flags]     dbmigrate --version',
     '',
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
@@ -104,15 +102,40 @@ export function usage(): string {
   ].join('\n');
 }
 
+/** The package's version, from the package.json this file ships in (bundled or not). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'db-migration-operator' && pkg.version) return pkg.version;
+    } catch {
+      // Not here: one level up.
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [name, ...args] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`dbmigrate ${packageVersion()} (Node.js ${process.versions.node})`);
+    return ExitCode.ok;
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.stdout(usage());
     return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    process.stderr.write(`dbmigrate: unknown command "${name}"\n\n${usage()}\n`);
+    const near = nearestCommand(name);
+    process.stderr.write(
+      `dbmigrate: unknown command "${name}"${near === null ? '' : `; did you mean "${near}"?`}\n\n${usage()}\n`,
+    );
     return ExitCode.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {
@@ -127,15 +150,70 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
     const { redactSecrets } = await import('../observability/redact.js');
-    if (typeof code === 'string' && exitCodeFor(code) !== ExitCode.internal) {
+    const known = typeof code === 'string' && exitCodeFor(code) !== ExitCode.internal;
+    const exit = known ? exitCodeFor(code) : ExitCode.internal;
+    // Scripts that asked for JSON get the error as JSON on stdout too.
+    if (args.includes('--json')) {
+      io.stdout(
+        JSON.stringify({
+          error: {
+            code: known ? code : 'INTERNAL',
+            exitCode: exit,
+            message: redactSecrets(message),
+          },
+        }),
+      );
+    }
+    if (known) {
       process.stderr.write(`dbmigrate ${name}: error [${code}]: ${redactSecrets(message)}\n`);
-      return exitCodeFor(code);
+      return exit;
     }
     process.stderr.write(
       `dbmigrate ${name}: internal error: ${redactSecrets(err instanceof Error ? (err.stack ?? message) : message)}\n`,
     );
     return ExitCode.internal;
   }
+}
+
+/** The command a typo most likely meant (edit distance at most 2), or null. */
+export function nearestCommand(typed: string): string | null {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) {
+        row[j] = Math.min(
+          (prev[j] ?? 0) + 1,
+          (row[j - 1] ?? 0) + 1,
+          (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+        );
+      }
+      prev = row;
+    }
+    return prev[b.length] ?? Infinity;
+  };
+  let best: { name: string; d: number } | null = null;
+  for (const name of Object.keys(COMMANDS)) {
+    const d = distance(typed.toLowerCase(), name);
+    if (d <= 2 && (best === null || d < best.d)) best = { name, d };
+  }
+  return best?.name ?? null;
+}
+
+/** Runs the CLI on this process's arguments and sets its exit code. */
+export async function runCli(): Promise<void> {
+  // A reader that went away (`dbmigrate lint | head -1`) ends the output, not with a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
+    throw err;
+  });
+  // V8 code cache for the command modules loaded below: roughly halves their compile time.
+  enableCompileCache();
+  const io: CommandIo = {
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    env: process.env,
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
 }
 
 function isEntryPoint(): boolean {
@@ -148,12 +226,5 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
-  // V8 code cache for the command modules loaded below: roughly halves their compile time.
-  enableCompileCache();
-  const io: CommandIo = {
-    stdout: (text) => process.stdout.write(`${text}\n`),
-    env: process.env,
-  };
-  process.exitCode = await main(process.argv.slice(2), io);
-}
+// `node dist/src/cli/main.js` (the unbundled library build) runs the CLI too.
+if (isEntryPoint()) await runCli();

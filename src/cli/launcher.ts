@@ -1,0 +1,16 @@
+#!/usr/bin/env -S node --liftoff-only
+// --liftoff-only: V8 otherwise re-compiles libpg-query's WASM parser with TurboFan on every
+// `lint` (about 1 s and 600 MB); the baseline compiler parses migrations just as well.
+// The `dbmigrate` executable: a version check that any Node can run, before the CLI (which
+// needs Node 24's APIs and syntax) is even linked, so an old Node gets one clear line instead
+// of a SyntaxError stack trace.
+const REQUIRED_MAJOR = 24;
+const running = process.versions.node;
+if (Number(running.split('.')[0]) < REQUIRED_MAJOR) {
+  process.stderr.write(
+    `dbmigrate needs Node.js ${String(REQUIRED_MAJOR)} or newer; this is Node.js ${running}. Install Node.js ${String(REQUIRED_MAJOR)} (https://nodejs.org), or run \`make build\`, which installs it under ~/.cache/db-migration-operator.\n`,
+  );
+  process.exit(1);
+}
+const { runCli } = await import('./main.js');
+await runCli();
