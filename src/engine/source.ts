@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigrationSourceError } from './errors.js';
+import { MigrationParseError, MigrationSourceError } from './errors.js';
 import type { Migration } from './migration.js';
 import { isMigrationFileName, parseMigrationFile } from './migration-file.js';
 
@@ -25,12 +25,77 @@ export class InlineMigrationSource implements MigrationSource {
   ) {}
 
   load(): Promise<Migration[]> {
-    return Promise.resolve(
-      this.texts
-        .filter((t) => t.file.endsWith('.sql'))
-        .map((t) => parseMigrationFile(t.file, t.content)),
+    try {
+      return Promise.resolve(
+        this.texts
+          .filter((t) => looksLikeMigration(t.file.split('/').pop() ?? t.file))
+          .map((t) => parseMigrationFile(t.file, t.content)),
+      );
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
+
+/**
+ * Whether a file is meant as a migration: any `.sql` in any case (`0002_b.SQL`), or a name
+ * that starts like one (`0003_c.sql.txt`, `0004-d.sql`). Those that miss the exact
+ * `NNNN_name.sql` pattern are refused by name; other files (README.md, .gitkeep) are not ours.
+ */
+export function looksLikeMigration(baseName: string): boolean {
+  return /\.sql$/i.test(baseName) || /^\d+[_-]/.test(baseName);
+}
+
+/** Byte offset of the first byte that is not valid UTF-8, or -1. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    const n =
+      b < 0x80
+        ? 0
+        : b >= 0xc2 && b <= 0xdf
+          ? 1
+          : b >= 0xe0 && b <= 0xef
+            ? 2
+            : b >= 0xf0 && b <= 0xf4
+              ? 3
+              : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+    }
+    // Overlong 3/4-byte forms, UTF-16 surrogates and code points above U+10FFFF.
+    const c1 = bytes[i + 1] ?? 0;
+    if (
+      (b === 0xe0 && c1 < 0xa0) ||
+      (b === 0xed && c1 >= 0xa0) ||
+      (b === 0xf0 && c1 < 0x90) ||
+      (b === 0xf4 && c1 >= 0x90)
+    )
+      return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * The file's text; bytes that are not UTF-8 are refused with the file and line, never turned
+ * into U+FFFD and applied.
+ */
+export function decodeUtf8(file: string, bytes: Buffer): string {
+  const bad = firstInvalidUtf8(bytes);
+  if (bad !== -1) {
+    let line = 1;
+    for (let i = 0; i < bad; i++) if (bytes[i] === 0x0a) line++;
+    throw new MigrationParseError(
+      file,
+      line,
+      `byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${String(bad)} is not valid UTF-8; save the file as UTF-8`,
     );
   }
+  return bytes.toString('utf8');
 }
 
 /**
@@ -63,14 +128,15 @@ export class DirectoryMigrationSource implements MigrationSource {
     try {
       return Promise.resolve(
         names
-          .filter((n) => n.endsWith('.sql'))
+          .filter(looksLikeMigration)
           .sort()
           .map((name) => {
             const path = join(this.directory, name);
-            // A .sql file with a wrong name is an error, not silently skipped.
+            // A file that looks like a migration but misses the pattern is an error (the
+            // parser names it), never silently skipped.
             return parseMigrationFile(
               path,
-              isMigrationFileName(name) ? readFileSync(path, 'utf8') : '',
+              isMigrationFileName(name) ? decodeUtf8(path, readFileSync(path)) : '',
             );
           }),
       );

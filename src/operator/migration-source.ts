@@ -1,6 +1,10 @@
 import type { DatabaseMigrationSpec } from '../api/v1alpha1/database-migration.js';
 import { databaseUrlProblem } from '../db/database-url.js';
-import { InlineMigrationSource, type MigrationSource } from '../engine/source.js';
+import {
+  InlineMigrationSource,
+  looksLikeMigration,
+  type MigrationSource,
+} from '../engine/source.js';
 import type { ResourceApi } from './kube.js';
 
 /**
@@ -83,7 +87,7 @@ export async function migrationSourceFor(
       `spec.migrations.configMapRef: ConfigMap ${namespace}/${name} does not exist`,
     );
   }
-  const files = Object.entries(data).filter(([k]) => k.endsWith('.sql'));
+  const files = Object.entries(data).filter(([k]) => looksLikeMigration(k));
   if (files.length === 0) {
     throw new ResourceProblem(
       'NoMigrations',
