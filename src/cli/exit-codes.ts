@@ -21,6 +21,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'DATABASE_ERROR':
       return ExitCode.sql;
     case 'CONNECTION_ERROR':
+    case 'CONNECTION_LOST':
       return ExitCode.connection;
     case 'SNAPSHOT_TOOL_ERROR':
     case 'SCRATCH_UNAVAILABLE':

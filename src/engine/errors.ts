@@ -17,7 +17,8 @@ export type MigrationErrorCode =
   | 'BASELINE_REFUSED'
   | 'IMPORT_REFUSED'
   | 'SOURCE_ERROR'
-  | 'RUN_STOPPED';
+  | 'RUN_STOPPED'
+  | 'CONNECTION_LOST';
 
 export abstract class MigrationError extends Error {
   abstract readonly code: MigrationErrorCode;
@@ -125,9 +126,13 @@ export class LockTimeoutError extends MigrationError {
     readonly migrationId: string,
     readonly attempts: number,
     cause: unknown,
+    /** Statements of a non-transactional migration that had run before the one that timed out. */
+    readonly statementsDone = 0,
   ) {
     super(
-      `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts; nothing of it was applied. Retry when the conflicting sessions are done, or raise lock_timeout for this migration`,
+      statementsDone === 0
+        ? `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts; nothing of it was applied. Retry when the conflicting sessions are done, or raise lock_timeout for this migration`
+        : `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts at statement ${statementsDone + 1}; its first ${statementsDone} statement(s) were applied and are recorded. Run apply --resume when the conflicting sessions are done, or raise lock_timeout for this migration`,
       { cause },
     );
   }
@@ -214,4 +219,38 @@ export class RunStoppedError extends MigrationError {
       `run stopped before the next statement of migration ${migrationId}: ${reason}; nothing more was written, and the next run resumes from history`,
     );
   }
+}
+
+/**
+ * The session died under a migration (server restart, terminated backend, network): not a
+ * fault of the SQL. A transactional migration was rolled back by the server; a
+ * non-transactional one resumes from its recorded progress (`apply --resume`).
+ */
+export class ConnectionLostError extends MigrationError {
+  readonly code = 'CONNECTION_LOST';
+
+  constructor(
+    readonly migrationId: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      `lost the database connection during migration ${migrationId}: ${detail}; check the server, then run apply again (a non-transactional migration resumes with --resume)`,
+      { cause },
+    );
+  }
+}
+
+/** Whether an error means the session is gone rather than that a statement failed. */
+export function isConnectionLoss(err: unknown): boolean {
+  const state = (err as { code?: unknown } | null)?.code;
+  if (typeof state === 'string') {
+    // Class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot connect now).
+    if (/^08/.test(state) || ['57P01', '57P02', '57P03'].includes(state)) return true;
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(state)) return true;
+  }
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(
+    message,
+  );
 }

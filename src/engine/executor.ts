@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { statementsChecksum } from './checksum.js';
 import {
+  ConnectionLostError,
+  isConnectionLoss,
   LockTimeoutError,
   MigrationSqlError,
   RunStoppedError,
@@ -254,7 +256,14 @@ export class MigrationExecutor {
               err,
               attempt + 1,
               false,
+              i,
             );
+            if (failure instanceof LockTimeoutError && i === 0 && direction === 'up') {
+              // Not one statement of it ever ran: it never started, and a plain retry may run
+              // it (a 'failed' row would make the next apply refuse it as half-applied).
+              await this.recordNeverStarted(m, failure);
+              throw failure;
+            }
             await this.recordFailure(
               m,
               direction,
@@ -363,6 +372,24 @@ export class MigrationExecutor {
     );
   }
 
+  /** Removes the 'running' row of a migration none of whose statements ran, and logs why. */
+  private async recordNeverStarted(m: Migration, failure: MigrationError): Promise<void> {
+    try {
+      await this.store.remove(this.client, m.id);
+      await this.store.logEvent(this.client, {
+        runId: this.settings.runId,
+        migrationId: m.id,
+        action: 'failed',
+        checksum: m.checksum,
+        durationMs: null,
+        actor: this.settings.appliedBy,
+        detail: `never started (${failure.message})`,
+      });
+    } catch (err) {
+      this.log.error({ migration: m.id, err }, 'could not record the failure in history');
+    }
+  }
+
   private async recordFailure(
     m: Migration,
     direction: Direction,
@@ -422,9 +449,14 @@ export class MigrationExecutor {
     err: unknown,
     attempts: number,
     rolledBack: boolean,
+    statementsDone = 0,
   ): MigrationError {
     const state = sqlStateOf(err);
-    if (state === LOCK_NOT_AVAILABLE) return new LockTimeoutError(m.id, attempts, err);
+    if (state === LOCK_NOT_AVAILABLE)
+      return new LockTimeoutError(m.id, attempts, err, rolledBack ? 0 : statementsDone);
+    if (isConnectionLoss(err)) {
+      return new ConnectionLostError(m.id, err instanceof Error ? err.message : String(err), err);
+    }
     const message = err instanceof Error ? err.message : String(err);
     return new MigrationSqlError(
       m.id,

@@ -10,6 +10,7 @@ import {
   BaselineRefusedError,
   EngineDatabaseError,
   IrreversibleMigrationError,
+  isConnectionLoss,
   MigrationError,
   MigrationValidationError,
   RunStoppedError,
@@ -544,7 +545,7 @@ export class Migrator {
         await this.lock.release(session.client).catch(() => undefined);
       }
     } catch (caught) {
-      const err = asRunError(caught);
+      const err = asRunError(caught, this.options.database.description);
       log.error({ err }, `${kind} refused`);
       outcome = { results: [], skipped: 0, error: err };
     } finally {
@@ -575,8 +576,14 @@ export class Migrator {
 }
 
 /** Errors a run reports as its result; anything else (a bug) propagates. */
-function asRunError(err: unknown): MigrationError | DatabaseUnreachableError {
+function asRunError(err: unknown, target: string): MigrationError | DatabaseUnreachableError {
   if (err instanceof MigrationError || err instanceof DatabaseUnreachableError) return err;
+  // The session died outside any migration (reading history, taking the lock): unreachable.
+  if (isConnectionLoss(err)) {
+    return new DatabaseUnreachableError(target, err instanceof Error ? err.message : String(err), {
+      cause: err,
+    });
+  }
   if (err instanceof DatabaseError) {
     return new EngineDatabaseError(err.code ?? null, err.message, err);
   }

@@ -132,6 +132,64 @@ describe('apply', () => {
     }
   });
 
+  it('a non-transactional migration that never got its lock is not half-applied: a plain apply retries it', async () => {
+    await migratorFor(db.url, [CREATE_ITEMS]).apply();
+    const pg = (await import('pg')).default;
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    const online = {
+      file: '0002_index.sql',
+      content: migrationText(
+        'alter table items add column y int;\ncreate index concurrently items_y_idx on items (y);',
+        undefined,
+        '-- dbmigrate:transaction=false lock_timeout=100ms lock_retries=1',
+      ),
+    };
+    try {
+      await blocker.query('begin; lock table items in access exclusive mode');
+      const run = await migratorFor(db.url, [CREATE_ITEMS, online]).apply();
+      expect(run.error?.code).toBe('LOCK_TIMEOUT');
+      expect(run.error?.message).toContain('nothing of it was applied');
+      await blocker.query('rollback');
+      // A plain apply (no --resume, no repair) runs it: history says it never started.
+      const retried = await migratorFor(db.url, [CREATE_ITEMS, online]).apply();
+      expect(retried.error).toBeNull();
+      expect(retried.applied).toBe(1);
+      const events = await db.query<{ detail: string | null }>(
+        "select detail from dbmigrate.migration_events where migration_id = '0002' and action = 'failed'",
+      );
+      expect(events.rows[0]?.detail).toMatch(/^never started \(/);
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('says which statements of a non-transactional migration were applied when a later one times out', async () => {
+    await migratorFor(db.url, [CREATE_ITEMS]).apply();
+    await db.query('create table other (id int)');
+    const pg = (await import('pg')).default;
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    const twoStep = {
+      file: '0002_two.sql',
+      content: migrationText(
+        'alter table other add column z int;\nalter table items add column z int;',
+        undefined,
+        '-- dbmigrate:transaction=false lock_timeout=100ms lock_retries=0',
+      ),
+    };
+    try {
+      await blocker.query('begin; lock table items in access exclusive mode');
+      const run = await migratorFor(db.url, [CREATE_ITEMS, twoStep]).apply();
+      expect(run.error?.message).toContain(
+        'at statement 2; its first 1 statement(s) were applied and are recorded. Run apply --resume',
+      );
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+    }
+  });
+
   it('succeeds after a lock conflict clears between retries', async () => {
     await migratorFor(db.url, [CREATE_ITEMS]).apply();
     const pg = (await import('pg')).default;

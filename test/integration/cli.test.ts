@@ -206,6 +206,36 @@ describe('dbmigrate CLI', () => {
     expect((await dbmigrate(withConfig, 'status')).out).toContain('2 applied, 0 pending');
   });
 
+  it('exits 6, not 5, when the connection is lost in the middle of a migration', async () => {
+    const slow = await writeMigrationDir([
+      {
+        file: '0001_slow.sql',
+        content: migrationText(
+          'create table slow_a (id int);\nselect pg_sleep(10);\ncreate table slow_b (id int);',
+          undefined,
+          '-- dbmigrate:transaction=false',
+        ),
+      },
+    ]);
+    const running = dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: slow }, 'apply');
+    for (let i = 0; i < 200; i++) {
+      const res = await db.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name like 'dbmigrate:%' and query like '%pg_sleep%'",
+      );
+      if ((res.rowCount ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const res = await running;
+    expect(res.code).toBe(6);
+    expect(`${res.out}${res.err}`).toContain('lost the database connection during migration 0001');
+    // It resumes from the recorded progress: statement 1 is not run again.
+    const resumed = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: slow }, 'apply', '--resume');
+    expect(resumed.code).toBe(0);
+    expect(
+      (await db.query("select 1 from pg_class where relname in ('slow_a', 'slow_b')")).rowCount,
+    ).toBe(2);
+  });
+
   it('apply --safe honours --out-of-order and the timing flags', async () => {
     const files = [
       { file: '0001_a.sql', content: migrationText('create table a (id int);') },
