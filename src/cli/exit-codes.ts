@@ -39,6 +39,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'BASELINE_REFUSED':
     case 'IMPORT_REFUSED':
     case 'SOURCE_ERROR':
+    case 'HISTORY_CORRUPT':
     case 'SNAPSHOT_NOT_FOUND':
     case 'SNAPSHOT_CORRUPT':
     case 'SNAPSHOT_UNVERIFIED':

@@ -18,7 +18,8 @@ export type MigrationErrorCode =
   | 'IMPORT_REFUSED'
   | 'SOURCE_ERROR'
   | 'RUN_STOPPED'
-  | 'CONNECTION_LOST';
+  | 'CONNECTION_LOST'
+  | 'HISTORY_CORRUPT';
 
 export abstract class MigrationError extends Error {
   abstract readonly code: MigrationErrorCode;
@@ -84,7 +85,8 @@ export type ValidationIssueCode =
   | 'OUT_OF_ORDER'
   | 'HALF_APPLIED'
   | 'INTERRUPTED'
-  | 'INVALID_INDEX';
+  | 'INVALID_INDEX'
+  | 'HISTORY_MISMATCH';
 
 /** One reason the database and the migration files disagree. */
 export interface ValidationIssue {
@@ -253,4 +255,9 @@ export function isConnectionLoss(err: unknown): boolean {
   return /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(
     message,
   );
+}
+
+/** The history table holds something no runner of ours wrote (edited by hand, or damaged). */
+export class HistoryCorruptError extends MigrationError {
+  readonly code = 'HISTORY_CORRUPT';
 }

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { HistoryCorruptError } from './errors.js';
+import { compareMigrationIds } from './migration.js';
 import { quoteIdent } from './plan.js';
 import {
   HistoryEventSchema,
@@ -95,9 +97,36 @@ export class HistoryStore {
               statements_total as "statementsTotal", done_checksum as "doneChecksum",
               started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs",
               applied_by as "appliedBy", run_id as "runId", error, source
-         from ${this.history} order by id::numeric`,
+         from ${this.history}`,
     );
-    return res.rows.map((row) => HistoryRecordSchema.parse(row));
+    const records = res.rows.map((row: Record<string, unknown>) => {
+      const parsed = HistoryRecordSchema.safeParse(row);
+      if (!parsed.success || !/^\d+$/.test(parsed.data.id)) {
+        const id = typeof row['id'] === 'string' ? row['id'] : '?';
+        throw new HistoryCorruptError(
+          `${this.history} has a row no dbmigrate runner wrote (id ${JSON.stringify(id.slice(0, 40))}${parsed.success ? ' is not a migration ID' : `: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`}); the history table was edited by hand. Restore it from a snapshot, or delete that row once you know what it was`,
+        );
+      }
+      return parsed.data;
+    });
+    return records.sort((a, b) => compareMigrationIds(a.id, b.id));
+  }
+
+  /**
+   * Per migration, the last thing the append-only events log says happened to it (applied,
+   * baselined, imported, rolled back, repaired): what the history table must agree with.
+   */
+  async readLastOutcomes(client: pg.ClientBase): Promise<Map<string, string>> {
+    if (!(await this.exists(client))) return new Map();
+    const res = await client.query<{ id: string; action: string }>(
+      `select distinct on (migration_id) migration_id as id, action
+         from ${this.events}
+        where action in ('applied', 'baselined', 'imported', 'rolled_back', 'repaired')
+        order by migration_id, seq desc`,
+    );
+    return new Map(
+      res.rows.filter((r) => /^\d+$/.test(r.id)).map((r) => [BigInt(r.id).toString(), r.action]),
+    );
   }
 
   async readEvents(client: pg.ClientBase, limit: number): Promise<HistoryEvent[]> {

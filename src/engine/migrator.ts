@@ -167,6 +167,7 @@ export class Migrator {
         invalidIndexes: await readInvalidIndexes(client),
         allowOutOfOrder: options.allowOutOfOrder ?? false,
         resume: options.resume ?? false,
+        lastOutcomes: await this.store.readLastOutcomes(client),
       });
       return {
         entries,
@@ -189,7 +190,9 @@ export class Migrator {
     const graph = await this.loadGraph();
     return this.withSession('plan', async (client) => {
       const history = await this.store.read(client);
-      return this.planFrom(graph, history, await readInvalidIndexes(client), options);
+      return this.planFrom(graph, history, await readInvalidIndexes(client), options, {
+        lastOutcomes: await this.store.readLastOutcomes(client),
+      });
     });
   }
 
@@ -201,7 +204,9 @@ export class Migrator {
   async apply(options: ApplyOptions = {}): Promise<RunResult> {
     return this.run('apply', options.runId, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
-      const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options);
+      const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options, {
+        lastOutcomes: await this.store.readLastOutcomes(client),
+      });
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
       const byId = new Map(graph.ordered.map((m) => [m.id, m]));
       const executor = this.executor(client, runId, log, options.stopIf);
@@ -279,6 +284,7 @@ export class Migrator {
         invalidIndexes: [],
         allowOutOfOrder: true,
         resume: false,
+        lastOutcomes: await this.store.readLastOutcomes(client),
       });
       if (issues.length > 0) throw new MigrationValidationError(issues);
       const set = rollbackSet(graph, history, options.to);
@@ -457,12 +463,14 @@ export class Migrator {
     history: readonly HistoryRecord[],
     invalidIndexes: readonly InvalidIndex[],
     options: ApplyOptions,
+    log: { readonly lastOutcomes: ReadonlyMap<string, string> },
   ): MigrationPlan {
     const resume = options.resume ?? false;
     const issues = validateAgainstHistory(graph, history, {
       invalidIndexes,
       allowOutOfOrder: options.allowOutOfOrder ?? false,
       resume,
+      lastOutcomes: log.lastOutcomes,
     });
     const points = new Map(
       resume ? resumePoints(graph, history).map((p) => [p.migration.id, p.fromStatement]) : [],

@@ -43,6 +43,8 @@ export interface ValidationContext {
   readonly allowOutOfOrder: boolean;
   /** Continue partial non-transactional migrations from their last completed statement. */
   readonly resume: boolean;
+  /** Per migration, the last outcome the append-only events log records (see HistoryStore). */
+  readonly lastOutcomes?: ReadonlyMap<string, string>;
 }
 
 export function historyById(history: readonly HistoryRecord[]): Map<string, HistoryRecord> {
@@ -201,6 +203,21 @@ export function validateAgainstHistory(
 ): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const files = new Map(graph.ordered.map((m) => [BigInt(m.id).toString(), m]));
+  // The events log is append-only: a history row that contradicts it was edited by hand, and
+  // trusting the row would run an applied migration a second time.
+  const rows = historyById(history);
+  for (const [id, outcome] of context.lastOutcomes ?? []) {
+    if (outcome !== 'applied' && outcome !== 'baselined' && outcome !== 'imported') continue;
+    const r = rows.get(id);
+    if (r && isInEffect(r)) continue;
+    const shown = files.get(id)?.id ?? r?.id ?? id;
+    issues.push({
+      code: 'HISTORY_MISMATCH',
+      migrationId: shown,
+      message: `the events log records migration ${shown} as ${outcome}, but the history table ${r ? `says ${r.status}` : 'has no row for it'}; the history table was edited by hand`,
+      fix: `restore the history row from a snapshot (its checksum is in the events log); do not re-run migration ${shown}: its changes are in the database`,
+    });
+  }
   const resumable = new Map(
     resumePoints(graph, history).map((p) => [BigInt(p.migration.id).toString(), p]),
   );

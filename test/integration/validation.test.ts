@@ -119,4 +119,47 @@ describe('validation before apply', () => {
     expect(run.error?.message).toContain('cannot connect to app@127.0.0.1:1/nowhere');
     expect(run.error?.message).not.toContain('hunter2');
   });
+
+  describe('history that was edited by hand', () => {
+    const INSERTING = {
+      file: '0002_seed.sql',
+      content: migrationText("create table seeded (v text);\ninsert into seeded values ('once');"),
+    };
+
+    it.each([
+      [
+        'the latest row is deleted',
+        "delete from dbmigrate.migration_history where id = '0002'",
+        'has no row for it',
+      ],
+      [
+        'its status is set to failed',
+        "update dbmigrate.migration_history set status = 'failed' where id = '0002'",
+        'says failed',
+      ],
+    ])('refuses to run a migration again when %s', async (_what, tamper, says) => {
+      await migratorFor(db.url, [M1, INSERTING]).apply();
+      await db.query(tamper);
+      const run = await migratorFor(db.url, [M1, INSERTING]).apply();
+      expect(run.error?.code).toBe('VALIDATION_FAILED');
+      expect(run.error?.message).toContain(
+        `[HISTORY_MISMATCH] the events log records migration 0002 as applied, but the history table ${says}`,
+      );
+      // Its insert happened once, not twice.
+      expect((await db.query('select * from seeded')).rowCount).toBe(1);
+    });
+
+    it('names a history row whose ID is not a migration ID instead of crashing', async () => {
+      await migratorFor(db.url, [M1]).apply();
+      await db.query(
+        "insert into dbmigrate.migration_history (id, name, checksum, status, transactional, started_at, applied_by, run_id, source) select 'abc', name, checksum, status, transactional, started_at, applied_by, run_id, source from dbmigrate.migration_history limit 1",
+      );
+      const run = await migratorFor(db.url, [M1, M2]).apply();
+      expect(run.error?.code).toBe('HISTORY_CORRUPT');
+      expect(run.error?.message).toMatch(
+        /dbmigrate\.migration_history has a row no dbmigrate runner wrote \(id "abc" is not a migration ID\)/,
+      );
+      expect(await tables(db)).toEqual(['a']);
+    });
+  });
 });
