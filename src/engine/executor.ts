@@ -11,7 +11,7 @@ import {
 } from './errors.js';
 import type { HistoryStore } from './history-store.js';
 import type { Migration, SqlSection } from './migration.js';
-import { concurrentIndexNames, quoteIdent } from './plan.js';
+import { concurrentIndexNames, concurrentIndexTarget, quoteIdent } from './plan.js';
 import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf, type BackoffPolicy } from './retry.js';
 import { splitSqlStatements, type SqlStatement } from './sql-splitter.js';
 
@@ -233,6 +233,7 @@ export class MigrationExecutor {
         for (let attempt = 0; ; attempt++) {
           // Outside the try: a stop is no failure, the row stays 'running' and resumes here.
           this.checkpoint(m);
+          if (direction === 'up' && (await this.alreadyBuilt(m, statement.sql))) break;
           try {
             await this.dropInvalidIndexes(statement.sql);
             const sent = performance.now();
@@ -300,6 +301,32 @@ export class MigrationExecutor {
       statementsChecksum(texts, statements.length),
     );
     return { durationMs, statements: statements.length - from, lockRetries: retries };
+  }
+
+  /**
+   * A runner killed during CREATE INDEX CONCURRENTLY leaves the server building the index to
+   * the end: on the next run the valid index that statement created (same name, same table)
+   * is recognised and the statement counted as done, instead of failing with 42P07.
+   */
+  private async alreadyBuilt(m: Migration, sql: string): Promise<boolean> {
+    const target = concurrentIndexTarget(sql);
+    if (target === null) return false;
+    const res = await this.client.query<{ table: string; def: string }>(
+      `select t.relname as "table", pg_get_indexdef(i.indexrelid) as def from pg_index i
+         join pg_class c on c.oid = i.indexrelid
+         join pg_class t on t.oid = i.indrelid
+         join pg_namespace n on n.oid = c.relnamespace
+        where c.relname = $1 and i.indisvalid and n.nspname = any(current_schemas(false))`,
+      [target.index],
+    );
+    const row = res.rows[0];
+    // Same name, same table, same key columns: what this statement builds, not a namesake.
+    if (row?.table !== target.table || keyColumns(row.def) !== keyColumns(sql)) return false;
+    this.log.warn(
+      { migration: m.id, index: target.index, table: target.table },
+      'index already built by an interrupted run; counting the statement as done',
+    );
+    return true;
   }
 
   /**
@@ -482,4 +509,11 @@ function errorLine(section: SqlSection, err: unknown): number {
   if (!Number.isFinite(position) || position < 1) return section.startLine;
   const before = section.sql.slice(0, position - 1);
   return section.startLine + (before.match(/\n/g)?.length ?? 0);
+}
+
+/** The first parenthesised list after ON (the index's key), normalised for comparison. */
+function keyColumns(createIndex: string): string {
+  const afterOn = createIndex.slice(createIndex.search(/\son\s/i));
+  const m = /\(([^()]*(?:\([^()]*\)[^()]*)*)\)/.exec(afterOn);
+  return (m?.[1] ?? '').toLowerCase().replace(/[\s"]/g, '');
 }

@@ -188,6 +188,20 @@ export function concurrentIndexNames(sql: string): string[] {
   return names;
 }
 
+/**
+ * The index name and table of a `CREATE INDEX CONCURRENTLY` statement (schema-less names as
+ * PostgreSQL folds them), or null for any other statement.
+ */
+export function concurrentIndexTarget(sql: string): { index: string; table: string } | null {
+  const ident = '("(?:[^"]|"")+"|[A-Za-z_][\\w$]*)';
+  const m = new RegExp(
+    `^\\s*create\\s+(?:unique\\s+)?index\\s+concurrently\\s+(?:if\\s+not\\s+exists\\s+)?${ident}\\s+on\\s+(?:only\\s+)?(?:${ident}\\.)?${ident}`,
+    'i',
+  ).exec(sql);
+  if (!m?.[1] || !m[3]) return null;
+  return { index: identifierName(m[1]), table: identifierName(m[3]) };
+}
+
 function identifierName(token: string): string {
   return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token.toLowerCase();
 }

@@ -236,6 +236,57 @@ describe('dbmigrate CLI', () => {
     ).toBe(2);
   });
 
+  it('resumes after a runner was killed during CREATE INDEX CONCURRENTLY that the server then finished', async () => {
+    await db.query(
+      'create table items (id int, name text); insert into items select g, g::text from generate_series(1, 1000) g',
+    );
+    const cic = await writeMigrationDir([
+      {
+        file: '0001_idx.sql',
+        content: migrationText(
+          'create index concurrently items_name_idx on items (name);',
+          undefined,
+          '-- dbmigrate:transaction=false',
+        ),
+      },
+    ]);
+    // An open transaction makes the index build wait, so the runner can be killed mid-way.
+    const pg = (await import('pg')).default;
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin isolation level repeatable read; select count(*) from items');
+    const child = spawn(process.execPath, ['dist/cli/dbmigrate.js', 'apply'], {
+      env: { ...process.env, DATABASE_URL: db.url, DBMIGRATE_MIGRATIONS: cic },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    for (let i = 0; i < 200; i++) {
+      const res = await db.query(
+        "select 1 from pg_stat_activity where datname = current_database() and query ilike 'create index concurrently%'",
+      );
+      if ((res.rowCount ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    // The server carries on: once the old transaction ends, the index is built and valid.
+    await holder.query('commit');
+    await holder.end();
+    for (let i = 0; i < 200; i++) {
+      const res = await db
+        .query(
+          "select 1 from pg_index where indexrelid = 'items_name_idx'::regclass and indisvalid",
+        )
+        .catch(() => ({ rowCount: 0 }));
+      if ((res.rowCount ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const resumed = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: cic }, 'apply', '--resume');
+    expect(resumed.code, resumed.out + resumed.err).toBe(0);
+    const status = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: cic }, 'status');
+    expect(status.out).toContain('1 applied, 0 pending');
+  });
+
   it('apply --safe honours --out-of-order and the timing flags', async () => {
     const files = [
       { file: '0001_a.sql', content: migrationText('create table a (id int);') },

@@ -789,3 +789,22 @@ describe('validateAgainstHistory', () => {
     expect(record.doneChecksum).toBe(statementsChecksum(upStatements(nonTx), 2));
   });
 });
+
+describe('concurrentIndexTarget', () => {
+  it('names the index and table of a CREATE INDEX CONCURRENTLY, folded as PostgreSQL does', async () => {
+    const { concurrentIndexTarget } = await import('../../src/engine/plan.js');
+    expect(
+      concurrentIndexTarget('create index concurrently Items_Name_Idx on Items (name)'),
+    ).toEqual({
+      index: 'items_name_idx',
+      table: 'items',
+    });
+    expect(
+      concurrentIndexTarget(
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Odd Idx" ON ONLY public."Docs" USING btree (id)',
+      ),
+    ).toEqual({ index: 'Odd Idx', table: 'Docs' });
+    expect(concurrentIndexTarget('create index items_idx on items (name)')).toBeNull();
+    expect(concurrentIndexTarget('alter table items add column x int')).toBeNull();
+  });
+});
