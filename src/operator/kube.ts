@@ -267,7 +267,8 @@ export class KubeApi implements ResourceApi {
       .update(`${ref.kind}\0${ref.uid ?? ref.name}\0${type}\0${reason}\0${text}`)
       .digest('hex')
       .slice(0, 16);
-    const name = `${ref.name.slice(0, 200)}.${digest}`;
+    // A DNS subdomain: a cut name must not end in '-' or '.' before the digest.
+    const name = `${ref.name.slice(0, 200).replace(/[-.]+$/, '')}.${digest}`;
     try {
       await this.core.createNamespacedEvent({
         namespace: ref.namespace,

@@ -80,6 +80,7 @@ import {
   type Request,
   type Result,
 } from './reconcile.js';
+import { recordEvent } from './events.js';
 import type { TaskRunner } from './tasks.js';
 
 export interface ReconcilerDeps {
@@ -828,20 +829,10 @@ export class MigrationReconciler implements Reconciler {
     if (!isEventWorthy(previous, t)) return;
     const resource = `${dbm.metadata.namespace ?? ''}/${dbm.metadata.name ?? ''}`;
     this.deps.logger.info({ resource, phase: t.phase, reason: t.reason }, t.message);
-    await this.deps.api
-      .event(
-        {
-          kind: 'DatabaseMigration',
-          namespace: dbm.metadata.namespace ?? 'default',
-          name: dbm.metadata.name ?? '',
-          uid: dbm.metadata.uid,
-        },
-        t.eventType,
-        t.reason,
-        t.message,
-      )
-      .catch((err: unknown) => {
-        this.deps.logger.warn({ err }, 'could not record an Event');
-      });
+    await recordEvent(this.deps, 'DatabaseMigration', dbm.metadata, {
+      type: t.eventType,
+      reason: t.reason,
+      message: t.message,
+    });
   }
 }

@@ -40,6 +40,7 @@ import {
   type Request,
   type Result,
 } from './reconcile.js';
+import { recordEvent } from './events.js';
 import type { TaskRunner } from './tasks.js';
 
 export const SNAPSHOT_FINALIZER = 'dbops.docserver.io/snapshot-cleanup';
@@ -336,20 +337,10 @@ export class SnapshotReconciler implements Reconciler {
     await this.deps.api.writeStatus('backupsnapshots', snap, status);
     snap.status = { ...snap.status, ...status };
     if (!t.event) return;
-    await this.deps.api
-      .event(
-        {
-          kind: 'BackupSnapshot',
-          namespace: snap.metadata.namespace ?? 'default',
-          name: snap.metadata.name ?? '',
-          uid: snap.metadata.uid,
-        },
-        t.eventType,
-        t.reason,
-        t.message,
-      )
-      .catch((err: unknown) => {
-        this.deps.logger.warn({ err }, 'could not record an Event');
-      });
+    await recordEvent(this.deps, 'BackupSnapshot', snap.metadata, {
+      type: t.eventType,
+      reason: t.reason,
+      message: t.message,
+    });
   }
 }
