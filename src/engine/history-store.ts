@@ -116,8 +116,12 @@ export class HistoryStore {
    * Per migration, the last thing the append-only events log says happened to it (applied,
    * baselined, imported, rolled back, repaired): what the history table must agree with.
    */
-  async readLastOutcomes(client: pg.ClientBase): Promise<Map<string, string>> {
-    if (!(await this.exists(client))) return new Map();
+  async readLastOutcomes(
+    client: pg.ClientBase,
+    /** The caller already read history rows, so the tables exist: one round trip saved. */
+    knownToExist = false,
+  ): Promise<Map<string, string>> {
+    if (!knownToExist && !(await this.exists(client))) return new Map();
     const res = await client.query<{ id: string; action: string }>(
       `select distinct on (migration_id) migration_id as id, action
          from ${this.events}

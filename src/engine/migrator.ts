@@ -167,7 +167,7 @@ export class Migrator {
         invalidIndexes: await readInvalidIndexes(client),
         allowOutOfOrder: options.allowOutOfOrder ?? false,
         resume: options.resume ?? false,
-        lastOutcomes: await this.store.readLastOutcomes(client),
+        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
       });
       return {
         entries,
@@ -191,7 +191,7 @@ export class Migrator {
     return this.withSession('plan', async (client) => {
       const history = await this.store.read(client);
       return this.planFrom(graph, history, await readInvalidIndexes(client), options, {
-        lastOutcomes: await this.store.readLastOutcomes(client),
+        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
       });
     });
   }
@@ -205,7 +205,7 @@ export class Migrator {
     return this.run('apply', options.runId, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
       const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options, {
-        lastOutcomes: await this.store.readLastOutcomes(client),
+        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
       });
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
       const byId = new Map(graph.ordered.map((m) => [m.id, m]));
@@ -284,7 +284,7 @@ export class Migrator {
         invalidIndexes: [],
         allowOutOfOrder: true,
         resume: false,
-        lastOutcomes: await this.store.readLastOutcomes(client),
+        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
       });
       if (issues.length > 0) throw new MigrationValidationError(issues);
       const set = rollbackSet(graph, history, options.to);
