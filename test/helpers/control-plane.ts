@@ -1,10 +1,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { get as httpsGet } from 'node:https';
+import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/safety/scratch/free-port.js';
 
 /** A real etcd + kube-apiserver on loopback, for end-to-end tests. */
 export interface ControlPlane {
@@ -17,6 +17,20 @@ export interface ControlPlane {
   /** Installs crds/ (server-side apply) and waits until both are established. */
   installCrds(): void;
   stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => {
+        resolve(port);
+      });
+    });
+  });
 }
 
 /** The bin directory hack/control-plane.sh builds (cached by version), or a clear error. */
