@@ -34,6 +34,7 @@ import {
   asSucceeded,
   asUpToDate,
   asVerifyFailed,
+  dryRunPassedCondition,
   dryRunSkippedCondition,
   isEventWorthy,
   nextStatus,
@@ -52,7 +53,6 @@ import {
   pinnedProgress,
   scratchChoice,
   stagingChoice,
-  type LintPolicy,
   type LintVerdict,
   type StagingChoice,
 } from '../safety/pipeline/choices.js';
@@ -109,13 +109,19 @@ export const MIGRATION_LABEL = 'dbops.docserver.io/migration';
  */
 function snapshotName(dbm: DatabaseMigration): string {
   const uid = (dbm.metadata.uid ?? '').replace(/-/g, '').slice(0, 5);
-  const restart = dbm.status?.observedRestart ?? '';
+  const restart = restartTag(dbm);
   // A restarted run takes a backup of its own: the previous run's no longer matches production.
-  const run = restart ? `-r${createHash('sha256').update(restart).digest('hex').slice(0, 6)}` : '';
+  const run = restart ? `-r${restart.slice(0, 6)}` : '';
   return `${dbm.metadata.name ?? 'dbm'}-g${String(dbm.metadata.generation ?? 0)}${run}${uid ? `-${uid}` : ''}`.slice(
     0,
     253,
   );
+}
+
+/** A short hash of the restart annotation the current run started with, or '' for none. */
+function restartTag(dbm: DatabaseMigration): string {
+  const restart = dbm.status?.observedRestart ?? '';
+  return restart ? createHash('sha256').update(restart).digest('hex').slice(0, 8) : '';
 }
 
 /**
@@ -131,10 +137,6 @@ function approvalToken(dbm: DatabaseMigration): string {
 /** The last pinned migration: apply and dry-run go no further, whatever joined the source since. */
 function pinnedTarget(dbm: DatabaseMigration): string | undefined {
   return dbm.spec.target ?? dbm.status?.pinned?.at(-1)?.id;
-}
-
-function lintPolicyOf(dbm: DatabaseMigration): LintPolicy {
-  return settingsOf(dbm).lint;
 }
 
 /** The operator's entry point resolves settings from the spec, once, with the shared defaults. */
@@ -159,6 +161,17 @@ export function settingsOf(dbm: DatabaseMigration): ResolvedSettings {
   });
 }
 
+/** Where the spec lets temporary copies (verification, staging restore) be made. */
+function scratchOf(dbm: DatabaseMigration): {
+  scratchServer: boolean;
+  allowProductionServer: boolean;
+} {
+  return {
+    scratchServer: dbm.spec.staging?.scratch?.secretRef !== undefined,
+    allowProductionServer: dbm.spec.staging?.scratch?.allowProductionServer === true,
+  };
+}
+
 /** What the spec chose for the staging dry-run (pure: decided the same way in every phase). */
 function stagingOf(dbm: DatabaseMigration): StagingChoice {
   const skippedBy =
@@ -172,8 +185,7 @@ function stagingOf(dbm: DatabaseMigration): StagingChoice {
       skippedBy,
       stagingDatabase: dbm.spec.staging?.secretRef !== undefined,
       snapshot: dbm.spec.snapshot !== undefined && dbm.spec.snapshot.enabled,
-      scratchServer: dbm.spec.staging?.scratch?.secretRef !== undefined,
-      allowProductionServer: dbm.spec.staging?.scratch?.allowProductionServer === true,
+      ...scratchOf(dbm),
     },
     OPERATOR_VOCABULARY,
   );
@@ -280,9 +292,8 @@ export class MigrationReconciler implements Reconciler {
 
   /** A task per resource, run (generation and restart) and step: a new run never reads an old result. */
   private key(dbm: DatabaseMigration, uid: string, generation: number, step: string): string {
-    const restart = dbm.status?.observedRestart ?? '';
-    const run = restart ? `-${createHash('sha256').update(restart).digest('hex').slice(0, 8)}` : '';
-    return `${uid}/${String(generation)}${run}/${step}`;
+    const restart = restartTag(dbm);
+    return `${uid}/${String(generation)}${restart ? `-${restart}` : ''}/${step}`;
   }
 
   private async world(dbm: DatabaseMigration): Promise<{ url: string; source: MigrationSource }> {
@@ -409,10 +420,7 @@ export class MigrationReconciler implements Reconciler {
     if (dbm.spec.snapshot?.enabled === true) {
       // Refused now rather than after the dump: the backup's verification needs a server too.
       const scratch = scratchChoice(
-        {
-          scratchServer: dbm.spec.staging?.scratch?.secretRef !== undefined,
-          allowProductionServer: dbm.spec.staging?.scratch?.allowProductionServer === true,
-        },
+        scratchOf(dbm),
         OPERATOR_VOCABULARY,
         'verifying the pre-migration snapshot',
       );
@@ -547,6 +555,7 @@ export class MigrationReconciler implements Reconciler {
     if (choice.kind === 'refuse') throw new ResourceProblem('StagingUnavailable', choice.message);
     if (choice.kind === 'skip') return this.skipDryRun(dbm, choice.why);
     const ns = dbm.metadata.namespace ?? 'default';
+    const settings = settingsOf(dbm);
     const step = await this.deps.tasks.step<DryRunReport>(
       this.key(dbm, uid, gen, 'dry-run'),
       async () => {
@@ -594,11 +603,11 @@ export class MigrationReconciler implements Reconciler {
             source: pinned,
             staging,
             productionUrl: url,
-            historySchema: settingsOf(dbm).historySchema,
-            windowThresholdMs: settingsOf(dbm).windowThresholdMs,
-            lint: lintPolicyOf(dbm) !== 'off',
+            historySchema: settings.historySchema,
+            windowThresholdMs: settings.windowThresholdMs,
+            lint: settings.lint !== 'off',
             logger: this.deps.logger,
-            migrator: settingsOf(dbm),
+            migrator: settings,
             signal,
             ...(target !== undefined && { target }),
           });
@@ -630,7 +639,7 @@ export class MigrationReconciler implements Reconciler {
     const verdict = judgeDryRun(
       report,
       (dbm.status?.pending ?? []).map((p) => p.id),
-      lintPolicyOf(dbm),
+      settings.lint,
     );
     switch (verdict.kind) {
       case 'incomplete':
@@ -642,21 +651,15 @@ export class MigrationReconciler implements Reconciler {
       case 'lint-failed':
         await this.record(
           dbm,
-          asLintFailed(
-            verdict.detail,
-            lintCondition(verdict.lint),
-            { dryRun },
-            asDryRunPassed(dryRun, lintCondition(verdict.lint)).conditions.filter(
-              (c) => c.type === 'DryRun',
-            ),
-          ),
+          asLintFailed(verdict.detail, lintCondition(verdict.lint), { dryRun }, [
+            dryRunPassedCondition(dryRun),
+          ]),
         );
         return done;
       case 'passed':
         break;
     }
-    const passed = asDryRunPassed(dryRun, lintCondition(verdict.lint));
-    await this.record(dbm, passed);
+    await this.record(dbm, asDryRunPassed(dryRun, lintCondition(verdict.lint)));
     return this.gate(dbm, report.needsWindow);
   }
 
@@ -668,7 +671,7 @@ export class MigrationReconciler implements Reconciler {
     const { source } = await this.world(dbm);
     const pinned = await this.pinnedSource(dbm, source);
     const ids = (dbm.status?.pinned ?? []).map((p) => p.id);
-    const lint = await lintPending(await pinned.load(), ids, lintPolicyOf(dbm));
+    const lint = await lintPending(await pinned.load(), ids, settingsOf(dbm).lint);
     if (!lint.ok) {
       await this.record(
         dbm,

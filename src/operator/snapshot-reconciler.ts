@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { BackupSnapshotSchema, type BackupSnapshot } from '../api/v1alpha1/backup-snapshot.js';
 import { scratchChoice } from '../safety/pipeline/choices.js';
 import {
-  applyRetention,
   createSnapshot,
   dumpProblem,
   expiredSnapshots,
@@ -244,14 +243,17 @@ export class SnapshotReconciler implements Reconciler {
     const byId = new Map(
       list.flatMap((s) => (s.status?.snapshotId ? [[s.status.snapshotId, s] as const] : [])),
     );
-    const orphans: string[] = [];
     for (const id of expired) {
       const owner = byId.get(id);
+      // Through its resource when it has one (the finalizer removes the files); else directly.
       if (owner?.metadata.name) {
         await this.deps.api.delete('backupsnapshots', namespace, owner.metadata.name);
-      } else orphans.push(id);
+      } else {
+        await storage.removeId(id).catch((err: unknown) => {
+          this.deps.logger.warn({ err, snapshot_id: id }, 'could not remove an expired snapshot');
+        });
+      }
     }
-    if (orphans.length > 0) await applyRetention(storage, policy, scope).catch(() => undefined);
     this.deps.logger.info(
       { resource: `${namespace}/${snap.metadata.name ?? ''}`, removed: expired },
       'snapshot retention applied',

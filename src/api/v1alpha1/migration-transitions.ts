@@ -203,27 +203,32 @@ export function asDryRunFailed(
   ]);
 }
 
+function windowNote(dryRun: NonNullable<DatabaseMigrationStatus['dryRun']>): string {
+  return dryRun.needsWindow ? '; a maintenance window is required' : '';
+}
+
+/** The DryRun condition of a dry-run that ran every pinned migration on staging. */
+export function dryRunPassedCondition(
+  dryRun: NonNullable<DatabaseMigrationStatus['dryRun']>,
+): OwnCondition {
+  return {
+    type: 'DryRun',
+    status: true,
+    reason: 'Passed',
+    message: `${String(dryRun.migrations.length)} migration(s) applied on staging${windowNote(dryRun)}`,
+  };
+}
+
 export function asDryRunPassed(
   dryRun: NonNullable<DatabaseMigrationStatus['dryRun']>,
   lint: OwnCondition,
 ): Transition {
-  const window = dryRun.needsWindow ? '; a maintenance window is required' : '';
   return to(
     'DryRunning',
     'DryRunPassed',
-    `dry-run passed${window}`,
+    `dry-run passed${windowNote(dryRun)}`,
     { dryRun },
-    {
-      conditions: [
-        {
-          type: 'DryRun',
-          status: true,
-          reason: 'Passed',
-          message: `${String(dryRun.migrations.length)} migration(s) applied on staging${window}`,
-        },
-        lint,
-      ],
-    },
+    { conditions: [dryRunPassedCondition(dryRun), lint] },
   );
 }
 
