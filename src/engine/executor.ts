@@ -10,10 +10,10 @@ import {
   type MigrationError,
 } from './errors.js';
 import type { HistoryStore } from './history-store.js';
-import type { Migration, SqlSection } from './migration.js';
+import type { Migration, SqlSection, SqlText } from './migration.js';
 import { concurrentIndexNames, concurrentIndexTarget, quoteIdent } from './plan.js';
 import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf, type BackoffPolicy } from './retry.js';
-import { splitSqlStatements, type SqlStatement } from './sql-splitter.js';
+import type { SqlStatement } from './sql-splitter.js';
 
 /** Settings that hold for every migration of one run unless its header overrides them. */
 export interface ExecutionSettings {
@@ -140,12 +140,12 @@ export class MigrationExecutor {
    */
   private async runTransactional(m: Migration, direction: Direction): Promise<ExecutionOutcome> {
     const section = sectionOf(m, direction);
-    const statements = splitSqlStatements(section.sql, section.startLine);
+    const statements = section.statements;
     const t = this.timeouts(m);
     const startedAt = new Date();
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
-      let current: SqlSection = section;
+      let current: SqlText = section;
       try {
         // One round trip: the label and timeouts are transaction-local, so COMMIT resets them.
         await this.client.query(
@@ -190,7 +190,7 @@ export class MigrationExecutor {
     direction: Direction = 'up',
   ): Promise<ExecutionOutcome> {
     const section = sectionOf(m, direction);
-    const statements = splitSqlStatements(section.sql, section.startLine);
+    const statements = section.statements;
     const texts = statements.map((s) => s.sql);
     const t = this.timeouts(m);
     const startedAt = new Date();
@@ -334,7 +334,7 @@ export class MigrationExecutor {
    * retry would then fail with "already exists" (or silently keep it with IF NOT EXISTS).
    */
   private async dropInvalidIndexes(sql: string): Promise<void> {
-    for (const name of concurrentIndexNames(sql)) {
+    for (const name of concurrentIndexNames([sql])) {
       const res = await this.client.query<{ schema: string }>(
         `select n.nspname as schema from pg_index i join pg_class c on c.oid = i.indexrelid
            join pg_namespace n on n.oid = c.relnamespace
@@ -472,7 +472,7 @@ export class MigrationExecutor {
 
   private toError(
     m: Migration,
-    section: SqlSection,
+    section: SqlText,
     err: unknown,
     attempts: number,
     rolledBack: boolean,
@@ -504,7 +504,7 @@ function sectionOf(m: Migration, direction: Direction): SqlSection {
 }
 
 /** File line of a PostgreSQL error, from the 1-based character `position` it reports. */
-function errorLine(section: SqlSection, err: unknown): number {
+function errorLine(section: SqlText, err: unknown): number {
   const position = Number((err as { position?: unknown }).position);
   if (!Number.isFinite(position) || position < 1) return section.startLine;
   const before = section.sql.slice(0, position - 1);

@@ -3,6 +3,13 @@ export * from './migration.js';
 export { parseMigrationFile, isMigrationFileName } from './migration-file.js';
 export { migrationChecksum, normaliseSql } from './checksum.js';
 export { splitSqlStatements, type SqlStatement } from './sql-splitter.js';
+export {
+  parserSplitter,
+  scanningSplitter,
+  statementSplitterFor,
+  type StatementSplitter,
+} from './statement-splitter.js';
+export { loadSqlParser, type SqlParser } from './sql-parser.js';
 export { buildMigrationGraph, type MigrationGraph } from './graph.js';
 export * from './history.js';
 export {

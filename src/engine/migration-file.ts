@@ -1,7 +1,7 @@
 import { migrationChecksum } from './checksum.js';
 import { parseDurationMs } from './duration.js';
 import { MigrationParseError } from './errors.js';
-import { hasCode } from './sql-splitter.js';
+import type { StatementSplitter } from './statement-splitter.js';
 import { MigrationDirectivesSchema, type Migration, type SqlSection } from './migration.js';
 
 const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
@@ -15,9 +15,14 @@ export function isMigrationFileName(baseName: string): boolean {
 
 /**
  * Parses one migration file. `file` is what error messages show (a path or a ConfigMap key);
- * its base name must be `NNNN_name.sql`.
+ * its base name must be `NNNN_name.sql`. Sections are split into statements here, once, so
+ * plan, apply, resume and lint all count the same statements.
  */
-export function parseMigrationFile(file: string, text: string): Migration {
+export function parseMigrationFile(
+  file: string,
+  text: string,
+  splitter: StatementSplitter,
+): Migration {
   const baseName = file.split('/').pop() ?? file;
   const nameMatch = FILE_NAME.exec(baseName);
   if (!nameMatch?.[1] || !nameMatch[2]) {
@@ -70,9 +75,10 @@ export function parseMigrationFile(file: string, text: string): Migration {
   if (upLine === null) {
     throw new MigrationParseError(file, 1, 'missing the -- migrate:up marker line');
   }
-  const up = section(lines, upLine, downLine ?? lines.length + 1);
-  if (!hasCode(up.sql)) throw new MigrationParseError(file, upLine, 'the up section is empty');
-  const down = downLine === null ? null : section(lines, downLine, lines.length + 1);
+  const up = section(lines, upLine, downLine ?? lines.length + 1, splitter);
+  if (up.statements.length === 0)
+    throw new MigrationParseError(file, upLine, 'the up section is empty');
+  const down = downLine === null ? null : section(lines, downLine, lines.length + 1, splitter);
 
   const parsed = MigrationDirectivesSchema.safeParse(raw);
   if (!parsed.success) {
@@ -83,14 +89,21 @@ export function parseMigrationFile(file: string, text: string): Migration {
     name: nameMatch[2],
     file,
     up,
-    down: down && hasCode(down.sql) ? down : null,
+    down: down && down.statements.length > 0 ? down : null,
     directives: parsed.data,
     checksum: migrationChecksum(up.sql),
   };
 }
 
-function section(lines: readonly string[], markerLine: number, endLine: number): SqlSection {
-  return { sql: lines.slice(markerLine, endLine - 1).join('\n'), startLine: markerLine + 1 };
+function section(
+  lines: readonly string[],
+  markerLine: number,
+  endLine: number,
+  splitter: StatementSplitter,
+): SqlSection {
+  const sql = lines.slice(markerLine, endLine - 1).join('\n');
+  const startLine = markerLine + 1;
+  return { sql, startLine, statements: splitter.split(sql, startLine) };
 }
 
 function parseDirectiveLine(

@@ -1,3 +1,4 @@
+import type { SqlStatement } from './sql-splitter.js';
 import { z } from 'zod';
 
 /** Header directives of a migration file (`-- dbmigrate:key=value`). */
@@ -15,10 +16,17 @@ export const MigrationDirectivesSchema = z.object({
 });
 export type MigrationDirectives = z.infer<typeof MigrationDirectivesSchema>;
 
-export interface SqlSection {
+/** SQL text and the file line it starts on. */
+export interface SqlText {
   readonly sql: string;
   /** File line of the first line of `sql`. */
   readonly startLine: number;
+}
+
+/** One section (up or down) of a migration file, split once when the file is parsed. */
+export interface SqlSection extends SqlText {
+  /** What the executor runs and resume counts, in order; never empty. */
+  readonly statements: readonly SqlStatement[];
 }
 
 export interface Migration {

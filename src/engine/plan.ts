@@ -4,7 +4,6 @@ import { UnknownTargetError } from './errors.js';
 import type { MigrationGraph } from './graph.js';
 import { isInEffect, isPartial, type HistoryRecord } from './history.js';
 import { compareMigrationIds, sameMigrationId, type Migration } from './migration.js';
-import { splitSqlStatements } from './sql-splitter.js';
 
 export type MigrationState =
   'applied' | 'baselined' | 'pending' | 'failed' | 'partial' | 'rolled_back' | 'missing_file';
@@ -164,7 +163,7 @@ export function resumePoints(
   for (const m of graph.ordered) {
     const r = recordFor(records, m.id);
     if (!r || !isPartial(r) || m.directives.transaction) continue;
-    const statements = splitSqlStatements(m.up.sql).map((s) => s.sql);
+    const statements = m.up.statements.map((s) => s.sql);
     if (
       r.statementsDone <= statements.length &&
       statementsChecksum(statements, r.statementsDone) === (r.doneChecksum ?? '')
@@ -175,13 +174,13 @@ export function resumePoints(
   return points;
 }
 
-/** Names of the indexes that CREATE INDEX CONCURRENTLY statements in `sql` build. */
-export function concurrentIndexNames(sql: string): string[] {
+/** Names of the indexes that the CREATE INDEX CONCURRENTLY statements among `statements` build. */
+export function concurrentIndexNames(statements: readonly string[]): string[] {
   const names: string[] = [];
-  for (const s of splitSqlStatements(sql)) {
+  for (const sql of statements) {
     const m =
       /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?(?!on\s)("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i.exec(
-        s.sql,
+        sql,
       );
     if (m?.[1]) names.push(identifierName(m[1]));
   }
@@ -299,10 +298,7 @@ export function validateAgainstHistory(
   const rebuilt = new Set<string>();
   if (context.resume) {
     for (const p of resumable.values()) {
-      const remaining = splitSqlStatements(p.migration.up.sql)
-        .slice(p.fromStatement)
-        .map((s) => s.sql)
-        .join(';\n');
+      const remaining = p.migration.up.statements.slice(p.fromStatement).map((s) => s.sql);
       for (const name of concurrentIndexNames(remaining)) rebuilt.add(name);
     }
   }

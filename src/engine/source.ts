@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MigrationParseError, MigrationSourceError } from './errors.js';
 import type { Migration } from './migration.js';
 import { isMigrationFileName, parseMigrationFile } from './migration-file.js';
+import { statementSplitterFor } from './statement-splitter.js';
 
 /** Where migration SQL comes from; the engine never knows whether it was a directory or a ConfigMap. */
 export interface MigrationSource {
@@ -25,16 +26,16 @@ export class InlineMigrationSource implements MigrationSource {
   ) {}
 
   load(): Promise<Migration[]> {
-    try {
-      return Promise.resolve(
-        this.texts
-          .filter((t) => looksLikeMigration(t.file.split('/').pop() ?? t.file))
-          .map((t) => parseMigrationFile(t.file, t.content)),
-      );
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return parseMigrationTexts(
+      this.texts.filter((t) => looksLikeMigration(t.file.split('/').pop() ?? t.file)),
+    );
   }
+}
+
+/** Parses texts in the order given, with one splitter for all of them. */
+export async function parseMigrationTexts(texts: readonly MigrationText[]): Promise<Migration[]> {
+  const splitter = await statementSplitterFor(texts.map((t) => t.content));
+  return texts.map((t) => parseMigrationFile(t.file, t.content, splitter));
 }
 
 /**
@@ -125,24 +126,24 @@ export class DirectoryMigrationSource implements MigrationSource {
         ),
       );
     }
+    let texts: MigrationText[];
     try {
-      return Promise.resolve(
-        names
-          .filter(looksLikeMigration)
-          .sort()
-          .map((name) => {
-            const path = join(this.directory, name);
-            // A file that looks like a migration but misses the pattern is an error (the
-            // parser names it), never silently skipped.
-            return parseMigrationFile(
-              path,
-              isMigrationFileName(name) ? decodeUtf8(path, readFileSync(path)) : '',
-            );
-          }),
-      );
+      texts = names
+        .filter(looksLikeMigration)
+        .sort()
+        .map((name) => {
+          const path = join(this.directory, name);
+          // A file that looks like a migration but misses the pattern is an error (the
+          // parser names it), never silently skipped.
+          return {
+            file: path,
+            content: isMigrationFileName(name) ? decodeUtf8(path, readFileSync(path)) : '',
+          };
+        });
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    return parseMigrationTexts(texts);
   }
 }
 

@@ -108,3 +108,31 @@ export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] 
 export function hasCode(sql: string): boolean {
   return splitSqlStatements(sql).length > 0;
 }
+
+/** Length of the whitespace and comments (nested block comments included) that open `text`. */
+export function leadingTriviaLength(text: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text.charAt(i))) i++;
+    if (text.startsWith('--', i)) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+      continue;
+    }
+    if (text.startsWith('/*', i)) {
+      let depth = 1;
+      i += 2;
+      while (i < text.length && depth > 0) {
+        if (text.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (text.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+      continue;
+    }
+    return i;
+  }
+}

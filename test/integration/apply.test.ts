@@ -246,3 +246,64 @@ describe('apply', () => {
     ]);
   });
 });
+
+describe('apply of statements whose bodies hold semicolons', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('apply_bodies');
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  const bodies = (header: string) => [
+    {
+      file: '0001_items.sql',
+      content: migrationText(
+        'create table items (id int primary key);\ncreate table audit (id int);',
+      ),
+    },
+    {
+      file: '0002_bodies.sql',
+      content: migrationText(
+        [
+          'create function add_one(x int) returns int language sql',
+          'begin atomic',
+          '  select x + 1;',
+          'end;',
+          'create rule log_insert as on insert to items do also (',
+          '  insert into audit values (new.id);',
+          '  insert into audit values (add_one(new.id))',
+          ');',
+        ].join('\n'),
+        undefined,
+        header,
+      ),
+    },
+  ];
+
+  for (const [label, header] of [
+    ['in one transaction', ''],
+    ['statement by statement', '-- dbmigrate:transaction=false'],
+  ] as const) {
+    it(`runs a BEGIN ATOMIC function and a two-action rule ${label}`, async () => {
+      const migrator = migratorFor(db.url, bodies(header));
+      const run = await migrator.apply();
+      expect(run.error).toBeNull();
+      expect(run.results.map((r) => [r.id, r.status])).toEqual([
+        ['0001', 'applied'],
+        ['0002', 'applied'],
+      ]);
+      await db.query('insert into items values (41)');
+      const audit = await db.query<{ id: number }>('select id from audit order by id');
+      expect(audit.rows).toEqual([{ id: 41 }, { id: 42 }]);
+      if (header !== '') {
+        // Resume counts statements: the function and the rule are two, not five.
+        const history = await db.query<{ statements_done: number; statements_total: number }>(
+          `select statements_done, statements_total from dbmigrate.migration_history where id = '0002'`,
+        );
+        expect(history.rows).toEqual([{ statements_done: 2, statements_total: 2 }]);
+      }
+    });
+  }
+});

@@ -1,3 +1,4 @@
+import { splitter } from './fixtures.js';
 import { describe, it, expect } from 'vitest';
 import {
   migrationChecksum,
@@ -54,12 +55,12 @@ describe('migrationChecksum', () => {
 
 describe('migration file checksum', () => {
   const file = (up: string, down = 'drop table t;') =>
-    parseMigrationFile('0001_x.sql', `-- migrate:up\n${up}\n-- migrate:down\n${down}\n`);
+    parseMigrationFile('0001_x.sql', `-- migrate:up\n${up}\n-- migrate:down\n${down}\n`, splitter);
 
   it('is the same for a CRLF file and its LF twin', () => {
     const lf = '-- migrate:up\ncreate table t (id int);  \n-- migrate:down\ndrop table t;\n';
-    expect(parseMigrationFile('0001_x.sql', lf.replace(/\n/g, '\r\n')).checksum).toBe(
-      parseMigrationFile('0001_x.sql', lf).checksum,
+    expect(parseMigrationFile('0001_x.sql', lf.replace(/\n/g, '\r\n'), splitter).checksum).toBe(
+      parseMigrationFile('0001_x.sql', lf, splitter).checksum,
     );
   });
 

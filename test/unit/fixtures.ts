@@ -3,7 +3,16 @@ import { buildMigrationGraph, type MigrationGraph } from '../../src/engine/graph
 import type { HistoryRecord } from '../../src/engine/history.js';
 import type { Migration } from '../../src/engine/migration.js';
 import { parseMigrationFile } from '../../src/engine/migration-file.js';
-import { splitSqlStatements } from '../../src/engine/sql-splitter.js';
+import { loadSqlParser } from '../../src/engine/sql-parser.js';
+import { parserSplitter } from '../../src/engine/statement-splitter.js';
+
+/** The splitter a source uses whenever a migration can hold several statements. */
+export const splitter = parserSplitter(await loadSqlParser());
+
+/** The statements of a piece of SQL, as the executor would run them. */
+export function statementTexts(sql: string): string[] {
+  return splitter.split(sql, 1).map((s) => s.sql);
+}
 
 export interface MigrationSpec {
   readonly up?: string;
@@ -22,7 +31,7 @@ export function migration(id: string, name: string, spec: MigrationSpec = {}): M
     ...(spec.down === undefined ? [] : ['-- migrate:down', spec.down]),
     '',
   ].join('\n');
-  return parseMigrationFile(`migrations/${id}_${name}.sql`, text);
+  return parseMigrationFile(`migrations/${id}_${name}.sql`, text, splitter);
 }
 
 export function graphOf(...migrations: Migration[]): MigrationGraph {
@@ -31,7 +40,7 @@ export function graphOf(...migrations: Migration[]): MigrationGraph {
 
 /** The `sql` of every statement of the migration's up section, as the executor runs them. */
 export function upStatements(m: Migration): string[] {
-  return splitSqlStatements(m.up.sql).map((s) => s.sql);
+  return m.up.statements.map((s) => s.sql);
 }
 
 /** One history row; defaults describe a transactional migration applied cleanly from `m`. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { migration } from './fixtures.js';
+import { migration, splitter } from './fixtures.js';
 import { lintOne, lintSet, NON_TX, ruleIds } from './lint-helpers.js';
 import { parseMigrationFile } from '../../src/engine/migration-file.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
@@ -15,7 +15,10 @@ const lines = (...l: string[]): string => l.join('\n');
 /** Lints a whole file text as `migrations/<name>`, header comments included. */
 async function lintFile(name: string, text: string) {
   const parser = await loadSqlParser();
-  return lintMigration(parseMigrationFile(`migrations/${name}`, text), { parser, fileText: text });
+  return lintMigration(parseMigrationFile(`migrations/${name}`, text, splitter), {
+    parser,
+    fileText: text,
+  });
 }
 
 describe('file:line of findings', () => {

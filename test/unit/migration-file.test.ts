@@ -1,13 +1,13 @@
+import { splitter } from './fixtures.js';
 import { describe, it, expect } from 'vitest';
 import { migrationChecksum } from '../../src/engine/checksum.js';
 import { MigrationError, MigrationParseError } from '../../src/engine/errors.js';
 import { isMigrationFileName, parseMigrationFile } from '../../src/engine/migration-file.js';
-import { splitSqlStatements } from '../../src/engine/sql-splitter.js';
 
 /** Runs the parser and returns the MigrationParseError it must throw. */
 function parseError(file: string, text: string): MigrationParseError {
   try {
-    parseMigrationFile(file, text);
+    parseMigrationFile(file, text, splitter);
   } catch (err) {
     expect(err).toBeInstanceOf(MigrationParseError);
     return err as MigrationParseError;
@@ -24,26 +24,31 @@ describe('parseMigrationFile: a well-formed file', () => {
     const m = parseMigrationFile(
       'migrations/0001_create_users.sql',
       lines('-- migrate:up', 'create table users (id int);', ''),
+      splitter,
     );
     expect(m.id).toBe('0001');
     expect(m.name).toBe('create_users');
     expect(m.file).toBe('migrations/0001_create_users.sql');
-    expect(m.up).toEqual({ sql: 'create table users (id int);\n', startLine: 2 });
+    expect(m.up).toEqual({
+      sql: 'create table users (id int);\n',
+      startLine: 2,
+      statements: [{ sql: 'create table users (id int)', line: 2 }],
+    });
     expect(m.down).toBeNull();
   });
 
   it('keeps the ID exactly as written, leading zeros included', () => {
-    expect(parseMigrationFile('007_x.sql', '-- migrate:up\nselect 1;').id).toBe('007');
-    expect(parseMigrationFile('12_x.sql', '-- migrate:up\nselect 1;').id).toBe('12');
+    expect(parseMigrationFile('007_x.sql', '-- migrate:up\nselect 1;', splitter).id).toBe('007');
+    expect(parseMigrationFile('12_x.sql', '-- migrate:up\nselect 1;', splitter).id).toBe('12');
   });
 
   it('accepts names with digits, dots and dashes', () => {
-    const m = parseMigrationFile('0002_add.v2-index_1.sql', '-- migrate:up\nselect 1;');
+    const m = parseMigrationFile('0002_add.v2-index_1.sql', '-- migrate:up\nselect 1;', splitter);
     expect(m.name).toBe('add.v2-index_1');
   });
 
   it('defaults to a transactional migration with no dependencies, timeouts or window', () => {
-    const m = parseMigrationFile('0001_x.sql', '-- migrate:up\nselect 1;');
+    const m = parseMigrationFile('0001_x.sql', '-- migrate:up\nselect 1;', splitter);
     expect(m.directives).toEqual({ transaction: true, depends: [], window: 'none' });
   });
 
@@ -51,6 +56,7 @@ describe('parseMigrationFile: a well-formed file', () => {
     const m = parseMigrationFile(
       '0001_x.sql',
       '-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;',
+      splitter,
     );
     expect(m.checksum).toBe(migrationChecksum('select 1;'));
     expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -66,10 +72,17 @@ describe('parseMigrationFile: a well-formed file', () => {
       'drop table b;',
       'drop table a;',
     );
-    const m = parseMigrationFile('0003_ab.sql', text);
+    const m = parseMigrationFile('0003_ab.sql', text, splitter);
     expect(m.up.startLine).toBe(3);
     expect(m.up.sql).toBe('create table a (id int);\ncreate table b (id int);');
-    expect(m.down).toEqual({ sql: 'drop table b;\ndrop table a;', startLine: 6 });
+    expect(m.down).toEqual({
+      sql: 'drop table b;\ndrop table a;',
+      startLine: 6,
+      statements: [
+        { sql: 'drop table b', line: 6 },
+        { sql: 'drop table a', line: 7 },
+      ],
+    });
   });
 
   it('reports statements of the up section on their real file lines', () => {
@@ -81,8 +94,8 @@ describe('parseMigrationFile: a well-formed file', () => {
       '',
       'create index concurrently a_id on a (id);',
     );
-    const m = parseMigrationFile('0004_idx.sql', text);
-    expect(splitSqlStatements(m.up.sql, m.up.startLine).map((s) => s.line)).toEqual([4, 6]);
+    const m = parseMigrationFile('0004_idx.sql', text, splitter);
+    expect(m.up.statements.map((s) => s.line)).toEqual([4, 6]);
   });
 
   it('treats a down section that holds only comments as no down section', () => {
@@ -96,6 +109,7 @@ describe('parseMigrationFile: a well-formed file', () => {
         '/* on purpose */',
         '',
       ),
+      splitter,
     );
     expect(m.down).toBeNull();
   });
@@ -104,6 +118,7 @@ describe('parseMigrationFile: a well-formed file', () => {
     const m = parseMigrationFile(
       '0001_x.sql',
       lines('  --migrate:up  ', 'select 1;', '\t-- MIGRATE:DOWN', 'select 2;'),
+      splitter,
     );
     expect(m.up.sql).toBe('select 1;');
     expect(m.down?.sql).toBe('select 2;');
@@ -119,6 +134,7 @@ describe('parseMigrationFile: a well-formed file', () => {
         '-- migrate:up',
         'select 1;',
       ),
+      splitter,
     );
     expect(m.up.startLine).toBe(5);
   });
@@ -133,6 +149,7 @@ describe('parseMigrationFile: header directives', () => {
         '-- migrate:up',
         'create index concurrently i on t (c);',
       ),
+      splitter,
     );
     expect(m.directives).toEqual({
       transaction: false,
@@ -155,6 +172,7 @@ describe('parseMigrationFile: header directives', () => {
         '-- migrate:up',
         'select 1;',
       ),
+      splitter,
     );
     expect(m.directives.depends).toEqual(['0001', '0003']);
     expect(m.directives.lockTimeoutMs).toBe(500);
@@ -165,6 +183,7 @@ describe('parseMigrationFile: header directives', () => {
     const m = parseMigrationFile(
       '0003_x.sql',
       lines('-- dbmigrate:depends=0001,0002,', '-- migrate:up', 'select 1;'),
+      splitter,
     );
     expect(m.directives.depends).toEqual(['0001', '0002']);
   });
@@ -173,6 +192,7 @@ describe('parseMigrationFile: header directives', () => {
     const m = parseMigrationFile(
       '0001_x.sql',
       lines('-- DBMIGRATE:Transaction=false Lock_Timeout=2s', '-- migrate:up', 'select 1;'),
+      splitter,
     );
     expect(m.directives.transaction).toBe(false);
     expect(m.directives.lockTimeoutMs).toBe(2_000);
@@ -182,6 +202,7 @@ describe('parseMigrationFile: header directives', () => {
     const m = parseMigrationFile(
       '0001_x.sql',
       lines('-- dbmigrate:statement_timeout=250 lock_retries=0', '-- migrate:up', 'select 1;'),
+      splitter,
     );
     expect(m.directives.statementTimeoutMs).toBe(250);
     expect(m.directives.lockRetries).toBe(0);
@@ -191,6 +212,7 @@ describe('parseMigrationFile: header directives', () => {
     const m = parseMigrationFile(
       '0001_x.sql',
       lines('-- dbmigrate:window=none', '-- migrate:up', 'select 1;'),
+      splitter,
     );
     expect(m.directives.window).toBe('none');
   });
@@ -395,16 +417,16 @@ describe('parseMigrationFile: CRLF files', () => {
   const crlf = lf.replace(/\n/g, '\r\n');
 
   it('parses a CRLF file exactly like its LF twin', () => {
-    const a = parseMigrationFile('0001_x.sql', lf);
-    const b = parseMigrationFile('0001_x.sql', crlf);
+    const a = parseMigrationFile('0001_x.sql', lf, splitter);
+    const b = parseMigrationFile('0001_x.sql', crlf, splitter);
     expect(b).toEqual(a);
     expect(b.up.sql).not.toContain('\r');
     expect(b.down?.sql).not.toContain('\r');
   });
 
   it('parses old Mac CR-only line endings too', () => {
-    const a = parseMigrationFile('0001_x.sql', lf);
-    const b = parseMigrationFile('0001_x.sql', lf.replace(/\n/g, '\r'));
+    const a = parseMigrationFile('0001_x.sql', lf, splitter);
+    const b = parseMigrationFile('0001_x.sql', lf.replace(/\n/g, '\r'), splitter);
     expect(b).toEqual(a);
   });
 

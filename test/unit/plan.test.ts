@@ -13,7 +13,14 @@ import {
   type InvalidIndex,
   type ValidationContext,
 } from '../../src/engine/plan.js';
-import { graphOf, historyRecord, migration, partialRecord, upStatements } from './fixtures.js';
+import {
+  graphOf,
+  historyRecord,
+  migration,
+  partialRecord,
+  upStatements,
+  statementTexts,
+} from './fixtures.js';
 
 const m1 = migration('0001', 'create_users', { up: 'create table users (id int);' });
 const m2 = migration('0002', 'add_email', { up: 'alter table users add column email text;' });
@@ -378,32 +385,40 @@ describe('concurrentIndexNames', () => {
   it('finds the names CREATE INDEX CONCURRENTLY statements build', () => {
     expect(
       concurrentIndexNames(
-        [
-          'create index concurrently a_idx on t (a);',
-          'CREATE UNIQUE INDEX CONCURRENTLY b_idx ON t (b);',
-          'create index concurrently if not exists c_idx on t (c);',
-          'create\n  index\n  concurrently\n  d_idx on t (d);',
-        ].join('\n'),
+        statementTexts(
+          [
+            'create index concurrently a_idx on t (a);',
+            'CREATE UNIQUE INDEX CONCURRENTLY b_idx ON t (b);',
+            'create index concurrently if not exists c_idx on t (c);',
+            'create\n  index\n  concurrently\n  d_idx on t (d);',
+          ].join('\n'),
+        ),
       ),
     ).toEqual(['a_idx', 'b_idx', 'c_idx', 'd_idx']);
   });
 
   it('folds unquoted names to lower case, as PostgreSQL does', () => {
-    expect(concurrentIndexNames('CREATE INDEX CONCURRENTLY Users_Email ON users (email)')).toEqual([
-      'users_email',
-    ]);
+    expect(
+      concurrentIndexNames(
+        statementTexts('CREATE INDEX CONCURRENTLY Users_Email ON users (email)'),
+      ),
+    ).toEqual(['users_email']);
   });
 
   it('keeps quoted names exact and unescapes doubled quotes', () => {
     expect(
-      concurrentIndexNames('create index concurrently "Mixed ""Case"" idx" on t (a);'),
+      concurrentIndexNames(
+        statementTexts('create index concurrently "Mixed ""Case"" idx" on t (a);'),
+      ),
     ).toEqual(['Mixed "Case" idx']);
   });
 
   it('ignores indexes built without CONCURRENTLY and other statements', () => {
     expect(
       concurrentIndexNames(
-        "create index plain_idx on t (a);\ncreate table concurrently_t (a int);\nselect 'create index concurrently x on t (a)';",
+        statementTexts(
+          "create index plain_idx on t (a);\ncreate table concurrently_t (a int);\nselect 'create index concurrently x on t (a)';",
+        ),
       ),
     ).toEqual([]);
   });

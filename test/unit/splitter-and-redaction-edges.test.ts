@@ -1,3 +1,4 @@
+import { splitter, statementTexts } from './fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { parseMigrationFile } from '../../src/engine/migration-file.js';
 import { concurrentIndexNames } from '../../src/engine/plan.js';
@@ -8,7 +9,7 @@ describe('edge cases found in review', () => {
   it('finds a concurrent index under a comment line', () => {
     const sql =
       'create table t (c int);\n-- speeds up lookups\ncreate index concurrently t_c on t (c);';
-    expect(concurrentIndexNames(sql)).toEqual(['t_c']);
+    expect(concurrentIndexNames(statementTexts(sql))).toEqual(['t_c']);
     expect(splitSqlStatements(sql)[1]).toEqual({
       sql: 'create index concurrently t_c on t (c)',
       line: 3,
@@ -16,7 +17,7 @@ describe('edge cases found in review', () => {
   });
 
   it('does not take ON for the name of an unnamed concurrent index', () => {
-    expect(concurrentIndexNames('create index concurrently on t (a);')).toEqual([]);
+    expect(concurrentIndexNames(statementTexts('create index concurrently on t (a);'))).toEqual([]);
   });
 
   it("counts the newline escaped by a backslash inside E'...'", () => {
@@ -29,9 +30,9 @@ describe('edge cases found in review', () => {
   });
 
   it('refuses an up section holding only a nested comment', () => {
-    expect(() => parseMigrationFile('0001_x.sql', '-- migrate:up\n/* a /* b */ c */\n')).toThrow(
-      '0001_x.sql:1: the up section is empty',
-    );
+    expect(() =>
+      parseMigrationFile('0001_x.sql', '-- migrate:up\n/* a /* b */ c */\n', splitter),
+    ).toThrow('0001_x.sql:1: the up section is empty');
   });
 
   it('names the directive line for out-of-range values', () => {
@@ -39,12 +40,14 @@ describe('edge cases found in review', () => {
       parseMigrationFile(
         '0001_x.sql',
         '-- c\n-- dbmigrate:lock_retries=99999999999999999999\n-- migrate:up\nselect 1;',
+        splitter,
       ),
     ).toThrow('0001_x.sql:2: directive lock_retries: must be a whole number from 0 to 100');
     expect(() =>
       parseMigrationFile(
         '0001_x.sql',
         '-- dbmigrate:statement_timeout=9999999h\n-- migrate:up\nselect 1;',
+        splitter,
       ),
     ).toThrow('0001_x.sql:1: directive statement_timeout: is longer than PostgreSQL allows');
   });

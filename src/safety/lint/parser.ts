@@ -1,29 +1,8 @@
 import type { Node, ParseResult } from 'libpg-query';
-import { splitSqlStatements } from '../../engine/sql-splitter.js';
+import type { SqlParser } from '../../engine/sql-parser.js';
+import { leadingTriviaLength, splitSqlStatements } from '../../engine/sql-splitter.js';
 
-/** PostgreSQL's own parser (libpg-query, compiled to WASM). `parse` throws on a syntax error. */
-export interface SqlParser {
-  parse(sql: string): ParseResult;
-}
-
-let loading: Promise<SqlParser> | undefined;
-
-/**
- * Loads the WASM parser once per process. Imported dynamically so that commands which do not
- * lint never pay for compiling it.
- */
-export function loadSqlParser(): Promise<SqlParser> {
-  loading ??= (async () => {
-    // Kept external by rolldown.config.js: libpg-query finds its .wasm next to its own file.
-    const pg = await import('libpg-query');
-    await pg.loadModule();
-    return { parse: (sql: string) => pg.parseSync(sql) };
-  })().catch((err: unknown) => {
-    loading = undefined;
-    throw err;
-  });
-  return loading;
-}
+export { loadSqlParser, type SqlParser } from '../../engine/sql-parser.js';
 
 /**
  * The up section of a migration as UTF-8 bytes: the parser reports statement and node
@@ -204,32 +183,4 @@ function byteOffsetOfCodePoint(text: string, codePoint: number): number {
     seen++;
   }
   return bytes;
-}
-
-/** Length of the whitespace and comments (nested block comments included) that open `text`. */
-export function leadingTriviaLength(text: string): number {
-  let i = 0;
-  for (;;) {
-    while (i < text.length && /\s/.test(text.charAt(i))) i++;
-    if (text.startsWith('--', i)) {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 ? text.length : nl + 1;
-      continue;
-    }
-    if (text.startsWith('/*', i)) {
-      let depth = 1;
-      i += 2;
-      while (i < text.length && depth > 0) {
-        if (text.startsWith('/*', i)) {
-          depth++;
-          i += 2;
-        } else if (text.startsWith('*/', i)) {
-          depth--;
-          i += 2;
-        } else i++;
-      }
-      continue;
-    }
-    return i;
-  }
 }

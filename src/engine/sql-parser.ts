@@ -1,0 +1,25 @@
+import type { ParseResult } from 'libpg-query';
+
+/** PostgreSQL's own parser (libpg-query, compiled to WASM). `parse` throws on a syntax error. */
+export interface SqlParser {
+  parse(sql: string): ParseResult;
+}
+
+let loading: Promise<SqlParser> | undefined;
+
+/**
+ * Loads the WASM parser once per process. Imported dynamically so that commands which neither
+ * lint nor split multi-statement migrations never pay for compiling it.
+ */
+export function loadSqlParser(): Promise<SqlParser> {
+  loading ??= (async () => {
+    // Kept external by rolldown.config.js: libpg-query finds its .wasm next to its own file.
+    const pg = await import('libpg-query');
+    await pg.loadModule();
+    return { parse: (sql: string) => pg.parseSync(sql) };
+  })().catch((err: unknown) => {
+    loading = undefined;
+    throw err;
+  });
+  return loading;
+}
