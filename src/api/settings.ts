@@ -19,6 +19,16 @@ export const DEFAULTS = {
   snapshotChecksums: 'full',
 } as const;
 
+/** The operator's own defaults (its command-line flags and its leader election). */
+export const OPERATOR_DEFAULTS = {
+  leaseName: 'dbmigrate-operator',
+  /** A Lease not renewed for this long can be taken over by another replica. */
+  leaseDurationSeconds: 15,
+  retryPeriodMs: 2000,
+  /** Resources reconciled in parallel. */
+  workers: 2,
+} as const;
+
 export type LintPolicySetting = 'enforce' | 'warn' | 'off';
 
 export interface ResolvedSettings {

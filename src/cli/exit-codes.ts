@@ -11,6 +11,24 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each exit code means, for --help and docs/cli.md. */
+export const EXIT_CODE_LINES: readonly (readonly [ExitCode, string])[] = [
+  [ExitCode.ok, 'ok'],
+  [ExitCode.internal, 'internal error (a bug: please report it)'],
+  [ExitCode.usage, 'usage: a bad flag, argument or DATABASE_URL; nothing was changed'],
+  [
+    ExitCode.validation,
+    'validation failed: lint findings, edited or missing files, history that disagrees with its events, a failed verification',
+  ],
+  [
+    ExitCode.lock,
+    'another runner holds the lock, lock_timeout ran out, or the run was stopped (Ctrl-C)',
+  ],
+  [ExitCode.sql, 'a migration failed with an SQL error (on staging, for dry-run)'],
+  [ExitCode.connection, 'the database is unreachable or the connection was lost'],
+  [ExitCode.tool, 'pg_dump, pg_restore or the scratch server failed'],
+];
+
 export function exitCodeFor(errorCode: string): ExitCode {
   switch (errorCode) {
     case 'LOCK_BUSY':

@@ -1,104 +1,55 @@
-// The `dbmigrate` command line (started by launcher.ts after its Node version check). Only node: built-ins load here; each command's modules (pg, pino,
-// zod, later the SQL parser and the Kubernetes client) load when that command runs, so start-up
-// stays fast.
+// The `dbmigrate` command line (started by launcher.ts after its Node version check). Only
+// node: built-ins and the commands' specs (plain data) load here; each command's modules (pg,
+// pino, zod, the SQL parser, the Kubernetes client) load when that command runs, so start-up
+// and --help stay fast.
 import { readFileSync, realpathSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandHelp, type CommandSpec } from './command-spec.js';
 import type { CommandIo } from './context.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { COMMAND_SPECS } from './specs/index.js';
+import { EXIT_CODE_LINES, ExitCode, exitCodeFor } from './exit-codes.js';
 
 type Command = (args: readonly string[], io: CommandIo) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  status: {
-    summary: 'show every migration and whether it is applied, pending or drifted',
-    load: async () => (await import('./commands/status.js')).statusCommand,
-  },
-  history: {
-    summary: 'list every apply, failure, rollback, baseline and import',
-    load: async () => (await import('./commands/history.js')).historyCommand,
-  },
-  plan: {
-    summary: 'show what apply would run and what would stop it',
-    load: async () => (await import('./commands/plan.js')).planCommand,
-  },
-  validate: {
-    summary: 'check the files against the database',
-    load: async () => (await import('./commands/validate.js')).validateCommand,
-  },
-  lint: {
-    summary: 'check migration SQL for locks, rewrites and breaking changes (no database needed)',
-    load: async () => (await import('./commands/lint.js')).lintCommand,
-  },
-  apply: {
-    summary: 'apply pending migrations',
-    load: async () => (await import('./commands/apply.js')).applyCommand,
-  },
-  rollback: {
-    summary: 'emergency rollback to --to ID through down sections',
-    load: async () => (await import('./commands/rollback.js')).rollbackCommand,
-  },
-  baseline: {
-    summary: 'adopt an existing database (--version ID, or --from sqlx|flyway)',
-    load: async () => (await import('./commands/baseline.js')).baselineCommand,
-  },
-  snapshot: {
-    summary:
-      'pg_dump snapshots with a manifest: create [--verify] | verify ID | restore ID | list | prune',
-    load: async () => (await import('./commands/snapshot.js')).snapshotCommand,
-  },
-  'dry-run': {
-    summary: 'apply pending migrations to a staging copy and report locks, rewrites and timing',
-    load: async () => (await import('./commands/dry-run.js')).dryRunCommand,
-  },
-  verify: {
-    summary:
-      'post-verify: constraints, invalid indexes, amcheck, row counts vs a snapshot, smoke queries',
-    load: async () => (await import('./commands/verify.js')).verifyCommand,
-  },
-  backfill: {
-    summary: 'keyset-batched UPDATE with throttle and a resumable checkpoint',
-    load: async () => (await import('./commands/backfill.js')).backfillCommand,
-  },
-  partitions: {
-    summary:
-      'list the partitions of documents | ensure [--ahead "3 months"] creates the months ahead',
-    load: async () => (await import('./commands/partitions.js')).partitionsCommand,
-  },
-  archive: {
-    summary: 'move documents older than --older-than INTERVAL to documents_archive [--dry-run]',
-    load: async () => (await import('./commands/archive.js')).archiveCommand,
-  },
-  operator: {
-    summary: 'run the Kubernetes operator (DatabaseMigration, BackupSnapshot) against --kubeconfig',
-    load: async () => (await import('./commands/operator.js')).operatorCommand,
-  },
-  repair: {
-    summary: 'after a manual fix: accept a checksum or forget a failed attempt',
-    load: async () => (await import('./commands/repair.js')).repairCommand,
-  },
+/** Each command's module, loaded only when that command runs. */
+export const LOADERS: Record<string, () => Promise<Command>> = {
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  history: async () => (await import('./commands/history.js')).historyCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
+  validate: async () => (await import('./commands/validate.js')).validateCommand,
+  lint: async () => (await import('./commands/lint.js')).lintCommand,
+  apply: async () => (await import('./commands/apply.js')).applyCommand,
+  rollback: async () => (await import('./commands/rollback.js')).rollbackCommand,
+  baseline: async () => (await import('./commands/baseline.js')).baselineCommand,
+  snapshot: async () => (await import('./commands/snapshot.js')).snapshotCommand,
+  'dry-run': async () => (await import('./commands/dry-run.js')).dryRunCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  backfill: async () => (await import('./commands/backfill.js')).backfillCommand,
+  partitions: async () => (await import('./commands/partitions.js')).partitionsCommand,
+  archive: async () => (await import('./commands/archive.js')).archiveCommand,
+  operator: async () => (await import('./commands/operator.js')).operatorCommand,
+  repair: async () => (await import('./commands/repair.js')).repairCommand,
 };
 
+function specOf(name: string): CommandSpec | undefined {
+  return COMMAND_SPECS.find((s) => s.name === name);
+}
+
 export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const width = Math.max(...COMMAND_SPECS.map((c) => c.name.length));
   return [
-    'usage: dbmigrate <command> [flags]     dbmigrate --version',
+    'usage: dbmigrate <command> [flags]     dbmigrate <command> --help     dbmigrate --version',
     '',
     'commands:',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    ...COMMAND_SPECS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'flags for every command:',
-    '  --database-url URL        default: $DATABASE_URL',
-    '  --migrations DIR          default: $DBMIGRATE_MIGRATIONS or ./migrations',
-    '  --schema NAME             history schema, default dbmigrate',
-    '  --json                    machine-readable output',
-    '  --lock-wait DURATION      wait for another runner (default 60s; 0 fails at once)',
-    '  --lock-timeout DURATION   lock_timeout per migration (default 5s)',
-    '  --statement-timeout DUR   statement_timeout per migration (default none)',
+    'Run dbmigrate <command> --help for its flags and their defaults (also in docs/cli.md).',
+    'Durations are written 500ms, 5s, 5m or 1h30m.',
     '',
-    'exit codes: 0 ok, 1 internal error, 2 usage, 3 validation failed, 4 lock busy, lock timeout or stopped (Ctrl-C),',
-    '            5 SQL error in a migration, 6 database unreachable, 7 pg_dump/pg_restore failed',
+    'exit codes:',
+    ...EXIT_CODE_LINES.map(([code, meaning]) => `  ${String(code)}  ${meaning}`),
   ].join('\n');
 }
 
@@ -130,8 +81,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     io.stdout(usage());
     return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
-  const entry = COMMANDS[name];
-  if (!entry) {
+  const spec = specOf(name);
+  const load = LOADERS[name];
+  if (!spec || !load) {
     const near = nearestCommand(name);
     process.stderr.write(
       `dbmigrate: unknown command "${name}"${near === null ? '' : `; did you mean "${near}"?`}\n\n${usage()}\n`,
@@ -139,12 +91,12 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return ExitCode.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout(`dbmigrate ${name}: ${entry.summary}\n\n${usage()}`);
+    io.stdout(commandHelp(spec));
     return ExitCode.ok;
   }
   try {
     return await (
-      await entry.load()
+      await load()
     )(args, io);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
@@ -193,7 +145,7 @@ export function nearestCommand(typed: string): string | null {
     return prev[b.length] ?? Infinity;
   };
   let best: { name: string; d: number } | null = null;
-  for (const name of Object.keys(COMMANDS)) {
+  for (const { name } of COMMAND_SPECS) {
     const d = distance(typed.toLowerCase(), name);
     if (d <= 2 && (best === null || d < best.d)) best = { name, d };
   }

@@ -8,13 +8,6 @@ import type { CommandIo } from './context.js';
 import { databaseUrl, type CommonValues } from './migrator-factory.js';
 import { UsageError } from './usage-error.js';
 
-/** The flags that say where temporary full copies (verify, staging restore) may be created. */
-export const SCRATCH_OPTIONS = {
-  'scratch-url': { type: 'string' },
-  'scratch-local': { type: 'boolean' },
-  'scratch-on-production': { type: 'boolean' },
-} as const;
-
 export interface ScratchValues extends CommonValues {
   readonly 'scratch-url'?: string | undefined;
   readonly 'scratch-local'?: boolean | undefined;

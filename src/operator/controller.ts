@@ -1,3 +1,4 @@
+import { OPERATOR_DEFAULTS } from '../api/settings.js';
 import { hostname } from 'node:os';
 import {
   makeInformer,
@@ -73,7 +74,7 @@ export class Operator {
     this.reconcilers = { dbm: migrations, snap: snapshots };
     this.elector = new LeaderElector(options.api, {
       namespace: options.leaseNamespace,
-      name: options.leaseName ?? 'dbmigrate-operator',
+      name: options.leaseName ?? OPERATOR_DEFAULTS.leaseName,
       identity: options.identity ?? `${hostname()}-${String(process.pid)}`,
       logger: options.logger,
       ...(options.leaseDurationSeconds !== undefined && {
@@ -190,7 +191,7 @@ export class Operator {
         for (const inf of this.informers) for (const o of inf.list()) this.enqueue(o);
     }, this.options.resyncPeriodMs ?? 30_000);
     this.resync.unref();
-    const workers = this.options.workers ?? 2;
+    const workers = this.options.workers ?? OPERATOR_DEFAULTS.workers;
     for (let i = 0; i < workers; i++) this.workersDone.push(this.work());
     log.info({ workers }, 'operator started');
   }

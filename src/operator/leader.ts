@@ -1,3 +1,4 @@
+import { OPERATOR_DEFAULTS } from '../api/settings.js';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { httpStatus, type KubeApi } from './kube.js';
@@ -68,7 +69,9 @@ export class LeaderElector {
   }
 
   private renewDeadlineMs(): number {
-    return (this.options.leaseDurationSeconds ?? 15) * 1000 * 0.8;
+    return (
+      (this.options.leaseDurationSeconds ?? OPERATOR_DEFAULTS.leaseDurationSeconds) * 1000 * 0.8
+    );
   }
 
   start(): void {
@@ -132,7 +135,10 @@ export class LeaderElector {
 
   private scheduleNext(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs ?? 2000);
+    this.timer = setTimeout(
+      () => void this.tick(),
+      this.options.retryPeriodMs ?? OPERATOR_DEFAULTS.retryPeriodMs,
+    );
   }
 
   private expiredByOurClock(lease: V1Lease): boolean {
@@ -144,13 +150,13 @@ export class LeaderElector {
     ]);
     const at = performance.now();
     if (this.observed?.record !== record) this.observed = { record, at };
-    const duration = lease.spec?.leaseDurationSeconds ?? 15;
+    const duration = lease.spec?.leaseDurationSeconds ?? OPERATOR_DEFAULTS.leaseDurationSeconds;
     return at - this.observed.at > duration * 1000;
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
-    const duration = this.options.leaseDurationSeconds ?? 15;
+    const duration = this.options.leaseDurationSeconds ?? OPERATOR_DEFAULTS.leaseDurationSeconds;
     const now = new MicroTime();
     const lease = await this.api.readLease(namespace, name);
     if (!lease) {

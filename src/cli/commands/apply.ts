@@ -1,15 +1,19 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { applySpec, SAFE_ONLY_FLAGS } from '../specs/apply.js';
+import { UsageError } from '../usage-error.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { noticeLines, runJson, runTable } from '../render.js';
-import { PLAN_OPTIONS } from './plan.js';
 import type { RunResult } from '../../engine/migrator.js';
 
 export async function applyCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  if (args.includes('--safe')) {
-    return (await import('./safe-apply.js')).safeApplyCommand(args, io);
+  const { values } = parseCommandArgs(applySpec, args);
+  if (values.safe === true) return (await import('./safe-apply.js')).safeApplyCommand(args, io);
+  const safeOnly = Object.keys(SAFE_ONLY_FLAGS).find((flag) => flag in values);
+  if (safeOnly !== undefined) {
+    throw new UsageError(`dbmigrate apply: --${safeOnly} only applies with --safe`);
   }
-  const { values } = parseCommandArgs('apply', args, PLAN_OPTIONS);
   const run = await (
     await migratorFrom(values, io, 'apply')
   ).apply({

@@ -2,7 +2,9 @@ import { archiveDocuments } from '../../db/archive.js';
 import { openClient } from '../../db/connection.js';
 import { createLogger } from '../../observability/logger.js';
 import { batchFlags, untilInterrupted } from '../batch-flags.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { ARCHIVE_DEFAULTS, archiveSpec } from '../specs/archive.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
 import { formatMs } from '../table.js';
@@ -10,16 +12,11 @@ import { UsageError } from '../usage-error.js';
 
 /** `dbmigrate archive --older-than INTERVAL [--dry-run] [--batch-size N] [--throttle 20ms]` */
 export async function archiveCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('archive', args, {
-    'older-than': { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    'batch-size': { type: 'string' },
-    throttle: { type: 'string' },
-  });
+  const { values } = parseCommandArgs(archiveSpec, args);
   const olderThan = values['older-than'];
   if (olderThan === undefined)
     throw new UsageError('dbmigrate archive: --older-than is required (e.g. "2 years")');
-  const { batchSize, throttleMs } = batchFlags(values, { batchSize: 1000, throttle: '20ms' });
+  const { batchSize, throttleMs } = batchFlags(values, ARCHIVE_DEFAULTS);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const client = await openClient(databaseUrl(values, io), 'dbmigrate:archive');
   try {

@@ -1,26 +1,20 @@
 import { createLogger } from '../../observability/logger.js';
 import { runBackfill } from '../../safety/backfill/backfill.js';
 import { batchFlags, untilInterrupted } from '../batch-flags.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { BACKFILL_DEFAULTS, backfillSpec } from '../specs/backfill.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
 import { UsageError } from '../usage-error.js';
 
 export async function backfillCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('backfill', args, {
-    name: { type: 'string' },
-    table: { type: 'string' },
-    key: { type: 'string' },
-    set: { type: 'string' },
-    where: { type: 'string' },
-    'batch-size': { type: 'string' },
-    throttle: { type: 'string' },
-  });
+  const { values } = parseCommandArgs(backfillSpec, args);
   const { name, table, set } = values;
   if (name === undefined || table === undefined || set === undefined) {
     throw new UsageError('dbmigrate backfill: --name, --table and --set are required');
   }
-  const { batchSize, throttleMs } = batchFlags(values, { batchSize: 1000, throttle: '50ms' });
+  const { batchSize, throttleMs } = batchFlags(values, BACKFILL_DEFAULTS);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   // Ctrl-C stops after the batch in flight; the checkpoint makes the next run continue.
   return untilInterrupted(async (signal) => {

@@ -1,14 +1,12 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { baselineSpec } from '../specs/baseline.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { UsageError } from '../usage-error.js';
 import { reportRun } from './apply.js';
 
 export async function baselineCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('baseline', args, {
-    version: { type: 'string' },
-    from: { type: 'string' },
-    'from-schema': { type: 'string' },
-  });
+  const { values } = parseCommandArgs(baselineSpec, args);
   const migrator = await migratorFrom(values, io, 'baseline');
   const json = values.json ?? false;
   if (values.from !== undefined) {

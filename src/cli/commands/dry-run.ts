@@ -3,26 +3,17 @@ import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { dryRunSpec } from '../specs/dry-run.js';
 import { ExitCode } from '../exit-codes.js';
 import { checkDatabaseUrl } from '../../db/database-url.js';
 import { untilInterrupted } from '../batch-flags.js';
 import { settingsFrom } from '../migrator-factory.js';
 import { projectConfig } from '../project-config.js';
-import { scratchServer, SCRATCH_OPTIONS, type ScratchValues } from '../scratch.js';
+import { scratchServer, type ScratchValues } from '../scratch.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
-
-export const DRY_RUN_OPTIONS = {
-  'staging-url': { type: 'string' },
-  storage: { type: 'string' },
-  snapshot: { type: 'string' },
-  ...SCRATCH_OPTIONS,
-  config: { type: 'string' },
-  keep: { type: 'boolean' },
-  threshold: { type: 'string' },
-  target: { type: 'string' },
-} as const;
 
 export function dryRunTable(report: DryRunReport): string {
   if (report.migrations.length === 0) return 'nothing pending: the dry-run had nothing to apply';
@@ -64,6 +55,7 @@ export async function stagingFrom(
     keep?: boolean | undefined;
   },
   io: CommandIo,
+  storageDefault: string,
 ): Promise<{ staging: StagingSource; release: () => Promise<void> }> {
   const given = values['staging-url'] ?? io.env['DBMIGRATE_STAGING_URL'];
   if (given !== undefined) {
@@ -76,7 +68,7 @@ export async function stagingFrom(
     staging: {
       kind: 'snapshot',
       storage: new LocalDirectoryStorage(
-        values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
+        values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? storageDefault,
       ),
       serverUrl: server.url,
       ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
@@ -95,13 +87,13 @@ export function thresholdMs(value: string | undefined): number | undefined {
 }
 
 export async function dryRunCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('dry-run', args, DRY_RUN_OPTIONS);
+  const { values } = parseCommandArgs(dryRunSpec, args);
   const production = values['database-url'] ?? io.env['DATABASE_URL'];
   const threshold = thresholdMs(values.threshold);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const config = await projectConfig(values, io);
   const settings = settingsFrom(values, io, config);
-  const { staging, release } = await stagingFrom(values, io);
+  const { staging, release } = await stagingFrom(values, io, config.snapshots.storage);
   // Ctrl-C stops before the next statement, and the staging copy is dropped on the way out.
   let report;
   try {

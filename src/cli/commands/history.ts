@@ -1,12 +1,14 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { DEFAULT_HISTORY_LIMIT, historySpec } from '../specs/history.js';
 import { ExitCode } from '../exit-codes.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { historyTable } from '../render.js';
 import { UsageError } from '../usage-error.js';
 
 export async function historyCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('history', args, { limit: { type: 'string' } });
-  const limit = Number(values.limit ?? '1000');
+  const { values } = parseCommandArgs(historySpec, args);
+  const limit = Number(values.limit ?? String(DEFAULT_HISTORY_LIMIT));
   if (!Number.isInteger(limit) || limit <= 0)
     throw new UsageError('--limit must be a positive whole number');
   const events = await (await migratorFrom(values, io, 'history')).history(limit);

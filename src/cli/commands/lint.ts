@@ -3,21 +3,21 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { summariseFindings, type LintFinding } from '../../safety/lint/finding.js';
 import { lintMigrations } from '../../safety/lint/linter.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { lintSpec } from '../specs/lint.js';
 import { ExitCode } from '../exit-codes.js';
+import { projectConfig } from '../project-config.js';
 import { UsageError } from '../usage-error.js';
-
-export const LINT_OPTIONS = {
-  'warnings-as-errors': { type: 'boolean' },
-} as const;
 
 /**
  * `dbmigrate lint`: checks the up sections of the migration files for statements that lock or
  * rewrite live tables, lose data or break running code. Reads files only; needs no database.
  */
 export async function lintCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('lint', args, LINT_OPTIONS);
-  const directory = values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? 'migrations';
+  const { values } = parseCommandArgs(lintSpec, args);
+  const config = await projectConfig(values, io);
+  const directory = values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations;
   let defaultLockTimeoutMs: number | undefined;
   if (values['lock-timeout'] !== undefined) {
     const ms = parseDurationMs(values['lock-timeout']);

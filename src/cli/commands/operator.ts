@@ -2,21 +2,15 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { createLogger } from '../../observability/logger.js';
 import { Operator } from '../../operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../operator/kube.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { operatorSpec } from '../specs/operator.js';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 
 /** `dbmigrate operator`: runs the controller against the kubeconfig (or in-cluster config) until SIGTERM. */
 export async function operatorCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('operator', args, {
-    kubeconfig: { type: 'string' },
-    'lease-namespace': { type: 'string' },
-    'lease-name': { type: 'string' },
-    identity: { type: 'string' },
-    workers: { type: 'string' },
-    'lease-duration': { type: 'string' },
-    'retry-period': { type: 'string' },
-  });
+  const { values } = parseCommandArgs(operatorSpec, args);
   const leaseSeconds =
     values['lease-duration'] === undefined ? undefined : parseDurationMs(values['lease-duration']);
   const retryMs =

@@ -1,16 +1,12 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { planSpec } from '../specs/plan.js';
 import { ExitCode } from '../exit-codes.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { planTable, printIssues } from '../render.js';
 
-export const PLAN_OPTIONS = {
-  target: { type: 'string' },
-  'out-of-order': { type: 'boolean' },
-  resume: { type: 'boolean' },
-} as const;
-
 export async function planCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('plan', args, PLAN_OPTIONS);
+  const { values } = parseCommandArgs(planSpec, args);
   const plan = await (
     await migratorFrom(values, io, 'plan')
   ).plan({

@@ -1,10 +1,12 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { rollbackSpec } from '../specs/rollback.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { UsageError } from '../usage-error.js';
 import { reportRun } from './apply.js';
 
 export async function rollbackCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('rollback', args, { to: { type: 'string' } });
+  const { values } = parseCommandArgs(rollbackSpec, args);
   if (values.to === undefined) {
     throw new UsageError('dbmigrate rollback: --to ID is required (the last migration to keep)');
   }

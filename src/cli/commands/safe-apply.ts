@@ -5,28 +5,16 @@ import { createLogger } from '../../observability/logger.js';
 import { runSafeApply, type SafeApplyReport } from '../../safety/pipeline/safe-apply.js';
 import { databaseName } from '../../safety/snapshot/pg-tools.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { applySpec } from '../specs/apply.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { databaseUrl, settingsFrom } from '../migrator-factory.js';
-import { checkScratchChoice, scratchServer, SCRATCH_OPTIONS } from '../scratch.js';
+import { checkScratchChoice, scratchServer } from '../scratch.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 import { dryRunTable } from './dry-run.js';
-
-export const SAFE_OPTIONS = {
-  safe: { type: 'boolean' },
-  config: { type: 'string' },
-  storage: { type: 'string' },
-  ...SCRATCH_OPTIONS,
-  'staging-url': { type: 'string' },
-  now: { type: 'boolean' },
-  confirm: { type: 'string' },
-  'max-window-wait': { type: 'string' },
-  target: { type: 'string' },
-  resume: { type: 'boolean' },
-  'out-of-order': { type: 'boolean' },
-} as const;
 
 function reportText(r: SafeApplyReport): string {
   const parts = [
@@ -47,7 +35,7 @@ function reportText(r: SafeApplyReport): string {
 
 /** `dbmigrate apply --safe`: the whole pipeline, touching production only after every earlier step passed. */
 export async function safeApplyCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('apply', args, SAFE_OPTIONS);
+  const { values } = parseCommandArgs(applySpec, args);
   const url = databaseUrl(values, io);
   if (values.now === true && values.confirm !== databaseName(url)) {
     throw new UsageError(

@@ -1,8 +1,11 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { SNAPSHOT_SUBCOMMANDS, snapshotSpec } from '../specs/snapshot.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl } from '../migrator-factory.js';
+import { projectConfig } from '../project-config.js';
 import { formatMs, formatTime, renderTable } from '../table.js';
-import { scratchServer, SCRATCH_OPTIONS, type ScratchServer } from '../scratch.js';
+import { scratchServer, type ScratchServer } from '../scratch.js';
 import { UsageError } from '../usage-error.js';
 import { checkDatabaseUrl } from '../../db/database-url.js';
 import { createLogger } from '../../observability/logger.js';
@@ -18,19 +21,6 @@ import {
   type SnapshotProgress,
 } from '../../safety/snapshot/snapshot.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
-
-const OPTIONS = {
-  storage: { type: 'string' },
-  checksums: { type: 'string' },
-  verify: { type: 'boolean' },
-  ...SCRATCH_OPTIONS,
-  'target-url': { type: 'string' },
-  'allow-unverified': { type: 'boolean' },
-  'keep-last': { type: 'string' },
-  'max-age-days': { type: 'string' },
-} as const;
-
-const SUBCOMMANDS = 'create | verify ID | restore ID --target-url URL | list | prune';
 
 function listTable(manifests: readonly SnapshotManifest[]): string {
   return renderTable(
@@ -53,10 +43,11 @@ function listTable(manifests: readonly SnapshotManifest[]): string {
 
 /** `dbmigrate snapshot create|verify|restore|list|prune`. */
 export async function snapshotCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('snapshot', args, OPTIONS, 2);
+  const { values, positionals } = parseCommandArgs(snapshotSpec, args);
   const [sub, id] = positionals;
+  const config = await projectConfig(values, io);
   const storage = new LocalDirectoryStorage(
-    values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? 'snapshots',
+    values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
   );
   const logger = createLogger({
     component: 'cli.snapshot',
@@ -84,7 +75,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
 
   switch (sub) {
     case 'create': {
-      const checksums = values.checksums ?? 'full';
+      const checksums = values.checksums ?? config.snapshots.checksums;
       if (checksums !== 'full' && checksums !== 'counts') {
         throw new UsageError('--checksums must be full or counts');
       }
@@ -199,7 +190,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       return ExitCode.ok;
     }
     default:
-      throw new UsageError(`dbmigrate snapshot: expected one of ${SUBCOMMANDS}`);
+      throw new UsageError(`dbmigrate snapshot: expected one of ${SNAPSHOT_SUBCOMMANDS}`);
   }
 }
 

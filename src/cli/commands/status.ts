@@ -1,12 +1,12 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { statusSpec } from '../specs/status.js';
 import { ExitCode } from '../exit-codes.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { printIssues, statusTable } from '../render.js';
 
 export async function statusCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('status', args, {
-    'out-of-order': { type: 'boolean' },
-  });
+  const { values } = parseCommandArgs(statusSpec, args);
   const report = await (
     await migratorFrom(values, io, 'status')
   ).status({

@@ -1,11 +1,12 @@
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { validateSpec } from '../specs/validate.js';
 import { ExitCode } from '../exit-codes.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { printIssues } from '../render.js';
-import { PLAN_OPTIONS } from './plan.js';
 
 export async function validateCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('validate', args, PLAN_OPTIONS);
+  const { values } = parseCommandArgs(validateSpec, args);
   const issues = await (
     await migratorFrom(values, io, 'validate')
   ).validate({

@@ -2,7 +2,9 @@ import { createLogger } from '../../observability/logger.js';
 import { readManifest } from '../../safety/snapshot/snapshot.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../../safety/verify/post-verify.js';
-import { parseCommandArgs, type CommandIo } from '../context.js';
+import { parseCommandArgs } from '../command-spec.js';
+import type { CommandIo } from '../context.js';
+import { verifySpec } from '../specs/verify.js';
 import { ExitCode } from '../exit-codes.js';
 import { databaseUrl, settingsFrom } from '../migrator-factory.js';
 import { projectConfig } from '../project-config.js';
@@ -20,12 +22,7 @@ export function verifyText(report: PostVerifyReport): string {
 }
 
 export async function verifyCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandArgs('verify', args, {
-    config: { type: 'string' },
-    snapshot: { type: 'string' },
-    storage: { type: 'string' },
-    tables: { type: 'string' },
-  });
+  const { values } = parseCommandArgs(verifySpec, args);
   const config = await projectConfig(values, io);
   const storage = new LocalDirectoryStorage(
     values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,

@@ -1,0 +1,57 @@
+import { DEFAULTS } from '../../api/settings.js';
+import { defineCommand } from '../command-spec.js';
+import { SCRATCH_FLAGS, SNAPSHOT_STORAGE_FLAG } from './shared.js';
+
+export const SNAPSHOT_SUBCOMMANDS =
+  'create | verify ID | restore ID --target-url URL | list | prune';
+
+export const snapshotSpec = defineCommand({
+  name: 'snapshot',
+  summary: `pg_dump snapshots with a manifest: ${SNAPSHOT_SUBCOMMANDS}`,
+  usage: [
+    'snapshot create [--checksums full|counts] [--verify (--scratch-url URL | --scratch-local | --scratch-on-production)]',
+    'snapshot verify ID (--scratch-url URL | --scratch-local | --scratch-on-production)',
+    'snapshot restore ID --target-url URL [--allow-unverified]',
+    'snapshot list',
+    'snapshot prune [--keep-last N] [--max-age-days D]',
+  ],
+  details: [
+    "A snapshot is a pg_dump plus a manifest: server version, extensions, per-table row counts and checksums. verify restores it into a scratch database and compares. prune removes only this database's snapshots made by the CLI.",
+  ],
+  positionals: 2,
+  flags: {
+    storage: SNAPSHOT_STORAGE_FLAG,
+    checksums: {
+      type: 'string',
+      value: 'MODE',
+      description: 'create: full (row counts and content checksums) or counts (row counts only)',
+      defaultText: `"snapshots.checksums" in dbmigrate.json, else ${DEFAULTS.snapshotChecksums}`,
+    },
+    verify: { type: 'boolean', description: 'create: verify the new snapshot at once' },
+    ...SCRATCH_FLAGS,
+    'target-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'restore: a new or empty database to restore into',
+    },
+    'allow-unverified': {
+      type: 'boolean',
+      description: 'restore: accept a snapshot that was never verified',
+    },
+    'keep-last': {
+      type: 'string',
+      value: 'N',
+      description: 'prune: keep the N newest snapshots',
+    },
+    'max-age-days': {
+      type: 'string',
+      value: 'D',
+      description: 'prune: remove snapshots older than D days',
+    },
+  },
+  globals: ['database-url', 'config', 'json', 'log-level'],
+  examples: [
+    'dbmigrate snapshot create --verify --scratch-local',
+    'dbmigrate snapshot restore 20261130T101500Z-ab12 --target-url postgres://localhost/restored',
+  ],
+});
