@@ -86,7 +86,8 @@ export type ValidationIssueCode =
   | 'HALF_APPLIED'
   | 'INTERRUPTED'
   | 'INVALID_INDEX'
-  | 'HISTORY_MISMATCH';
+  | 'HISTORY_MISMATCH'
+  | 'NOT_EMPTY_WITHOUT_HISTORY';
 
 /** One reason the database and the migration files disagree. */
 export interface ValidationIssue {

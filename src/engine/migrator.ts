@@ -155,6 +155,13 @@ export class Migrator {
     return buildMigrationGraph(await this.options.source.load());
   }
 
+  private unrecordedRelations(
+    client: pg.ClientBase,
+    history: readonly HistoryRecord[],
+  ): Promise<string[]> {
+    return readUnrecordedRelations(client, this.store.schema, history.length === 0);
+  }
+
   /** Every migration with its state, plus what validation would refuse. Read-only, no lock. */
   async status(
     options: Pick<ApplyOptions, 'allowOutOfOrder' | 'resume'> = {},
@@ -168,6 +175,7 @@ export class Migrator {
         allowOutOfOrder: options.allowOutOfOrder ?? false,
         resume: options.resume ?? false,
         lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
+        unrecordedRelations: await this.unrecordedRelations(client, history),
       });
       return {
         entries,
@@ -192,6 +200,7 @@ export class Migrator {
       const history = await this.store.read(client);
       return this.planFrom(graph, history, await readInvalidIndexes(client), options, {
         lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
+        unrecordedRelations: await this.unrecordedRelations(client, history),
       });
     });
   }
@@ -206,6 +215,7 @@ export class Migrator {
       const history = await this.store.read(client);
       const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options, {
         lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
+        unrecordedRelations: await this.unrecordedRelations(client, history),
       });
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
       const byId = new Map(graph.ordered.map((m) => [m.id, m]));
@@ -463,7 +473,10 @@ export class Migrator {
     history: readonly HistoryRecord[],
     invalidIndexes: readonly InvalidIndex[],
     options: ApplyOptions,
-    log: { readonly lastOutcomes: ReadonlyMap<string, string> },
+    log: {
+      readonly lastOutcomes: ReadonlyMap<string, string>;
+      readonly unrecordedRelations: readonly string[];
+    },
   ): MigrationPlan {
     const resume = options.resume ?? false;
     const issues = validateAgainstHistory(graph, history, {
@@ -471,6 +484,7 @@ export class Migrator {
       allowOutOfOrder: options.allowOutOfOrder ?? false,
       resume,
       lastOutcomes: log.lastOutcomes,
+      unrecordedRelations: log.unrecordedRelations,
     });
     const points = new Map(
       resume ? resumePoints(graph, history).map((p) => [p.migration.id, p.fromStatement]) : [],
@@ -635,6 +649,33 @@ export async function readInvalidIndexes(client: pg.ClientBase): Promise<Invalid
       order by 1, 2`,
   );
   return res.rows;
+}
+
+/**
+ * Tables, views, sequences and foreign tables outside the system schemas and the history
+ * schema, not created by an extension (CREATE EXTENSION vector is not a schema of ours). Only
+ * read when the history is empty, so a database in use pays nothing for it.
+ */
+export async function readUnrecordedRelations(
+  client: pg.ClientBase,
+  historySchema: string,
+  historyEmpty: boolean,
+): Promise<string[]> {
+  if (!historyEmpty) return [];
+  const res = await client.query<{ name: string }>(
+    `select format('%I.%I', n.nspname, c.relname) as name
+       from pg_class c
+       join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+        and n.nspname not in ('pg_catalog', 'information_schema', $1)
+        and n.nspname not like 'pg\\_%'
+        and not exists (select 1 from pg_depend d
+                         where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+      order by c.relkind <> 'r', 1
+      limit 50`,
+    [historySchema],
+  );
+  return res.rows.map((r) => r.name);
 }
 
 function defaultActor(): string {

@@ -44,6 +44,11 @@ export interface ValidationContext {
   readonly resume: boolean;
   /** Per migration, the last outcome the append-only events log records (see HistoryStore). */
   readonly lastOutcomes?: ReadonlyMap<string, string>;
+  /**
+   * Tables, views and sequences found in a database with no history at all (see
+   * readUnrecordedRelations): applying onto them needs a baseline first, as in Flyway.
+   */
+  readonly unrecordedRelations?: readonly string[];
 }
 
 export function historyById(history: readonly HistoryRecord[]): Map<string, HistoryRecord> {
@@ -229,6 +234,23 @@ export function validateAgainstHistory(
       migrationId: shown,
       message: `the events log records migration ${shown} as ${outcome}, but the history table ${r ? `says ${r.status}` : 'has no row for it'}; the history table was edited by hand`,
       fix: `restore the history row from a snapshot (its checksum is in the events log); do not re-run migration ${shown}: its changes are in the database`,
+    });
+  }
+  const unrecorded = context.unrecordedRelations ?? [];
+  if (history.length === 0 && (context.lastOutcomes?.size ?? 0) === 0 && unrecorded.length > 0) {
+    // Migration 0001 would run against objects it did not create, and a CREATE that happens to
+    // succeed would hide that the schema was built some other way.
+    const first = graph.ordered[0];
+    const shown = unrecorded.slice(0, 5).join(', ');
+    const more =
+      unrecorded.length > 5
+        ? ` and ${unrecorded.length >= 50 ? 'more' : `${String(unrecorded.length - 5)} more`}`
+        : '';
+    issues.push({
+      code: 'NOT_EMPTY_WITHOUT_HISTORY',
+      migrationId: null,
+      message: `the database already holds ${shown}${more}, but no migration history: its schema was not built by these migrations`,
+      fix: `adopt it with \`dbmigrate baseline --version ID\` (ID: the last migration whose changes it already has${first ? `, e.g. ${first.id}` : ''}) or \`dbmigrate baseline --from sqlx|flyway\`, then apply; or apply to an empty database`,
     });
   }
   const resumable = new Map(

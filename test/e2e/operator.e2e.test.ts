@@ -7,6 +7,7 @@ import { Operator } from '../../src/operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../src/operator/kube.js';
 import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { migratorFor } from '../helpers/migrations.js';
 
 interface DbmView {
   status?: {
@@ -380,7 +381,12 @@ spec:
 
   it('fails a set that breaks lint under Enforce even when the dry-run is skipped', async () => {
     const db = await database('linted');
+    // A table from before the operator, adopted the way a user would: baseline, then migrate.
     await db.query('create table pre_existing (id int)');
+    const adopted = await migratorFor(db.url, [
+      { file: '0001_pre.sql', content: '-- migrate:up\ncreate table pre_existing (id int);' },
+    ]).baseline({ version: '0001' });
+    expect(adopted.error).toBeNull();
     cp.kubectl(
       ['apply', '-f', '-'],
       `apiVersion: dbops.docserver.io/v1alpha1
@@ -389,12 +395,15 @@ metadata: {name: linted}
 spec:
   database: {secretRef: {name: linted-db}}
   safety: Unsafe
-  migrations: {inline: [{name: 0001_idx.sql, sql: "-- migrate:up\\ncreate index pre_idx on pre_existing (id);"}]}
+  migrations:
+    inline:
+      - {name: 0001_pre.sql, sql: "-- migrate:up\\ncreate table pre_existing (id int);"}
+      - {name: 0002_idx.sql, sql: "-- migrate:up\\ncreate index pre_idx on pre_existing (id);"}
 `,
     );
     const failed = await waitFor('linted', ['Failed', 'Succeeded']);
     expect(failed.status?.phase).toBe('Failed');
-    expect(failed.status?.lastError).toContain('0001_idx.sql:2 require-concurrent-index-creation');
+    expect(failed.status?.lastError).toContain('0002_idx.sql:2 require-concurrent-index-creation');
     expect(failed.status?.conditions?.find((c) => c.type === 'Linted')?.status).toBe('False');
     expect((await db.query("select 1 from pg_class where relname = 'pre_idx'")).rowCount).toBe(0);
   });

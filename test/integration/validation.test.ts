@@ -73,6 +73,7 @@ describe('validation before apply', () => {
   });
 
   it('refuses while an invalid index from a failed concurrent build exists', async () => {
+    await migratorFor(db.url, [M1]).apply();
     await db.query('create table t (v int); insert into t values (1), (1)');
     await expect(db.query('create unique index concurrently t_v_uq on t (v)')).rejects.toThrow(
       /could not create unique index/,
@@ -160,6 +161,54 @@ describe('validation before apply', () => {
         /dbmigrate\.migration_history has a row no dbmigrate runner wrote \(id "abc" is not a migration ID\)/,
       );
       expect(await tables(db)).toEqual(['a']);
+    });
+  });
+
+  describe('a database with objects but no history (Flyway: baseline first)', () => {
+    it('refuses after the history schema was dropped, instead of validating ok and re-running', async () => {
+      await migratorFor(db.url, [M1, M2]).apply();
+      await db.query('drop schema dbmigrate cascade');
+      const issues = await migratorFor(db.url, [M1, M2, M3]).validate();
+      expect(issues.map((i) => i.code)).toEqual(['NOT_EMPTY_WITHOUT_HISTORY']);
+      expect(issues[0]?.message).toContain('public.a, public.b');
+      expect(issues[0]?.fix).toContain('dbmigrate baseline --version ID');
+      const run = await migratorFor(db.url, [M1, M2, M3]).apply();
+      expect(run.error?.code).toBe('VALIDATION_FAILED');
+      expect(run.error?.message).toContain('[NOT_EMPTY_WITHOUT_HISTORY]');
+      expect(run.results).toEqual([]);
+      expect(await tables(db)).toEqual(['a', 'b']);
+      const status = await migratorFor(db.url, [M1, M2, M3]).status();
+      expect(status.issues.map((i) => i.code)).toEqual(['NOT_EMPTY_WITHOUT_HISTORY']);
+    });
+
+    it('applies the rest once baseline adopted the database', async () => {
+      await db.query('create table a (id int)');
+      const before = await migratorFor(db.url, [M1, M2]).plan();
+      expect(before.issues.map((i) => i.code)).toEqual(['NOT_EMPTY_WITHOUT_HISTORY']);
+      expect((await migratorFor(db.url, [M1, M2]).baseline({ version: '0001' })).error).toBeNull();
+      const run = await migratorFor(db.url, [M1, M2]).apply();
+      expect(run.error).toBeNull();
+      expect(run.results.map((r) => [r.id, r.status])).toEqual([['0002', 'applied']]);
+      expect(await tables(db)).toEqual(['a', 'b']);
+    });
+
+    it('names views and sequences too, but not what an extension created', async () => {
+      await db.query('create extension if not exists vector');
+      await db.query('create extension if not exists pg_trgm');
+      expect(await migratorFor(db.url, [M1]).validate()).toEqual([]);
+      await db.query(
+        'create schema app; create sequence app.counter; create view v as select 1 as x',
+      );
+      const issues = await migratorFor(db.url, [M1]).validate();
+      expect(issues[0]?.message).toMatch(
+        /already holds (app\.counter, public\.v|public\.v, app\.counter)/,
+      );
+    });
+
+    it('applies onto a database that holds only an empty history', async () => {
+      await db.query('create schema dbmigrate');
+      const run = await migratorFor(db.url, [M1]).apply();
+      expect(run.error).toBeNull();
     });
   });
 });
