@@ -182,3 +182,6 @@ export function customResourceDefinitions(): Record<string, JsonObject> {
     }),
   };
 }
+
+/** Where the generated CRDs are kept: for kubectl, and in the Helm chart's crds/. */
+export const CRD_DIRS = ['crds', 'charts/db-migration-operator/crds'] as const;

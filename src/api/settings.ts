@@ -27,6 +27,8 @@ export const OPERATOR_DEFAULTS = {
   retryPeriodMs: 2000,
   /** Resources reconciled in parallel. */
   workers: 2,
+  /** Probes (and metrics) listen here. */
+  httpAddr: ':8080',
 } as const;
 
 export type LintPolicySetting = 'enforce' | 'warn' | 'off';

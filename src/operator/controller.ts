@@ -29,6 +29,11 @@ export interface OperatorOptions {
   readonly retryPeriodMs?: number;
   /** Every resource is reconciled at least this often, whatever the watch delivered (default 30 s). */
   readonly resyncPeriodMs?: number;
+  /**
+   * Namespaces to watch; empty or absent watches the whole cluster. Restricted, the operator
+   * lists and watches only there, so a Role per namespace is all the RBAC it needs.
+   */
+  readonly watchNamespaces?: readonly string[];
 }
 
 type Kind = 'dbm' | 'snap';
@@ -45,14 +50,16 @@ export class Operator {
   private readonly queue = new WorkQueue();
   private readonly tasks = new TaskRunner();
   private readonly elector: LeaderElector;
-  private readonly informers: (Informer<KubernetesObject> & {
-    list(): readonly KubernetesObject[];
-  })[] = [];
+  private readonly informers: {
+    readonly plural: Plural | 'configmaps';
+    readonly informer: Informer<KubernetesObject> & { list(): readonly KubernetesObject[] };
+  }[] = [];
+  /** Set once every informer has listed: what /readyz reports. */
+  private synced = false;
   private readonly reconcilers: Readonly<Record<Kind, Reconciler>>;
   private stopped = false;
   private workersDone: Promise<void>[] = [];
   private resync: NodeJS.Timeout | null = null;
-  private configMaps: Informer<KubernetesObject> | null = null;
 
   constructor(private readonly options: OperatorOptions) {
     const requeue = (kind: Kind) => (namespace: string, name: string) => {
@@ -83,7 +90,7 @@ export class Operator {
       ...(options.retryPeriodMs !== undefined && { retryPeriodMs: options.retryPeriodMs }),
       onStartedLeading: () => {
         // Level-triggered: on taking over, look at everything once.
-        for (const inf of this.informers) for (const o of inf.list()) this.enqueue(o);
+        for (const o of this.cached()) this.enqueue(o);
       },
       onStoppedLeading: () => {
         // Another replica may lead now: nothing of ours may write again. Tasks stop before
@@ -97,6 +104,15 @@ export class Operator {
   private fence(): string | null {
     if (this.stopped && !this.elector.isLeader) return 'the operator is shutting down';
     return this.elector.holdsLease() ? null : 'this replica no longer holds the leader Lease';
+  }
+
+  /**
+   * Why this replica is not ready, or null when it is: every informer has listed. A standby is
+   * ready too (it serves probes and waits for the Lease); leadership is not readiness.
+   */
+  notReadyReason(): string | null {
+    if (this.stopped) return 'shutting down';
+    return this.synced ? null : 'informers have not listed yet';
   }
 
   get isLeader(): boolean {
@@ -118,13 +134,25 @@ export class Operator {
     }
   }
 
-  private informer(plural: Plural): Informer<KubernetesObject> & {
-    list(): readonly KubernetesObject[];
-  } {
+  /** Cached DatabaseMigrations and BackupSnapshots (or one of them) of every watched namespace. */
+  private cached(plural?: Plural): KubernetesObject[] {
+    return this.informers
+      .filter((i) => i.plural !== 'configmaps' && (plural === undefined || i.plural === plural))
+      .flatMap((i) => [...i.informer.list()]);
+  }
+
+  /** `/namespaces/<ns>` for each watched namespace, or `''` once for the whole cluster. */
+  private scopes(): string[] {
+    const namespaces = this.options.watchNamespaces ?? [];
+    return namespaces.length ? namespaces.map((ns) => `/namespaces/${ns}`) : [''];
+  }
+
+  private informer(plural: Plural, scope: string, namespace: string | undefined) {
     return this.watch(
-      plural,
-      `/apis/${GROUP}/${VERSION}/${plural}`,
-      async () => (await this.options.api.list(plural)) as KubernetesListObject<KubernetesObject>,
+      `${plural}${scope}`,
+      `/apis/${GROUP}/${VERSION}${scope}/${plural}`,
+      async () =>
+        (await this.options.api.list(plural, namespace)) as KubernetesListObject<KubernetesObject>,
       (obj) => {
         this.enqueue(obj);
       },
@@ -135,14 +163,14 @@ export class Operator {
    * ConfigMaps are watched so a migration waiting on one (missing, or its SQL edited) is looked
    * at when it changes, not only at the next retry or resync.
    */
-  private configMapInformer(): Informer<KubernetesObject> {
+  private configMapInformer(scope: string, namespace: string | undefined) {
     return this.watch(
-      'configmaps',
-      '/api/v1/configmaps',
-      () => this.options.api.listConfigMaps(),
+      `configmaps${scope}`,
+      `/api/v1${scope}/configmaps`,
+      () => this.options.api.listConfigMaps(namespace),
       (cm) => {
         const ns = cm.metadata?.namespace ?? 'default';
-        for (const obj of this.informers[0]?.list() ?? []) {
+        for (const obj of this.cached('databasemigrations')) {
           const ref = (obj as { spec?: { migrations?: { configMapRef?: { name?: string } } } }).spec
             ?.migrations?.configMapRef?.name;
           if (obj.metadata?.namespace === ns && ref === cm.metadata?.name) this.enqueue(obj);
@@ -180,20 +208,29 @@ export class Operator {
 
   async start(): Promise<void> {
     const log = this.options.logger;
-    this.informers.push(this.informer('databasemigrations'), this.informer('backupsnapshots'));
-    for (const inf of this.informers) await inf.start();
-    this.configMaps = this.configMapInformer();
-    await this.configMaps.start();
+    for (const scope of this.scopes()) {
+      const namespace = scope === '' ? undefined : scope.slice('/namespaces/'.length);
+      for (const plural of ['databasemigrations', 'backupsnapshots'] as const)
+        this.informers.push({ plural, informer: this.informer(plural, scope, namespace) });
+      this.informers.push({
+        plural: 'configmaps',
+        informer: this.configMapInformer(scope, namespace),
+      });
+    }
+    for (const { informer } of this.informers) await informer.start();
+    this.synced = true;
     this.elector.start();
     // Level-triggered safety net: a missed watch event delays a step by one resync, never forever.
     this.resync = setInterval(() => {
-      if (this.elector.isLeader)
-        for (const inf of this.informers) for (const o of inf.list()) this.enqueue(o);
+      if (this.elector.isLeader) for (const o of this.cached()) this.enqueue(o);
     }, this.options.resyncPeriodMs ?? 30_000);
     this.resync.unref();
     const workers = this.options.workers ?? OPERATOR_DEFAULTS.workers;
     for (let i = 0; i < workers; i++) this.workersDone.push(this.work());
-    log.info({ workers }, 'operator started');
+    log.info(
+      { workers, watch_namespaces: this.options.watchNamespaces ?? 'all' },
+      'operator started',
+    );
   }
 
   private async work(): Promise<void> {
@@ -241,8 +278,8 @@ export class Operator {
   async stop(graceMs = 20_000): Promise<void> {
     this.stopped = true;
     if (this.resync) clearInterval(this.resync);
-    for (const inf of this.informers) await inf.stop().catch(() => undefined);
-    await this.configMaps?.stop().catch(() => undefined);
+    this.synced = false;
+    for (const { informer } of this.informers) await informer.stop().catch(() => undefined);
     this.queue.shutDown();
     await Promise.all(this.workersDone);
     await this.tasks.drain(graceMs);

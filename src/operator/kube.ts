@@ -235,9 +235,11 @@ export class KubeApi implements ResourceApi {
     }
   }
 
-  /** Every ConfigMap (the operator's ConfigMap informer lists, then watches). */
-  async listConfigMaps(): Promise<KubernetesListObject<KubernetesObject>> {
-    return await this.core.listConfigMapForAllNamespaces();
+  /** The ConfigMaps of one namespace or of all (the operator's ConfigMap informer lists, then watches). */
+  async listConfigMaps(namespace?: string): Promise<KubernetesListObject<KubernetesObject>> {
+    return namespace === undefined
+      ? await this.core.listConfigMapForAllNamespaces()
+      : await this.core.listNamespacedConfigMap({ namespace });
   }
 
   async readConfigMap(namespace: string, name: string): Promise<Record<string, string> | null> {

@@ -2,6 +2,8 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { createLogger } from '../../observability/logger.js';
 import { Operator } from '../../operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../operator/kube.js';
+import { parseListenAddress, ProbeServer } from '../../operator/probes.js';
+import { OPERATOR_DEFAULTS } from '../../api/settings.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { operatorSpec } from '../specs/operator.js';
@@ -18,12 +20,35 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
   if (leaseSeconds === null || retryMs === null) {
     throw new UsageError('--lease-duration and --retry-period must be durations such as 15s or 2s');
   }
-  if ((retryMs ?? 2000) >= (leaseSeconds ?? 15_000) * 0.8) {
+  if (
+    (retryMs ?? OPERATOR_DEFAULTS.retryPeriodMs) >=
+    (leaseSeconds ?? OPERATOR_DEFAULTS.leaseDurationSeconds * 1000) * 0.8
+  ) {
     // The leader renews every retry period and stops writing at 80 % of the lease: a slower
     // renewal would make it step down (and cancel its work) on every tick.
     throw new UsageError(
       '--retry-period must be shorter than 80 % of --lease-duration (defaults: 2s and 15s)',
     );
+  }
+  const listen = parseListenAddress(values['http-addr'] ?? OPERATOR_DEFAULTS.httpAddr);
+  if (listen === null) {
+    throw new UsageError(
+      `--http-addr: "${values['http-addr'] ?? ''}" is not host:port, :port or off`,
+    );
+  }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
+    throw new UsageError('--workers must be a whole number from 1 to 64');
+  }
+  const watchNamespaces = (values['watch-namespaces'] ?? io.env['WATCH_NAMESPACES'] ?? '')
+    .split(',')
+    .map((ns) => ns.trim())
+    .filter(Boolean);
+  const badNamespace = watchNamespaces.find(
+    (ns) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63,
+  );
+  if (badNamespace !== undefined) {
+    throw new UsageError(`--watch-namespaces: "${badNamespace}" is not a namespace name`);
   }
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const logger = createLogger({ component: 'operator', ...(level !== undefined && { level }) });
@@ -36,12 +61,22 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
     leaseNamespace: values['lease-namespace'] ?? io.env['POD_NAMESPACE'] ?? 'default',
     ...(values['lease-name'] !== undefined && { leaseName: values['lease-name'] }),
     ...(identity !== undefined && { identity }),
-    ...(values.workers !== undefined && { workers: Number(values.workers) }),
+    ...(workers !== undefined && { workers }),
+    ...(watchNamespaces.length > 0 && { watchNamespaces }),
     ...(leaseSeconds !== undefined && {
       leaseDurationSeconds: Math.max(1, Math.round(leaseSeconds / 1000)),
     }),
     ...(retryMs !== undefined && { retryPeriodMs: retryMs }),
   });
+  // Listening before the informers list: the kubelet sees a live process that is not ready yet.
+  const probes =
+    listen === 'off'
+      ? null
+      : new ProbeServer({ notReadyReason: () => operator.notReadyReason(), logger });
+  if (probes && listen !== 'off') {
+    const port = await probes.listen(listen.host, listen.port);
+    logger.info({ host: listen.host, port }, 'serving /healthz and /readyz');
+  }
   await operator.start();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -52,6 +87,7 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
     process.once('SIGINT', stop);
   });
   await operator.stop();
+  await probes?.close();
   // Watches, keep-alive sockets and pools may outlive the operator; a stopped operator exits
   // now rather than when they time out (a pod's SIGTERM grace period is short).
   setTimeout(() => process.exit(process.exitCode ?? ExitCode.ok), 500).unref();

@@ -54,6 +54,20 @@ export const operatorSpec = defineCommand({
       description: 'how often the Lease is renewed or tried (under 80 % of --lease-duration)',
       defaultText: formatDuration(OPERATOR_DEFAULTS.retryPeriodMs),
     },
+    'watch-namespaces': {
+      type: 'string',
+      value: 'LIST',
+      description:
+        'comma-separated namespaces to watch; the operator then needs a Role in each, not a ClusterRole',
+      env: 'WATCH_NAMESPACES',
+      defaultText: 'every namespace',
+    },
+    'http-addr': {
+      type: 'string',
+      value: 'ADDR',
+      description: 'where /healthz and /readyz are served (host:port, :port, or off)',
+      defaultText: OPERATOR_DEFAULTS.httpAddr,
+    },
   },
   globals: ['log-level'],
 });
