@@ -28,6 +28,16 @@ function duration(flag: string, value: string | undefined): number | undefined {
   return ms;
 }
 
+/** A flag that names a migration (`--target`, `--to`, `--version`): digits, checked before connecting. */
+export function migrationIdFlag(flag: string, value: string): string {
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(
+      `--${flag}: "${value}" is not a migration ID (the digits a file name starts with, e.g. 0007)`,
+    );
+  }
+  return value;
+}
+
 export function databaseUrl(values: CommonValues, io: CommandIo): string {
   const flag = values['database-url'];
   const url = flag ?? io.env['DATABASE_URL'];
@@ -76,7 +86,7 @@ export function settingsFrom(
     lockWaitMs: engine.lockWaitMs,
     lockTimeoutMs: engine.lockTimeoutMs,
     statementTimeoutMs: engine.statementTimeoutMs,
-    target: values.target,
+    target: values.target === undefined ? undefined : migrationIdFlag('target', values.target),
     allowOutOfOrder: values['out-of-order'],
   });
 }

@@ -174,7 +174,11 @@ export class UnknownTargetError extends MigrationError {
   readonly code = 'UNKNOWN_TARGET';
 
   constructor(readonly target: string) {
-    super(`no migration has ID ${target}; use an ID listed by \`dbmigrate status\``);
+    super(
+      /^\d+$/.test(target)
+        ? `no migration has ID ${target}; use an ID listed by \`dbmigrate status\``
+        : `"${target}" is not a migration ID (the digits a file name starts with, e.g. 0007); use an ID listed by \`dbmigrate status\``,
+    );
   }
 }
 

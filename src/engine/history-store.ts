@@ -225,6 +225,32 @@ export class HistoryStore {
     await client.query(`delete from ${this.history} where id = $1`, [id]);
   }
 
+  /**
+   * The latest apply, baseline or import event of migration `id`, when that is also its latest
+   * outcome (no rollback or repair after it): what the events log says is in the database.
+   */
+  async lastInEffectEvent(
+    client: pg.ClientBase,
+    id: string,
+  ): Promise<{
+    action: 'applied' | 'baselined' | 'imported';
+    checksum: string | null;
+    at: Date;
+  } | null> {
+    if (!(await this.exists(client))) return null;
+    const res = await client.query<{ action: string; checksum: string | null; at: Date }>(
+      `select action, checksum, at from ${this.events}
+        where migration_id ~ '^[0-9]+$' and migration_id::numeric = $1::numeric
+          and action in ('applied', 'baselined', 'imported', 'rolled_back', 'repaired')
+        order by seq desc limit 1`,
+      [id],
+    );
+    const row = res.rows[0];
+    if (row?.action !== 'applied' && row?.action !== 'baselined' && row?.action !== 'imported')
+      return null;
+    return { action: row.action, checksum: row.checksum, at: row.at };
+  }
+
   async logEvent(client: pg.ClientBase, e: HistoryEventWrite): Promise<void> {
     await client.query(
       `insert into ${this.events} (run_id, migration_id, action, checksum, duration_ms, actor, detail)

@@ -41,6 +41,11 @@ export interface Migration {
   readonly checksum: string;
 }
 
+/** The digits a migration file name starts with; anything else names no migration. */
+export function isMigrationId(id: string): boolean {
+  return /^\d+$/.test(id);
+}
+
 /** IDs compare by number, so `0010` sorts after `0009` and `7` equals `0007`. */
 export function compareMigrationIds(a: string, b: string): number {
   const x = BigInt(a);
@@ -48,6 +53,7 @@ export function compareMigrationIds(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** False, never a crash, when either is not a migration ID. */
 export function sameMigrationId(a: string, b: string): boolean {
-  return compareMigrationIds(a, b) === 0;
+  return isMigrationId(a) && isMigrationId(b) && compareMigrationIds(a, b) === 0;
 }

@@ -24,7 +24,12 @@ import { buildMigrationGraph, type MigrationGraph } from './graph.js';
 import { isInEffect, isPartial, type HistoryEvent, type HistoryRecord } from './history.js';
 import { HistoryStore } from './history-store.js';
 import { AdvisoryMigrationLock, type MigrationLock } from './lock.js';
-import { compareMigrationIds, sameMigrationId, type Migration } from './migration.js';
+import {
+  compareMigrationIds,
+  isMigrationId,
+  sameMigrationId,
+  type Migration,
+} from './migration.js';
 import {
   historyById,
   migrationStatus,
@@ -443,10 +448,38 @@ export class Migrator {
     let action = 'nothing to repair';
     const res = await this.run('repair', undefined, async (client, runId, log, graph) => {
       const history = await this.store.read(client);
+      if (!isMigrationId(id)) throw new UnknownTargetError(id);
       const record = historyById(history).get(BigInt(id).toString());
       const m = graph.ordered.find((x) => sameMigrationId(x.id, id));
-      if (!record || !m) throw new UnknownTargetError(id);
-      if (isInEffect(record) && record.checksum !== m.checksum) {
+      if (!m) throw new UnknownTargetError(id);
+      // The events log is append-only: when it says the migration is in the database but the
+      // row was deleted or marked failed by hand, the row is restored, never forgotten (that
+      // would run the migration a second time).
+      const logged =
+        record && isInEffect(record) ? null : await this.store.lastInEffectEvent(client, m.id);
+      if (logged) {
+        const at = logged.at;
+        await this.store.write(client, {
+          id: m.id,
+          name: m.name,
+          transactional: m.directives.transaction,
+          startedAt: at,
+          appliedBy: this.appliedBy,
+          runId,
+          checksum: logged.checksum ?? m.checksum,
+          status: logged.action === 'baselined' ? 'baselined' : 'applied',
+          statementsDone: record?.statementsDone ?? 0,
+          statementsTotal: record?.statementsTotal ?? 0,
+          doneChecksum: null,
+          finishedAt: at,
+          durationMs: null,
+          error: null,
+          source: logged.action === 'baselined' ? 'baseline' : 'dbmigrate',
+        });
+        action = `restored the history row of ${m.file} from the events log (${logged.action} ${at.toISOString()}); it will not run again`;
+      } else if (!record) {
+        action = `nothing to repair: ${m.file} has no history row and the events log does not record it as applied`;
+      } else if (isInEffect(record) && record.checksum !== m.checksum) {
         await this.store.setChecksum(client, record.id, m.checksum);
         action = `accepted the new checksum ${m.checksum.slice(0, 12)} of ${m.file}`;
       } else if (record.status === 'failed' || record.status === 'running') {
@@ -455,7 +488,7 @@ export class Migrator {
       }
       await this.store.logEvent(client, {
         runId,
-        migrationId: record.id,
+        migrationId: record?.id ?? m.id,
         action: 'repaired',
         checksum: m.checksum,
         durationMs: null,

@@ -146,7 +146,9 @@ export function rollbackSet(
   history: readonly HistoryRecord[],
   target: string,
 ): Migration[] {
-  if (!graph.ordered.some((m) => sameMigrationId(m.id, target))) {
+  // 0 is "before the first migration": roll back every one.
+  const everything = /^0+$/.test(target);
+  if (!everything && !graph.ordered.some((m) => sameMigrationId(m.id, target))) {
     throw new UnknownTargetError(target);
   }
   const records = historyById(history);

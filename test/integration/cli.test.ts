@@ -96,6 +96,25 @@ describe('dbmigrate CLI', () => {
     expect((await dbmigrate({}, 'status')).err).toContain('set DATABASE_URL');
   });
 
+  it('refuses a --target, --to or --version that is not a migration ID with exit 2, before connecting', async () => {
+    for (const argv of [
+      ['apply', '--target', 'abc'],
+      ['plan', '--target', '1e3'],
+      ['rollback', '--to', 'latest'],
+      ['baseline', '--version', 'v1'],
+    ]) {
+      const res = await dbmigrate(env, ...argv);
+      expect(res.code, argv.join(' ')).toBe(2);
+      expect(res.err).toMatch(
+        /is not a migration ID \(the digits a file name starts with, e\.g\. 0007\)/,
+      );
+      expect(res.err).not.toMatch(/internal error|SyntaxError|\n\s+at /);
+    }
+    expect(
+      (await db.query("select 1 from pg_namespace where nspname = 'dbmigrate'")).rowCount,
+    ).toBe(0);
+  });
+
   it('exits 3 and rolls back nothing when asked to roll back an irreversible migration', async () => {
     await dbmigrate(env, 'apply');
     const refused = await dbmigrate(env, 'rollback', '--to', '0001');

@@ -59,6 +59,14 @@ describe('rollback', () => {
     expect(await relations(db)).toEqual(['a', 'b', 'c']);
   });
 
+  it('rolls back every migration with --to 0', async () => {
+    await migratorFor(db.url, [M1, M2]).apply();
+    const run = await migratorFor(db.url, [M1, M2]).rollback({ to: '0' });
+    expect(run.error).toBeNull();
+    expect(run.results.map((r) => r.id)).toEqual(['0002', '0001']);
+    expect(await relations(db)).toEqual([]);
+  });
+
   it('refuses an unknown target', async () => {
     await migratorFor(db.url, [M1]).apply();
     const run = await migratorFor(db.url, [M1]).rollback({ to: '0042' });

@@ -150,6 +150,37 @@ describe('validation before apply', () => {
       expect((await db.query('select * from seeded')).rowCount).toBe(1);
     });
 
+    it.each([
+      ['deleted', "delete from dbmigrate.migration_history where id = '0002'"],
+      [
+        'set to failed',
+        "update dbmigrate.migration_history set status = 'failed' where id = '0002'",
+      ],
+    ])(
+      'repair restores a row that was %s from the events log, and apply then runs nothing twice',
+      async (_what, tamper) => {
+        await migratorFor(db.url, [M1, INSERTING]).apply();
+        await db.query(tamper);
+        const repaired = await migratorFor(db.url, [M1, INSERTING]).repair('0002');
+        expect(repaired.error).toBeNull();
+        expect(repaired.action).toMatch(
+          /^restored the history row of 0002_seed\.sql from the events log \(applied .*\); it will not run again$/,
+        );
+        expect(await migratorFor(db.url, [M1, INSERTING]).validate()).toEqual([]);
+        const run = await migratorFor(db.url, [M1, INSERTING]).apply();
+        expect(run.error).toBeNull();
+        expect(run.applied).toBe(0);
+        expect((await db.query('select * from seeded')).rowCount).toBe(1);
+      },
+    );
+
+    it('says there is nothing to repair for a migration that never ran, instead of "no migration has ID"', async () => {
+      await migratorFor(db.url, [M1]).apply();
+      const repaired = await migratorFor(db.url, [M1, M2]).repair('0002');
+      expect(repaired.error).toBeNull();
+      expect(repaired.action).toMatch(/^nothing to repair: 0002_b\.sql has no history row/);
+    });
+
     it('names a history row whose ID is not a migration ID instead of crashing', async () => {
       await migratorFor(db.url, [M1]).apply();
       await db.query(
@@ -210,5 +241,20 @@ describe('validation before apply', () => {
       const run = await migratorFor(db.url, [M1]).apply();
       expect(run.error).toBeNull();
     });
+  });
+
+  it('names an ID that is not a number instead of crashing, and changes nothing', async () => {
+    for (const run of [
+      await migratorFor(db.url, [M1, M2]).apply({ target: 'abc' }),
+      await migratorFor(db.url, [M1, M2]).rollback({ to: '1e3' }),
+      await migratorFor(db.url, [M1, M2]).baseline({ version: 'x1' }),
+      await migratorFor(db.url, [M1, M2]).repair('abc'),
+    ]) {
+      expect(run.error?.code).toBe('UNKNOWN_TARGET');
+      expect(run.error?.message).toMatch(/^".+" is not a migration ID/);
+    }
+    expect(await tables(db)).toEqual([]);
+    const plan = migratorFor(db.url, [M1, M2]).plan({ target: 'abc' });
+    await expect(plan).rejects.toThrow(/"abc" is not a migration ID/);
   });
 });

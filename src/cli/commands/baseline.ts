@@ -1,7 +1,7 @@
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { baselineSpec } from '../specs/baseline.js';
-import { migratorFrom } from '../migrator-factory.js';
+import { migrationIdFlag, migratorFrom } from '../migrator-factory.js';
 import { UsageError } from '../usage-error.js';
 import { reportRun } from './apply.js';
 
@@ -33,7 +33,7 @@ export async function baselineCommand(args: readonly string[], io: CommandIo): P
   if (values.version === undefined) {
     throw new UsageError('dbmigrate baseline: pass --version ID (or --from sqlx|flyway)');
   }
-  const run = await migrator.baseline({ version: values.version });
+  const run = await migrator.baseline({ version: migrationIdFlag('version', values.version) });
   return reportRun(
     io,
     run,

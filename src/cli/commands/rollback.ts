@@ -1,7 +1,7 @@
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { rollbackSpec } from '../specs/rollback.js';
-import { migratorFrom } from '../migrator-factory.js';
+import { migrationIdFlag, migratorFrom } from '../migrator-factory.js';
 import { UsageError } from '../usage-error.js';
 import { reportRun } from './apply.js';
 
@@ -10,7 +10,8 @@ export async function rollbackCommand(args: readonly string[], io: CommandIo): P
   if (values.to === undefined) {
     throw new UsageError('dbmigrate rollback: --to ID is required (the last migration to keep)');
   }
-  const run = await (await migratorFrom(values, io, 'rollback')).rollback({ to: values.to });
+  const to = migrationIdFlag('to', values.to);
+  const run = await (await migratorFrom(values, io, 'rollback')).rollback({ to });
   return reportRun(io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
       ? `nothing to roll back: no applied migration above ${values.to ?? ''}`
