@@ -223,6 +223,7 @@ export class Migrator {
         unrecordedRelations: await this.unrecordedRelations(client, history),
       });
       if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
+      if (plan.pending.length > 0) await this.store.ensure(client);
       const byId = new Map(graph.ordered.map((m) => [m.id, m]));
       const executor = this.executor(client, runId, log, options.stopIf);
       const notices = new NoticeCollector(client, log);
@@ -305,6 +306,7 @@ export class Migrator {
       const set = rollbackSet(graph, history, options.to);
       const irreversible = set.filter((m) => m.down === null).map((m) => m.id);
       if (irreversible.length > 0) throw new IrreversibleMigrationError(irreversible);
+      if (set.length > 0) await this.store.ensure(client);
       const executor = this.executor(client, runId, log);
       const results: MigrationResult[] = [];
       let error: MigrationError | null = null;
@@ -347,6 +349,7 @@ export class Migrator {
       }
       const now = new Date();
       const adopted = graph.ordered.filter((m) => compareMigrationIds(m.id, options.version) <= 0);
+      await this.store.ensure(client);
       await client.query('begin');
       try {
         for (const m of adopted) {
@@ -408,6 +411,7 @@ export class Migrator {
       const entries = await readForeignHistory(client, options.from, options.schema ?? 'public');
       const mapped = mapForeignHistory(options.from, entries, graph.ordered, runId);
       notImported = mapped.skipped;
+      await this.store.ensure(client);
       await client.query('begin');
       try {
         for (const w of mapped.writes) {
@@ -486,15 +490,17 @@ export class Migrator {
         await this.store.remove(client, record.id);
         action = `forgot the ${record.status} attempt of ${m.file}; it will run again from its first statement`;
       }
-      await this.store.logEvent(client, {
-        runId,
-        migrationId: record?.id ?? m.id,
-        action: 'repaired',
-        checksum: m.checksum,
-        durationMs: null,
-        actor: this.appliedBy,
-        detail: action,
-      });
+      if (!action.startsWith('nothing to repair')) {
+        await this.store.logEvent(client, {
+          runId,
+          migrationId: record?.id ?? m.id,
+          action: 'repaired',
+          checksum: m.checksum,
+          durationMs: null,
+          actor: this.appliedBy,
+          detail: action,
+        });
+      }
       log.info({ migration: id, action }, 'repair');
       return { results: [result(m, 'applied', null, null, 0, null)], skipped: 0, error: null };
     });
@@ -594,7 +600,7 @@ export class Migrator {
       session = await this.options.database.connect(`dbmigrate:${runId}`);
       await this.lock.acquire(session.client, this.options.lockWaitMs ?? DEFAULTS.lockWaitMs);
       try {
-        await this.store.ensure(session.client);
+        // No history schema is created here: a run refused before it writes changes nothing.
         outcome = await work(session.client, runId, log, graph);
       } finally {
         await this.lock.release(session.client).catch(() => undefined);

@@ -256,12 +256,15 @@ describe('dbmigrate CLI', () => {
   });
 
   it('resumes after a runner was killed during CREATE INDEX CONCURRENTLY that the server then finished', async () => {
-    await db.query(
-      'create table items (id int, name text); insert into items select g, g::text from generate_series(1, 1000) g',
-    );
     const cic = await writeMigrationDir([
       {
-        file: '0001_idx.sql',
+        file: '0001_items.sql',
+        content: migrationText(
+          'create table items (id int, name text);\ninsert into items select g, g::text from generate_series(1, 1000) g;',
+        ),
+      },
+      {
+        file: '0002_idx.sql',
         content: migrationText(
           'create index concurrently items_name_idx on items (name);',
           undefined,
@@ -269,6 +272,9 @@ describe('dbmigrate CLI', () => {
         ),
       },
     ]);
+    expect(
+      (await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: cic }, 'apply', '--target', '0001')).code,
+    ).toBe(0);
     // An open transaction makes the index build wait, so the runner can be killed mid-way.
     const pg = (await import('pg')).default;
     const holder = new pg.Client({ connectionString: db.url });
@@ -303,7 +309,7 @@ describe('dbmigrate CLI', () => {
     const resumed = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: cic }, 'apply', '--resume');
     expect(resumed.code, resumed.out + resumed.err).toBe(0);
     const status = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: cic }, 'status');
-    expect(status.out).toContain('1 applied, 0 pending');
+    expect(status.out).toContain('2 applied, 0 pending');
   });
 
   it('apply --safe honours --out-of-order and the timing flags', async () => {

@@ -216,6 +216,11 @@ describe('validation before apply', () => {
       await db.query('create table a (id int)');
       const before = await migratorFor(db.url, [M1, M2]).plan();
       expect(before.issues.map((i) => i.code)).toEqual(['NOT_EMPTY_WITHOUT_HISTORY']);
+      const refused = await migratorFor(db.url, [M1, M2]).apply();
+      expect(refused.error?.message).toContain('[NOT_EMPTY_WITHOUT_HISTORY]');
+      // Refused before writing anything: not even the history schema exists.
+      const schema = await db.query("select 1 from pg_namespace where nspname = 'dbmigrate'");
+      expect(schema.rowCount).toBe(0);
       expect((await migratorFor(db.url, [M1, M2]).baseline({ version: '0001' })).error).toBeNull();
       const run = await migratorFor(db.url, [M1, M2]).apply();
       expect(run.error).toBeNull();
