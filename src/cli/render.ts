@@ -1,3 +1,4 @@
+import { redactSecrets } from '../observability/redact.js';
 import type { HistoryEvent } from '../engine/history.js';
 import type { MigrationPlan, RunResult } from '../engine/migrator.js';
 import type { ValidationIssue } from '../engine/errors.js';
@@ -79,12 +80,19 @@ export function printIssues(io: CommandIo, issues: readonly ValidationIssue[]): 
 }
 
 /** JSON form of a run: the error as code + message, never the raw object. */
-export function runJson(run: RunResult, extra: Record<string, unknown> = {}): string {
+/** A run as JSON; its error has the same shape as every command's (`code`, `exitCode`, `message`). */
+export function runJson(
+  run: RunResult,
+  exitCode: number,
+  extra: Record<string, unknown> = {},
+): string {
   return JSON.stringify(
     {
       ...run,
       ...extra,
-      error: run.error ? { code: run.error.code, message: run.error.message } : null,
+      error: run.error
+        ? { code: run.error.code, exitCode, message: redactSecrets(run.error.message) }
+        : null,
     },
     null,
     2,

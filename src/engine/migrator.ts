@@ -268,7 +268,11 @@ export class Migrator {
             error = err;
             if (err instanceof RunStoppedError)
               log.warn({ migration: m.id, name: m.name, reason: err.reason }, 'run stopped');
-            else log.error({ migration: m.id, name: m.name, err }, 'migration failed');
+            else
+              log.error(
+                { migration: m.id, name: m.name, ...refusalFields(err) },
+                'migration failed',
+              );
             results.push(
               result(
                 m,
@@ -323,7 +327,7 @@ export class Migrator {
         } catch (err) {
           if (!(err instanceof MigrationError)) throw err;
           error = err;
-          log.error({ migration: m.id, err }, 'rollback failed');
+          log.error({ migration: m.id, ...refusalFields(err) }, 'rollback failed');
           results.push(result(m, 'failed', null, null, 0, err.message));
         }
       }
@@ -607,7 +611,7 @@ export class Migrator {
       }
     } catch (caught) {
       const err = asRunError(caught, this.options.database.description);
-      log.error({ err }, `${kind} refused`);
+      log.error(refusalFields(err), `${kind} refused`);
       outcome = { results: [], skipped: 0, error: err };
     } finally {
       await session?.release();
@@ -634,6 +638,11 @@ export class Migrator {
     );
     return summary;
   }
+}
+
+/** An expected refusal is logged by its code and message; a stack trace is for bugs. */
+function refusalFields(err: MigrationError | DatabaseUnreachableError): Record<string, unknown> {
+  return { error_code: err.code, error: err.message };
 }
 
 /** Errors a run reports as its result; anything else (a bug) propagates. */

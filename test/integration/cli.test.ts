@@ -79,8 +79,8 @@ describe('dbmigrate CLI', () => {
     ]);
     const sql = await dbmigrate({ ...env, DBMIGRATE_MIGRATIONS: failing }, 'apply');
     expect(sql.code).toBe(5);
-    expect(sql.out).toMatch(
-      /0003_c\.sql:4: migration 0003 failed \(SQLSTATE 22012\): division by zero/,
+    expect(sql.err).toMatch(
+      /^dbmigrate apply: error \[SQL_ERROR\]: \S*0003_c\.sql:4: migration 0003 failed \(SQLSTATE 22012\): division by zero/m,
     );
 
     const down = await dbmigrate(
@@ -119,9 +119,11 @@ describe('dbmigrate CLI', () => {
     await dbmigrate(env, 'apply');
     const refused = await dbmigrate(env, 'rollback', '--to', '0001');
     expect(refused.code).toBe(3);
-    expect(refused.out).toContain(
-      'error [IRREVERSIBLE]: cannot roll back: migration 0002 has no -- migrate:down section',
+    expect(refused.err).toContain(
+      'dbmigrate rollback: error [IRREVERSIBLE]: cannot roll back: migration 0002 has no -- migrate:down section',
     );
+    // Refused before anything ran: no "rolled back 0" summary suggesting it did something.
+    expect(refused.out).toBe('');
     const tables = await db.query("select 1 from pg_class where relname in ('a', 'b')");
     expect(tables.rowCount).toBe(2);
   });

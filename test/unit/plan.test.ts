@@ -281,7 +281,16 @@ describe('rollbackSet', () => {
   });
 
   it('refuses an unknown target', () => {
-    expect(unknownTarget(() => rollbackSet(graph, [], '0000')).code).toBe('UNKNOWN_TARGET');
+    expect(unknownTarget(() => rollbackSet(graph, [], '0042')).code).toBe('UNKNOWN_TARGET');
+    expect(unknownTarget(() => rollbackSet(graph, [], 'abc')).message).toMatch(
+      /^"abc" is not a migration ID/,
+    );
+  });
+
+  it('takes 0 as "before the first migration": everything applied, newest first', () => {
+    const history = [historyRecord(m1), historyRecord(m2)];
+    expect(rollbackSet(graph, history, '0').map((m) => m.id)).toEqual(['0002', '0001']);
+    expect(rollbackSet(graph, history, '0000').map((m) => m.id)).toEqual(['0002', '0001']);
   });
 });
 

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../../observability/redact.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { applySpec, SAFE_ONLY_FLAGS } from '../specs/apply.js';
@@ -21,29 +22,39 @@ export async function applyCommand(args: readonly string[], io: CommandIo): Prom
     allowOutOfOrder: values['out-of-order'] ?? false,
     resume: values.resume ?? false,
   });
-  return reportRun(io, run, values.json ?? false, (r) =>
+  return reportRun('apply', io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
       ? `nothing to apply: ${r.skipped} migration(s) already applied`
       : `applied ${r.applied}, failed ${r.failed}, already applied ${r.skipped}, in ${r.durationMs} ms (run ${r.runId})`,
   );
 }
 
-/** Shared ending of every command that changes the database. */
+/**
+ * Shared ending of every command that changes the database: the results on stdout, a refusal
+ * as one `dbmigrate <command>: error [CODE]: …` line on stderr like every other command's (no
+ * "applied 0" summary before it when nothing ran), and the exit code its error maps to.
+ */
 export function reportRun(
+  command: string,
   io: CommandIo,
   run: RunResult,
   json: boolean,
   line: (run: RunResult) => string,
   extra: Record<string, unknown> = {},
 ): number {
-  if (json) io.stdout(runJson(run, extra));
+  const exit = run.error ? exitCodeFor(run.error.code) : ExitCode.ok;
+  if (json) io.stdout(runJson(run, exit, extra));
   else {
     const table = runTable(run);
     if (table) io.stdout(table);
     const notices = noticeLines(run);
     if (notices.length) io.stdout(notices.join('\n'));
-    io.stdout(line(run));
-    if (run.error) io.stdout(`\nerror [${run.error.code}]: ${run.error.message}`);
+    if (!run.error || run.results.length > 0) io.stdout(line(run));
   }
-  return run.error ? exitCodeFor(run.error.code) : ExitCode.ok;
+  if (run.error) {
+    process.stderr.write(
+      `dbmigrate ${command}: error [${run.error.code}]: ${redactSecrets(run.error.message)}\n`,
+    );
+  }
+  return exit;
 }

@@ -22,6 +22,7 @@ export async function baselineCommand(args: readonly string[], io: CommandIo): P
       ...(values['from-schema'] !== undefined && { schema: values['from-schema'] }),
     });
     return reportRun(
+      'baseline',
       io,
       run,
       json,
@@ -35,6 +36,7 @@ export async function baselineCommand(args: readonly string[], io: CommandIo): P
   }
   const run = await migrator.baseline({ version: migrationIdFlag('version', values.version) });
   return reportRun(
+    'baseline',
     io,
     run,
     json,

@@ -11,5 +11,7 @@ export async function repairCommand(args: readonly string[], io: CommandIo): Pro
   if (id === undefined) throw new UsageError('dbmigrate repair: pass the migration ID to repair');
   if (!/^\d+$/.test(id)) throw new UsageError(`dbmigrate repair: "${id}" is not a migration ID`);
   const run = await (await migratorFrom(values, io, 'repair')).repair(id);
-  return reportRun(io, run, values.json ?? false, () => run.action, { action: run.action });
+  return reportRun('repair', io, run, values.json ?? false, () => run.action, {
+    action: run.action,
+  });
 }

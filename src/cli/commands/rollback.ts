@@ -12,7 +12,7 @@ export async function rollbackCommand(args: readonly string[], io: CommandIo): P
   }
   const to = migrationIdFlag('to', values.to);
   const run = await (await migratorFrom(values, io, 'rollback')).rollback({ to });
-  return reportRun(io, run, values.json ?? false, (r) =>
+  return reportRun('rollback', io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
       ? `nothing to roll back: no applied migration above ${values.to ?? ''}`
       : `rolled back ${r.applied}, failed ${r.failed}, in ${r.durationMs} ms (run ${r.runId})`,
