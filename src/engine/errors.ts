@@ -135,7 +135,7 @@ export class LockTimeoutError extends MigrationError {
     super(
       statementsDone === 0
         ? `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts; nothing of it was applied. Retry when the conflicting sessions are done, or raise lock_timeout for this migration`
-        : `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts at statement ${statementsDone + 1}; its first ${statementsDone} statement(s) were applied and are recorded. Run apply --resume when the conflicting sessions are done, or raise lock_timeout for this migration`,
+        : `migration ${migrationId} could not acquire its locks within lock_timeout after ${attempts} attempts at statement ${statementsDone + 1}; its first ${statementsDone} statement(s) were applied and are recorded. Run apply again when the conflicting sessions are done: it continues at statement ${statementsDone + 1}. Or raise lock_timeout for this migration`,
       { cause },
     );
   }

@@ -456,7 +456,8 @@ export class MigrationExecutor {
         doneChecksum,
         finishedAt: new Date(),
         durationMs,
-        error: failure.message,
+        // The code first: a lock timeout is resumed by a plain apply (resumesOnItsOwn).
+        error: `[${failure.code}] ${failure.message}`,
       });
     }
     await this.store.logEvent(this.client, {

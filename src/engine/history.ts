@@ -43,6 +43,20 @@ export function isPartial(record: HistoryRecord): boolean {
   return !record.transactional && (record.status === 'failed' || record.status === 'running');
 }
 
+/** The error code a failed row was recorded with (`[LOCK_TIMEOUT] …`), or null. */
+export function failureCode(record: HistoryRecord): string | null {
+  return /^\[([A-Z_]+)\] /.exec(record.error ?? '')?.[1] ?? null;
+}
+
+/**
+ * A partial migration that a plain apply continues, without --resume: it stopped only because
+ * its lock_timeout retries ran out, so nothing about its statements was wrong and the next
+ * statement is the one to run (its done part is still checked against the file).
+ */
+export function resumesOnItsOwn(record: HistoryRecord): boolean {
+  return isPartial(record) && record.status === 'failed' && failureCode(record) === 'LOCK_TIMEOUT';
+}
+
 export const HistoryEventSchema = z.object({
   seq: z.number().int(),
   at: z.date(),

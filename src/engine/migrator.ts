@@ -21,7 +21,13 @@ import { NoticeCollector } from './notices.js';
 import { MigrationExecutor, type ExecutionObserver, type ExecutionSettings } from './executor.js';
 import { mapForeignHistory, readForeignHistory, type ForeignRunner } from './foreign-history.js';
 import { buildMigrationGraph, type MigrationGraph } from './graph.js';
-import { isInEffect, isPartial, type HistoryEvent, type HistoryRecord } from './history.js';
+import {
+  isInEffect,
+  isPartial,
+  resumesOnItsOwn,
+  type HistoryEvent,
+  type HistoryRecord,
+} from './history.js';
 import { HistoryStore } from './history-store.js';
 import { AdvisoryMigrationLock, type MigrationLock } from './lock.js';
 import {
@@ -530,7 +536,9 @@ export class Migrator {
       unrecordedRelations: log.unrecordedRelations,
     });
     const points = new Map(
-      resume ? resumePoints(graph, history).map((p) => [p.migration.id, p.fromStatement]) : [],
+      resumePoints(graph, history)
+        .filter((p) => resume || resumesOnItsOwn(p.record))
+        .map((p) => [p.migration.id, p.fromStatement]),
     );
     const pending = pendingMigrations(graph, history, options.target).map((m) => ({
       id: m.id,

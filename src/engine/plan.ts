@@ -2,7 +2,7 @@ import { statementsChecksum } from './checksum.js';
 import type { ValidationIssue } from './errors.js';
 import { UnknownTargetError } from './errors.js';
 import type { MigrationGraph } from './graph.js';
-import { isInEffect, isPartial, type HistoryRecord } from './history.js';
+import { isInEffect, isPartial, resumesOnItsOwn, type HistoryRecord } from './history.js';
 import { compareMigrationIds, sameMigrationId, type Migration } from './migration.js';
 
 export type MigrationState =
@@ -285,7 +285,8 @@ export function validateAgainstHistory(
     }
     if (isPartial(r)) {
       const stoppedAt = `${r.status === 'running' ? 'was interrupted' : 'failed'} after ${r.statementsDone} of ${r.statementsTotal} statements`;
-      if (!context.resume) {
+      const continues = resumesOnItsOwn(r) && resumable.has(BigInt(r.id).toString());
+      if (!context.resume && !continues) {
         issues.push({
           code: r.status === 'running' ? 'INTERRUPTED' : 'HALF_APPLIED',
           migrationId: r.id,
@@ -319,12 +320,18 @@ export function validateAgainstHistory(
     }
   }
 
+  // Invalid indexes the run will drop and build again: those the remaining statements of a
+  // migration it continues create, and those of a migration it runs from the start (after
+  // `repair` forgot an interrupted one).
   const rebuilt = new Set<string>();
-  if (context.resume) {
-    for (const p of resumable.values()) {
-      const remaining = p.migration.up.statements.slice(p.fromStatement).map((s) => s.sql);
-      for (const name of concurrentIndexNames(remaining)) rebuilt.add(name);
-    }
+  for (const p of resumable.values()) {
+    if (!context.resume && !resumesOnItsOwn(p.record)) continue;
+    const remaining = p.migration.up.statements.slice(p.fromStatement).map((s) => s.sql);
+    for (const name of concurrentIndexNames(remaining)) rebuilt.add(name);
+  }
+  for (const m of graph.ordered) {
+    if (m.directives.transaction || recordFor(rows, m.id)) continue;
+    for (const name of concurrentIndexNames(m.up.statements.map((s) => s.sql))) rebuilt.add(name);
   }
   for (const idx of context.invalidIndexes) {
     if (rebuilt.has(idx.name)) continue;

@@ -182,12 +182,20 @@ describe('apply', () => {
       await blocker.query('begin; lock table items in access exclusive mode');
       const run = await migratorFor(db.url, [CREATE_ITEMS, twoStep]).apply();
       expect(run.error?.message).toContain(
-        'at statement 2; its first 1 statement(s) were applied and are recorded. Run apply --resume',
+        'at statement 2; its first 1 statement(s) were applied and are recorded. Run apply again when the conflicting sessions are done: it continues at statement 2',
       );
     } finally {
       await blocker.query('rollback');
       await blocker.end();
     }
+    // A plain apply continues at statement 2 (statement 1 again would fail: z exists).
+    const migrator = migratorFor(db.url, [CREATE_ITEMS, twoStep]);
+    expect(await migrator.validate()).toEqual([]);
+    const again = await migrator.apply();
+    expect(again.error).toBeNull();
+    expect(again.results.map((r) => [r.id, r.status, r.resumedFromStatement])).toEqual([
+      ['0002', 'applied', 1],
+    ]);
   });
 
   it('succeeds after a lock conflict clears between retries', async () => {
