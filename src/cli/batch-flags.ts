@@ -17,12 +17,13 @@ export function batchFlags(
 
 /**
  * Runs `work` with a signal that SIGINT/SIGTERM abort: a batched command stops after the batch
- * in flight, and its next run carries on from there.
+ * in flight, apply and rollback cancel the statement in progress, and the next run carries on.
  */
 export async function untilInterrupted<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const stop = (): void => {
-    controller.abort();
+  // The reason is what the engine reports (RUN_STOPPED); a second Ctrl-C kills at once.
+  const stop = (name: NodeJS.Signals): void => {
+    controller.abort(`interrupted (${name})`);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

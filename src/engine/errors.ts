@@ -219,11 +219,18 @@ export class RunStoppedError extends MigrationError {
   readonly code = 'RUN_STOPPED';
 
   constructor(
-    readonly migrationId: string,
+    /** null when the run stopped before any migration (waiting for the lock). */
+    readonly migrationId: string | null,
     readonly reason: string,
+    /** The statement in progress was cancelled on the server (Ctrl-C), not waited for. */
+    cancelled = false,
   ) {
     super(
-      `run stopped before the next statement of migration ${migrationId}: ${reason}; nothing more was written, and the next run resumes from history`,
+      migrationId === null
+        ? `run stopped before any migration: ${reason}; nothing was written`
+        : cancelled
+          ? `run stopped in migration ${migrationId}: ${reason}; the statement in progress was cancelled and rolled back, and the next run continues from history (a non-transactional migration with \`apply --resume\`)`
+          : `run stopped before the next statement of migration ${migrationId}: ${reason}; nothing more was written, and the next run resumes from history`,
     );
   }
 }

@@ -12,7 +12,14 @@ import {
 import type { HistoryStore } from './history-store.js';
 import type { Migration, SqlSection, SqlText } from './migration.js';
 import { concurrentIndexNames, concurrentIndexTarget, quoteIdent } from './plan.js';
-import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf, type BackoffPolicy } from './retry.js';
+import {
+  LOCK_NOT_AVAILABLE,
+  QUERY_CANCELED,
+  retryDelayMs,
+  sqlStateOf,
+  type BackoffPolicy,
+} from './retry.js';
+import type { Interrupter } from './interrupt.js';
 import type { SqlStatement } from './sql-splitter.js';
 
 /** Settings that hold for every migration of one run unless its header overrides them. */
@@ -30,6 +37,8 @@ export interface ExecutionSettings {
    * The operator answers from its Lease, so a deposed leader never writes again.
    */
   readonly stopIf?: () => string | null;
+  /** Cancels a migration statement in progress when the run is interrupted (Ctrl-C). */
+  readonly interrupter?: Interrupter;
 }
 
 /** One statement as it ran, for instrumentation (the staging dry-run's lock report). */
@@ -108,6 +117,20 @@ export class MigrationExecutor {
     if (reason !== null) throw new RunStoppedError(m.id, reason);
   }
 
+  /** A migration's own statement: the only query an interrupt may cancel. */
+  private async runStatement(sql: string): Promise<void> {
+    const interrupter = this.settings.interrupter;
+    if (interrupter) await interrupter.guard(() => this.client.query(sql));
+    else await this.client.query(sql);
+  }
+
+  /** A statement cancelled because the run was told to stop (Ctrl-C) is a stop, not a failure. */
+  private stoppedBy(m: Migration, err: unknown): RunStoppedError | null {
+    if (sqlStateOf(err) !== QUERY_CANCELED) return null;
+    const reason = this.settings.stopIf?.() ?? null;
+    return reason === null ? null : new RunStoppedError(m.id, reason, true);
+  }
+
   private async observe(
     m: Migration,
     statement: SqlStatement,
@@ -157,7 +180,7 @@ export class MigrationExecutor {
           current = { sql: statement.sql, startLine: statement.line };
           this.checkpoint(m);
           const sent = performance.now();
-          await this.client.query(statement.sql);
+          await this.runStatement(statement.sql);
           await this.observe(m, statement, index, true, sent);
         }
         const durationMs = Math.round(performance.now() - started);
@@ -168,6 +191,8 @@ export class MigrationExecutor {
       } catch (err) {
         await this.client.query('rollback').catch(() => undefined);
         if (err instanceof RunStoppedError) throw err;
+        const stopped = this.stoppedBy(m, err);
+        if (stopped) throw stopped;
         if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {
           const delay = retryDelayMs(attempt, this.settings.backoff);
           this.log.warn(
@@ -237,10 +262,13 @@ export class MigrationExecutor {
           try {
             await this.dropInvalidIndexes(statement.sql);
             const sent = performance.now();
-            await this.client.query(statement.sql);
+            await this.runStatement(statement.sql);
             await this.observe(m, statement, i, false, sent);
             break;
           } catch (err) {
+            // The row stays 'running' at this statement: `apply --resume` continues here.
+            const stopped = this.stoppedBy(m, err);
+            if (stopped) throw stopped;
             if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < t.retries) {
               retries++;
               const delay = retryDelayMs(attempt, this.settings.backoff);

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { MigrationLockBusyError } from './errors.js';
+import { MigrationLockBusyError, RunStoppedError } from './errors.js';
 
 /** First key of every dbmigrate advisory lock ('dbmg'); the second is derived from the history schema. */
 const LOCK_CLASS = 0x64626d67;
 
 /** The session-level advisory lock that keeps two runners from interleaving. */
 export interface MigrationLock {
-  acquire(client: pg.ClientBase, waitMs: number): Promise<void>;
+  /** Aborting `signal` stops the wait with RUN_STOPPED. */
+  acquire(client: pg.ClientBase, waitMs: number, signal?: AbortSignal): Promise<void>;
   release(client: pg.ClientBase): Promise<void>;
   /** Who holds it now (application_name, pid), or null when free. */
   holder(client: pg.ClientBase): Promise<string | null>;
@@ -35,10 +36,14 @@ export class AdvisoryMigrationLock implements MigrationLock {
     this.key = lockKeyFor(historySchema);
   }
 
-  async acquire(client: pg.ClientBase, waitMs: number): Promise<void> {
+  async acquire(client: pg.ClientBase, waitMs: number, signal?: AbortSignal): Promise<void> {
     const started = Date.now();
     let delay = 50;
     for (;;) {
+      if (signal?.aborted) {
+        const reason: unknown = signal.reason;
+        throw new RunStoppedError(null, typeof reason === 'string' ? reason : 'interrupted');
+      }
       const res = await client.query<{ ok: boolean }>(
         'select pg_try_advisory_lock($1::int, $2::int) as ok',
         [LOCK_CLASS, this.key],

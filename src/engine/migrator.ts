@@ -19,6 +19,7 @@ import {
 } from './errors.js';
 import { NoticeCollector } from './notices.js';
 import { MigrationExecutor, type ExecutionObserver, type ExecutionSettings } from './executor.js';
+import { Interrupter } from './interrupt.js';
 import { mapForeignHistory, readForeignHistory, type ForeignRunner } from './foreign-history.js';
 import { buildMigrationGraph, type MigrationGraph } from './graph.js';
 import {
@@ -82,6 +83,26 @@ export interface ApplyOptions {
    * (the operator answers from its Lease, the CLI from Ctrl-C).
    */
   readonly stopIf?: () => string | null;
+  /**
+   * Aborting it (the CLI's Ctrl-C) stops the run like stopIf, and also cancels the statement
+   * in progress on the server instead of waiting for it.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** stopIf, or the abort reason of `signal`. */
+function stopCondition(options: {
+  readonly stopIf?: () => string | null;
+  readonly signal?: AbortSignal;
+}): (() => string | null) | undefined {
+  const { stopIf, signal } = options;
+  if (signal === undefined) return stopIf;
+  return () => stopIf?.() ?? (signal.aborted ? interruptReason(signal) : null);
+}
+
+function interruptReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return typeof reason === 'string' ? reason : 'interrupted';
 }
 
 export type MigrationResultStatus = 'applied' | 'failed' | 'not_executed';
@@ -222,123 +243,139 @@ export class Migrator {
 
   /** Applies the pending set. Never throws; see RunResult.error. */
   async apply(options: ApplyOptions = {}): Promise<RunResult> {
-    return this.run('apply', options.runId, async (client, runId, log, graph) => {
-      const history = await this.store.read(client);
-      const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options, {
-        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
-        unrecordedRelations: await this.unrecordedRelations(client, history),
-      });
-      if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
-      if (plan.pending.length > 0) await this.store.ensure(client);
-      const byId = new Map(graph.ordered.map((m) => [m.id, m]));
-      const executor = this.executor(client, runId, log, options.stopIf);
-      const notices = new NoticeCollector(client, log);
-      const results: MigrationResult[] = [];
-      let error: MigrationError | null = null;
-      try {
-        for (const planned of plan.pending) {
-          const m = byId.get(planned.id) as Migration;
-          if (error) {
-            results.push(result(m, 'not_executed', null, planned.resumeFromStatement, 0, null));
-            continue;
-          }
-          log.info(
-            { migration: m.id, name: m.name, transactional: planned.transactional },
-            'migration start',
-          );
-          notices.begin(m.id);
-          try {
-            const outcome = await executor.apply(m, planned.resumeFromStatement);
+    const stopIf = stopCondition(options);
+    return this.run(
+      'apply',
+      options.runId,
+      options.signal,
+      async (client, runId, log, graph, interrupter) => {
+        const history = await this.store.read(client);
+        const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options, {
+          lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
+          unrecordedRelations: await this.unrecordedRelations(client, history),
+        });
+        if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
+        if (plan.pending.length > 0) await this.store.ensure(client);
+        const byId = new Map(graph.ordered.map((m) => [m.id, m]));
+        const executor = this.executor(client, runId, log, stopIf, interrupter);
+        const notices = new NoticeCollector(client, log);
+        const results: MigrationResult[] = [];
+        let error: MigrationError | null = null;
+        try {
+          for (const planned of plan.pending) {
+            const m = byId.get(planned.id) as Migration;
+            if (error) {
+              results.push(result(m, 'not_executed', null, planned.resumeFromStatement, 0, null));
+              continue;
+            }
             log.info(
-              {
-                migration: m.id,
-                name: m.name,
-                duration_ms: outcome.durationMs,
-                lock_retries: outcome.lockRetries,
-              },
-              'migration applied',
+              { migration: m.id, name: m.name, transactional: planned.transactional },
+              'migration start',
             );
-            results.push(
-              result(
-                m,
-                'applied',
-                outcome.durationMs,
-                planned.resumeFromStatement,
-                outcome.lockRetries,
-                null,
-                notices.take(),
-              ),
-            );
-          } catch (err) {
-            if (!(err instanceof MigrationError)) throw err;
-            error = err;
-            if (err instanceof RunStoppedError)
-              log.warn({ migration: m.id, name: m.name, reason: err.reason }, 'run stopped');
-            else
-              log.error(
-                { migration: m.id, name: m.name, ...refusalFields(err) },
-                'migration failed',
+            notices.begin(m.id);
+            try {
+              const outcome = await executor.apply(m, planned.resumeFromStatement);
+              log.info(
+                {
+                  migration: m.id,
+                  name: m.name,
+                  duration_ms: outcome.durationMs,
+                  lock_retries: outcome.lockRetries,
+                },
+                'migration applied',
               );
-            results.push(
-              result(
-                m,
-                'failed',
-                null,
-                planned.resumeFromStatement,
-                0,
-                err.message,
-                notices.take(),
-              ),
-            );
+              results.push(
+                result(
+                  m,
+                  'applied',
+                  outcome.durationMs,
+                  planned.resumeFromStatement,
+                  outcome.lockRetries,
+                  null,
+                  notices.take(),
+                ),
+              );
+            } catch (err) {
+              if (!(err instanceof MigrationError)) throw err;
+              error = err;
+              if (err instanceof RunStoppedError)
+                log.warn({ migration: m.id, name: m.name, reason: err.reason }, 'run stopped');
+              else
+                log.error(
+                  { migration: m.id, name: m.name, ...refusalFields(err) },
+                  'migration failed',
+                );
+              results.push(
+                result(
+                  m,
+                  'failed',
+                  null,
+                  planned.resumeFromStatement,
+                  0,
+                  err.message,
+                  notices.take(),
+                ),
+              );
+            }
           }
+        } finally {
+          notices.detach();
         }
-      } finally {
-        notices.detach();
-      }
-      return { results, skipped: plan.appliedCount, error };
-    });
+        return { results, skipped: plan.appliedCount, error };
+      },
+    );
   }
 
   /**
    * Rolls back every applied migration above `to`, newest first, through their down sections.
    * Refuses before touching anything when one of them has none. Never throws.
    */
-  async rollback(options: { to: string; runId?: string }): Promise<RunResult> {
-    return this.run('rollback', options.runId, async (client, runId, log, graph) => {
-      const history = await this.store.read(client);
-      const issues = validateAgainstHistory(graph, history, {
-        invalidIndexes: [],
-        allowOutOfOrder: true,
-        resume: false,
-        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
-      });
-      if (issues.length > 0) throw new MigrationValidationError(issues);
-      const set = rollbackSet(graph, history, options.to);
-      const irreversible = set.filter((m) => m.down === null).map((m) => m.id);
-      if (irreversible.length > 0) throw new IrreversibleMigrationError(irreversible);
-      if (set.length > 0) await this.store.ensure(client);
-      const executor = this.executor(client, runId, log);
-      const results: MigrationResult[] = [];
-      let error: MigrationError | null = null;
-      for (const m of set) {
-        if (error) {
-          results.push(result(m, 'not_executed', null, null, 0, null));
-          continue;
+  async rollback(options: {
+    to: string;
+    runId?: string;
+    signal?: AbortSignal;
+  }): Promise<RunResult> {
+    const stopIf = stopCondition(options);
+    return this.run(
+      'rollback',
+      options.runId,
+      options.signal,
+      async (client, runId, log, graph) => {
+        const history = await this.store.read(client);
+        const issues = validateAgainstHistory(graph, history, {
+          invalidIndexes: [],
+          allowOutOfOrder: true,
+          resume: false,
+          lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
+        });
+        if (issues.length > 0) throw new MigrationValidationError(issues);
+        const set = rollbackSet(graph, history, options.to);
+        const irreversible = set.filter((m) => m.down === null).map((m) => m.id);
+        if (irreversible.length > 0) throw new IrreversibleMigrationError(irreversible);
+        if (set.length > 0) await this.store.ensure(client);
+        const executor = this.executor(client, runId, log, stopIf);
+        const results: MigrationResult[] = [];
+        let error: MigrationError | null = null;
+        for (const m of set) {
+          if (error) {
+            results.push(result(m, 'not_executed', null, null, 0, null));
+            continue;
+          }
+          log.info({ migration: m.id, name: m.name }, 'rollback start');
+          try {
+            const outcome = await executor.revert(m);
+            log.info({ migration: m.id, duration_ms: outcome.durationMs }, 'migration rolled back');
+            results.push(result(m, 'applied', outcome.durationMs, null, outcome.lockRetries, null));
+          } catch (err) {
+            if (!(err instanceof MigrationError)) throw err;
+            error = err;
+            log.error({ migration: m.id, ...refusalFields(err) }, 'rollback failed');
+            results.push(result(m, 'failed', null, null, 0, err.message));
+          }
         }
-        log.info({ migration: m.id, name: m.name }, 'rollback start');
-        try {
-          const outcome = await executor.revert(m);
-          log.info({ migration: m.id, duration_ms: outcome.durationMs }, 'migration rolled back');
-          results.push(result(m, 'applied', outcome.durationMs, null, outcome.lockRetries, null));
-        } catch (err) {
-          if (!(err instanceof MigrationError)) throw err;
-          error = err;
-          log.error({ migration: m.id, ...refusalFields(err) }, 'rollback failed');
-          results.push(result(m, 'failed', null, null, 0, err.message));
-        }
-      }
-      return { results, skipped: 0, error };
-    });
+        return { results, skipped: 0, error };
+      },
+    );
   }
 
   /**
@@ -346,7 +383,7 @@ export class Migrator {
    * running it. Refused when any migration is already recorded.
    */
   async baseline(options: { version: string; runId?: string }): Promise<RunResult> {
-    return this.run('baseline', options.runId, async (client, runId, log, graph) => {
+    return this.run('baseline', options.runId, undefined, async (client, runId, log, graph) => {
       if (!graph.ordered.some((m) => sameMigrationId(m.id, options.version))) {
         throw new UnknownTargetError(options.version);
       }
@@ -411,46 +448,51 @@ export class Migrator {
     runId?: string;
   }): Promise<RunResult & { readonly notImported: readonly string[] }> {
     let notImported: string[] = [];
-    const res = await this.run('import', options.runId, async (client, runId, log, graph) => {
-      const history = await this.store.read(client);
-      if (history.some((r) => isInEffect(r) || isPartial(r))) {
-        throw new BaselineRefusedError(
-          `cannot import ${options.from} history: ${this.store.schema}.migration_history already records migrations; import only into a database dbmigrate has not run on`,
-        );
-      }
-      const entries = await readForeignHistory(client, options.from, options.schema ?? 'public');
-      const mapped = mapForeignHistory(options.from, entries, graph.ordered, runId);
-      notImported = mapped.skipped;
-      await this.store.ensure(client);
-      await client.query('begin');
-      try {
-        for (const w of mapped.writes) {
-          await this.store.write(client, w);
-          await this.store.logEvent(client, {
-            runId,
-            migrationId: w.id,
-            action: 'imported',
-            checksum: w.checksum,
-            durationMs: w.durationMs,
-            actor: this.appliedBy,
-            detail: `from ${options.from} (${w.status}, installed by ${w.appliedBy})`,
-          });
+    const res = await this.run(
+      'import',
+      options.runId,
+      undefined,
+      async (client, runId, log, graph) => {
+        const history = await this.store.read(client);
+        if (history.some((r) => isInEffect(r) || isPartial(r))) {
+          throw new BaselineRefusedError(
+            `cannot import ${options.from} history: ${this.store.schema}.migration_history already records migrations; import only into a database dbmigrate has not run on`,
+          );
         }
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
-      }
-      log.info({ from: options.from, imported: mapped.writes.length }, 'history imported');
-      const byId = new Map(graph.ordered.map((m) => [m.id, m]));
-      return {
-        results: mapped.writes.map((w) =>
-          result(byId.get(w.id) as Migration, 'applied', w.durationMs, null, 0, null),
-        ),
-        skipped: 0,
-        error: null,
-      };
-    });
+        const entries = await readForeignHistory(client, options.from, options.schema ?? 'public');
+        const mapped = mapForeignHistory(options.from, entries, graph.ordered, runId);
+        notImported = mapped.skipped;
+        await this.store.ensure(client);
+        await client.query('begin');
+        try {
+          for (const w of mapped.writes) {
+            await this.store.write(client, w);
+            await this.store.logEvent(client, {
+              runId,
+              migrationId: w.id,
+              action: 'imported',
+              checksum: w.checksum,
+              durationMs: w.durationMs,
+              actor: this.appliedBy,
+              detail: `from ${options.from} (${w.status}, installed by ${w.appliedBy})`,
+            });
+          }
+          await client.query('commit');
+        } catch (err) {
+          await client.query('rollback').catch(() => undefined);
+          throw err;
+        }
+        log.info({ from: options.from, imported: mapped.writes.length }, 'history imported');
+        const byId = new Map(graph.ordered.map((m) => [m.id, m]));
+        return {
+          results: mapped.writes.map((w) =>
+            result(byId.get(w.id) as Migration, 'applied', w.durationMs, null, 0, null),
+          ),
+          skipped: 0,
+          error: null,
+        };
+      },
+    );
     return { ...res, notImported };
   }
 
@@ -460,60 +502,65 @@ export class Migrator {
    */
   async repair(id: string): Promise<RunResult & { readonly action: string }> {
     let action = 'nothing to repair';
-    const res = await this.run('repair', undefined, async (client, runId, log, graph) => {
-      const history = await this.store.read(client);
-      if (!isMigrationId(id)) throw new UnknownTargetError(id);
-      const record = historyById(history).get(BigInt(id).toString());
-      const m = graph.ordered.find((x) => sameMigrationId(x.id, id));
-      if (!m) throw new UnknownTargetError(id);
-      // The events log is append-only: when it says the migration is in the database but the
-      // row was deleted or marked failed by hand, the row is restored, never forgotten (that
-      // would run the migration a second time).
-      const logged =
-        record && isInEffect(record) ? null : await this.store.lastInEffectEvent(client, m.id);
-      if (logged) {
-        const at = logged.at;
-        await this.store.write(client, {
-          id: m.id,
-          name: m.name,
-          transactional: m.directives.transaction,
-          startedAt: at,
-          appliedBy: this.appliedBy,
-          runId,
-          checksum: logged.checksum ?? m.checksum,
-          status: logged.action === 'baselined' ? 'baselined' : 'applied',
-          statementsDone: record?.statementsDone ?? 0,
-          statementsTotal: record?.statementsTotal ?? 0,
-          doneChecksum: null,
-          finishedAt: at,
-          durationMs: null,
-          error: null,
-          source: logged.action === 'baselined' ? 'baseline' : 'dbmigrate',
-        });
-        action = `restored the history row of ${m.file} from the events log (${logged.action} ${at.toISOString()}); it will not run again`;
-      } else if (!record) {
-        action = `nothing to repair: ${m.file} has no history row and the events log does not record it as applied`;
-      } else if (isInEffect(record) && record.checksum !== m.checksum) {
-        await this.store.setChecksum(client, record.id, m.checksum);
-        action = `accepted the new checksum ${m.checksum.slice(0, 12)} of ${m.file}`;
-      } else if (record.status === 'failed' || record.status === 'running') {
-        await this.store.remove(client, record.id);
-        action = `forgot the ${record.status} attempt of ${m.file}; it will run again from its first statement`;
-      }
-      if (!action.startsWith('nothing to repair')) {
-        await this.store.logEvent(client, {
-          runId,
-          migrationId: record?.id ?? m.id,
-          action: 'repaired',
-          checksum: m.checksum,
-          durationMs: null,
-          actor: this.appliedBy,
-          detail: action,
-        });
-      }
-      log.info({ migration: id, action }, 'repair');
-      return { results: [result(m, 'applied', null, null, 0, null)], skipped: 0, error: null };
-    });
+    const res = await this.run(
+      'repair',
+      undefined,
+      undefined,
+      async (client, runId, log, graph) => {
+        const history = await this.store.read(client);
+        if (!isMigrationId(id)) throw new UnknownTargetError(id);
+        const record = historyById(history).get(BigInt(id).toString());
+        const m = graph.ordered.find((x) => sameMigrationId(x.id, id));
+        if (!m) throw new UnknownTargetError(id);
+        // The events log is append-only: when it says the migration is in the database but the
+        // row was deleted or marked failed by hand, the row is restored, never forgotten (that
+        // would run the migration a second time).
+        const logged =
+          record && isInEffect(record) ? null : await this.store.lastInEffectEvent(client, m.id);
+        if (logged) {
+          const at = logged.at;
+          await this.store.write(client, {
+            id: m.id,
+            name: m.name,
+            transactional: m.directives.transaction,
+            startedAt: at,
+            appliedBy: this.appliedBy,
+            runId,
+            checksum: logged.checksum ?? m.checksum,
+            status: logged.action === 'baselined' ? 'baselined' : 'applied',
+            statementsDone: record?.statementsDone ?? 0,
+            statementsTotal: record?.statementsTotal ?? 0,
+            doneChecksum: null,
+            finishedAt: at,
+            durationMs: null,
+            error: null,
+            source: logged.action === 'baselined' ? 'baseline' : 'dbmigrate',
+          });
+          action = `restored the history row of ${m.file} from the events log (${logged.action} ${at.toISOString()}); it will not run again`;
+        } else if (!record) {
+          action = `nothing to repair: ${m.file} has no history row and the events log does not record it as applied`;
+        } else if (isInEffect(record) && record.checksum !== m.checksum) {
+          await this.store.setChecksum(client, record.id, m.checksum);
+          action = `accepted the new checksum ${m.checksum.slice(0, 12)} of ${m.file}`;
+        } else if (record.status === 'failed' || record.status === 'running') {
+          await this.store.remove(client, record.id);
+          action = `forgot the ${record.status} attempt of ${m.file}; it will run again from its first statement`;
+        }
+        if (!action.startsWith('nothing to repair')) {
+          await this.store.logEvent(client, {
+            runId,
+            migrationId: record?.id ?? m.id,
+            action: 'repaired',
+            checksum: m.checksum,
+            durationMs: null,
+            actor: this.appliedBy,
+            detail: action,
+          });
+        }
+        log.info({ migration: id, action }, 'repair');
+        return { results: [result(m, 'applied', null, null, 0, null)], skipped: 0, error: null };
+      },
+    );
     return { ...res, action };
   }
 
@@ -559,6 +606,7 @@ export class Migrator {
     runId: string,
     log: Logger,
     stopIf?: () => string | null,
+    interrupter?: Interrupter | null,
   ): MigrationExecutor {
     const settings: ExecutionSettings = {
       lockTimeoutMs: this.options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
@@ -570,6 +618,7 @@ export class Migrator {
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       ...(this.options.observer !== undefined && { observer: this.options.observer }),
       ...(stopIf !== undefined && { stopIf }),
+      ...(interrupter && { interrupter }),
     };
     return new MigrationExecutor(client, this.store, settings, log);
   }
@@ -590,11 +639,13 @@ export class Migrator {
   private async run(
     kind: string,
     givenRunId: string | undefined,
+    signal: AbortSignal | undefined,
     work: (
       client: pg.ClientBase,
       runId: string,
       log: Logger,
       graph: MigrationGraph,
+      interrupter: Interrupter | null,
     ) => Promise<{ results: MigrationResult[]; skipped: number; error: MigrationError | null }>,
   ): Promise<RunResult> {
     const runId = givenRunId ?? randomUUID();
@@ -610,10 +661,17 @@ export class Migrator {
       // Files are parsed before connecting: a malformed migration changes nothing, not even the history schema.
       const graph = await this.loadGraph();
       session = await this.options.database.connect(`dbmigrate:${runId}`);
-      await this.lock.acquire(session.client, this.options.lockWaitMs ?? DEFAULTS.lockWaitMs);
+      const interrupter = signal
+        ? await Interrupter.forSession(session.client, this.options.database, signal, log)
+        : null;
+      await this.lock.acquire(
+        session.client,
+        this.options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+        signal,
+      );
       try {
         // No history schema is created here: a run refused before it writes changes nothing.
-        outcome = await work(session.client, runId, log, graph);
+        outcome = await work(session.client, runId, log, graph, interrupter);
       } finally {
         await this.lock.release(session.client).catch(() => undefined);
       }

@@ -1,6 +1,9 @@
 /** SQLSTATE 55P03: lock_timeout expired (or NOWAIT failed); the statement changed nothing. */
 export const LOCK_NOT_AVAILABLE = '55P03';
 
+/** SQLSTATE 57014: the statement was cancelled (pg_cancel_backend, statement_timeout). */
+export const QUERY_CANCELED = '57014';
+
 export interface BackoffPolicy {
   readonly baseMs: number;
   readonly capMs: number;

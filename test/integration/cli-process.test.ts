@@ -1,8 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../helpers/database.js';
 
 /** The real `dbmigrate` executable, as a shell runs it. */
 function run(
@@ -80,5 +81,51 @@ describe('the dbmigrate executable', () => {
     };
     expect(body.error).toMatchObject({ code: 'BAD_DATABASE_URL', exitCode: 2 });
     expect(res.out).not.toContain(':pw@');
+  });
+
+  it('on Ctrl-C cancels the statement in progress, releases its lock and exits 4 with one line', async () => {
+    const db = await createTestDatabase('sigint');
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'dbm-sigint-'));
+      await writeFile(
+        join(dir, '0001_slow.sql'),
+        '-- migrate:up\ncreate table slow (id int);\nselect pg_sleep(60);\n',
+      );
+      const child = spawn(process.execPath, ['dist/cli/dbmigrate.js', 'apply'], {
+        env: { ...process.env, DATABASE_URL: db.url, DBMIGRATE_MIGRATIONS: dir },
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      for (let i = 0; i < 200; i++) {
+        const res = await db.query(
+          "select 1 from pg_stat_activity where datname = current_database() and query like '%pg_sleep(60)%' and pid <> pg_backend_pid()",
+        );
+        if ((res.rowCount ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const sent = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(code).toBe(4);
+      expect(Date.now() - sent).toBeLessThan(10_000);
+      expect(err).toMatch(
+        /dbmigrate apply: error \[RUN_STOPPED\]: run stopped in migration 0001: interrupted \(SIGINT\); the statement in progress was cancelled/,
+      );
+      expect(err).not.toMatch(/\n\s+at /);
+      // Nothing of it stays: the statement is gone from the server, its lock released, its table rolled back.
+      const busy = await db.query(
+        "select 1 from pg_stat_activity where datname = current_database() and query like '%pg_sleep(60)%' and pid <> pg_backend_pid()",
+      );
+      expect(busy.rowCount).toBe(0);
+      expect((await db.query("select 1 from pg_locks where locktype = 'advisory'")).rowCount).toBe(
+        0,
+      );
+      expect((await db.query("select to_regclass('slow') is null as gone")).rows).toEqual([
+        { gone: true },
+      ]);
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { CommandIo } from '../context.js';
 import { applySpec, SAFE_ONLY_FLAGS } from '../specs/apply.js';
 import { UsageError } from '../usage-error.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
+import { untilInterrupted } from '../batch-flags.js';
 import { migratorFrom } from '../migrator-factory.js';
 import { noticeLines, runJson, runTable } from '../render.js';
 import type { RunResult } from '../../engine/migrator.js';
@@ -15,13 +16,16 @@ export async function applyCommand(args: readonly string[], io: CommandIo): Prom
   if (safeOnly !== undefined) {
     throw new UsageError(`dbmigrate apply: --${safeOnly} only applies with --safe`);
   }
-  const run = await (
-    await migratorFrom(values, io, 'apply')
-  ).apply({
-    ...(values.target !== undefined && { target: values.target }),
-    allowOutOfOrder: values['out-of-order'] ?? false,
-    resume: values.resume ?? false,
-  });
+  const migrator = await migratorFrom(values, io, 'apply');
+  // Ctrl-C cancels the statement in progress and stops with RUN_STOPPED (exit 4).
+  const run = await untilInterrupted((signal) =>
+    migrator.apply({
+      signal,
+      ...(values.target !== undefined && { target: values.target }),
+      allowOutOfOrder: values['out-of-order'] ?? false,
+      resume: values.resume ?? false,
+    }),
+  );
   return reportRun('apply', io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
       ? `nothing to apply: ${r.skipped} migration(s) already applied`

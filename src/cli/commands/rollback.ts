@@ -1,6 +1,7 @@
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { rollbackSpec } from '../specs/rollback.js';
+import { untilInterrupted } from '../batch-flags.js';
 import { migrationIdFlag, migratorFrom } from '../migrator-factory.js';
 import { UsageError } from '../usage-error.js';
 import { reportRun } from './apply.js';
@@ -11,7 +12,8 @@ export async function rollbackCommand(args: readonly string[], io: CommandIo): P
     throw new UsageError('dbmigrate rollback: --to ID is required (the last migration to keep)');
   }
   const to = migrationIdFlag('to', values.to);
-  const run = await (await migratorFrom(values, io, 'rollback')).rollback({ to });
+  const migrator = await migratorFrom(values, io, 'rollback');
+  const run = await untilInterrupted((signal) => migrator.rollback({ to, signal }));
   return reportRun('rollback', io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
       ? `nothing to roll back: no applied migration above ${values.to ?? ''}`
