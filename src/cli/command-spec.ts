@@ -2,6 +2,7 @@
 // prints it and docs/cli.md is generated from it, so no flag can exist undocumented.
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../api/settings.js';
+import { nearest } from './nearest.js';
 import { UsageError } from './usage-error.js';
 
 export interface FlagSpec {
@@ -155,9 +156,17 @@ export function parseCommandArgs<F extends FlagSpecs, G extends GlobalFlag>(
 /** Names the global flag a command does not read, instead of Node's bare "Unknown option". */
 function unknownFlagHint(spec: CommandSpec, message: string): string {
   const m = /^Unknown option '--([^']+)'/.exec(message);
-  if (m?.[1] !== undefined && m[1] in GLOBAL_FLAGS)
-    return `--${m[1]} does not apply to ${spec.name}`;
-  return message.replace(/\. To specify a positional argument.*$/s, '');
+  const flag = m?.[1];
+  if (flag !== undefined && flag in GLOBAL_FLAGS) return `--${flag} does not apply to ${spec.name}`;
+  const near =
+    flag === undefined
+      ? null
+      : nearest(
+          flag,
+          acceptedFlags(spec).map(([name]) => name),
+        );
+  const base = message.replace(/\. To specify a positional argument.*$/s, '');
+  return near === null ? base : `${base}; did you mean --${near}?`;
 }
 
 function flagLabel(name: string, flag: FlagSpec): string {

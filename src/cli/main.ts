@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandHelp, type CommandSpec } from './command-spec.js';
 import type { CommandIo } from './context.js';
+import { nearest } from './nearest.js';
 import { COMMAND_SPECS } from './specs/index.js';
 import { EXIT_CODE_LINES, ExitCode, exitCodeFor } from './exit-codes.js';
 
@@ -77,17 +78,24 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     io.stdout(`dbmigrate ${packageVersion()} (Node.js ${process.versions.node})`);
     return ExitCode.ok;
   }
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  if (name === undefined) {
+    // Asked for nothing: the usage is an error message, so it goes where errors go.
+    process.stderr.write(`${usage()}\n`);
+    return ExitCode.usage;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
     io.stdout(usage());
-    return name === undefined ? ExitCode.usage : ExitCode.ok;
+    return ExitCode.ok;
   }
   const spec = specOf(name);
   const load = LOADERS[name];
   if (!spec || !load) {
     const near = nearestCommand(name);
-    process.stderr.write(
-      `dbmigrate: unknown command "${name}"${near === null ? '' : `; did you mean "${near}"?`}\n\n${usage()}\n`,
-    );
+    const message = `unknown command "${name}"${near === null ? '' : `; did you mean "${near}"?`}`;
+    if (args.includes('--json')) {
+      io.stdout(JSON.stringify({ error: { code: 'USAGE', exitCode: ExitCode.usage, message } }));
+    }
+    process.stderr.write(`dbmigrate: ${message}\n\n${usage()}\n`);
     return ExitCode.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {
@@ -129,27 +137,10 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
 
 /** The command a typo most likely meant (edit distance at most 2), or null. */
 export function nearestCommand(typed: string): string | null {
-  const distance = (a: string, b: string): number => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const row = [i];
-      for (let j = 1; j <= b.length; j++) {
-        row[j] = Math.min(
-          (prev[j] ?? 0) + 1,
-          (row[j - 1] ?? 0) + 1,
-          (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-        );
-      }
-      prev = row;
-    }
-    return prev[b.length] ?? Infinity;
-  };
-  let best: { name: string; d: number } | null = null;
-  for (const { name } of COMMAND_SPECS) {
-    const d = distance(typed.toLowerCase(), name);
-    if (d <= 2 && (best === null || d < best.d)) best = { name, d };
-  }
-  return best?.name ?? null;
+  return nearest(
+    typed.toLowerCase(),
+    COMMAND_SPECS.map((c) => c.name),
+  );
 }
 
 /** Runs the CLI on this process's arguments and sets its exit code. */

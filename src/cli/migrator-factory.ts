@@ -1,7 +1,7 @@
 import { configSettings, type DbmigrateConfig } from '../api/config.js';
 import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
 import { checkDatabaseUrl } from '../db/database-url.js';
-import { parseDurationMs } from '../engine/duration.js';
+import { MAX_DURATION_MS, parseDurationMs } from '../engine/duration.js';
 import { createMigrator } from '../engine/create-migrator.js';
 import type { Migrator } from '../engine/migrator.js';
 import { DirectoryMigrationSource } from '../engine/source.js';
@@ -25,6 +25,8 @@ function duration(flag: string, value: string | undefined): number | undefined {
   const ms = parseDurationMs(value);
   if (ms === null)
     throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`);
+  if (ms > MAX_DURATION_MS)
+    throw new UsageError(`--${flag}: "${value}" is longer than PostgreSQL allows (about 24 days)`);
   return ms;
 }
 

@@ -26,6 +26,9 @@ const UNITS: Readonly<Record<string, number>> = {
 
 const PART = /(\d+(?:\.\d+)?)\s*([a-z]+)\s*/y;
 
+/** The longest timeout PostgreSQL accepts (lock_timeout, statement_timeout): about 24.8 days. */
+export const MAX_DURATION_MS = 2_147_483_647;
+
 /** Milliseconds, or null when `text` is not a duration. */
 export function parseDurationMs(text: string): number | null {
   const t = text.trim();

@@ -1,5 +1,5 @@
 import { migrationChecksum } from './checksum.js';
-import { parseDurationMs } from './duration.js';
+import { MAX_DURATION_MS, parseDurationMs } from './duration.js';
 import { MigrationParseError } from './errors.js';
 import type { StatementSplitter } from './statement-splitter.js';
 import { MigrationDirectivesSchema, type Migration, type SqlSection } from './migration.js';
@@ -114,7 +114,15 @@ function parseDirectiveLine(
 ): void {
   for (const pair of body.trim().split(/\s+/).filter(Boolean)) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new MigrationParseError(file, line, `directive "${pair}" must be key=value`);
+    if (eq <= 0) {
+      // `lock_timeout=5 minutes` splits into two words: say how to write it.
+      const unit = /^[a-z]+$/i.test(pair) && parseDurationMs(`1${pair}`) !== null;
+      throw new MigrationParseError(
+        file,
+        line,
+        `directive "${pair}" must be key=value${unit ? ' (write a duration without spaces, e.g. lock_timeout=5min)' : ''}`,
+      );
+    }
     const key = pair.slice(0, eq).toLowerCase();
     const value = pair.slice(eq + 1);
     const fail = (why: string): never => {
@@ -136,8 +144,7 @@ function parseDirectiveLine(
       case 'statement_timeout': {
         const ms = parseDurationMs(value);
         if (ms === null) fail('must be a duration such as 500ms, 5s or 2min');
-        // PostgreSQL's own limit for timeouts (INT_MAX milliseconds, about 24.8 days).
-        if ((ms ?? 0) > 2_147_483_647) fail('is longer than PostgreSQL allows (about 24 days)');
+        if ((ms ?? 0) > MAX_DURATION_MS) fail('is longer than PostgreSQL allows (about 24 days)');
         into[key === 'lock_timeout' ? 'lockTimeoutMs' : 'statementTimeoutMs'] = ms;
         break;
       }

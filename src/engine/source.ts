@@ -41,9 +41,13 @@ export async function parseMigrationTexts(texts: readonly MigrationText[]): Prom
 /**
  * Whether a file is meant as a migration: any `.sql` in any case (`0002_b.SQL`), or a name
  * that starts like one (`0003_c.sql.txt`, `0004-d.sql`). Those that miss the exact
- * `NNNN_name.sql` pattern are refused by name; other files (README.md, .gitkeep) are not ours.
+ * `NNNN_name.sql` pattern are refused by name; other files (README.md, .gitkeep) are not ours,
+ * and neither are an editor's hidden, swap and backup files (`.0003_c.sql.swp`, `0003_c.sql~`,
+ * `0003_c.sql.bak`), which would otherwise block every command while the file is open.
  */
 export function looksLikeMigration(baseName: string): boolean {
+  if (baseName.startsWith('.') || /(~|\.(swp|swo|swx|bak|orig|rej|tmp))$/i.test(baseName))
+    return false;
   return /\.sql$/i.test(baseName) || /^\d+[_-]/.test(baseName);
 }
 

@@ -9,8 +9,15 @@ import { statusSpec } from '../../src/cli/specs/status.js';
 import { snapshotSpec } from '../../src/cli/specs/snapshot.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
+  return cliWith({}, ...argv);
+}
+
+async function cliWith(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; out: string }> {
   const out: string[] = [];
-  const io: CommandIo = { stdout: (t) => out.push(t), env: {} };
+  const io: CommandIo = { stdout: (t) => out.push(t), env };
   const code = await main(argv, io);
   return { code, out: out.join('\n') };
 }
@@ -87,9 +94,29 @@ describe('flags a command does not read', () => {
     );
   });
 
+  it('suggests the flag a typo meant', () => {
+    expect(() => parseCommandArgs(statusSpec, ['--lok-timeout', '5s'])).toThrow(
+      "dbmigrate status: Unknown option '--lok-timeout'; did you mean --lock-timeout? (see dbmigrate status --help)",
+    );
+  });
+
   it('refuses --safe flags on a plain apply, before connecting', async () => {
     const { code } = await cli('apply', '--now', '--database-url', 'postgres://nowhere.invalid/x');
     expect(code).toBe(2);
+  });
+});
+
+describe('duration flags', () => {
+  it('refuses, before connecting, a duration PostgreSQL would refuse or that is not one', async () => {
+    const env = { DATABASE_URL: 'postgres://app@127.0.0.1:1/nowhere' };
+    for (const value of ['99999999h', '25d', '5 fortnights']) {
+      const res = await cliWith(env, 'status', '--lock-timeout', value, '--json');
+      expect(res.code, value).toBe(2);
+      expect(res.out).toMatch(/"code":"USAGE"/);
+      expect(res.out).toMatch(
+        /--lock-timeout: .* (is longer than PostgreSQL allows|is not a duration)/,
+      );
+    }
   });
 });
 
@@ -109,6 +136,21 @@ describe('help helpers', () => {
       '15m',
       '1h',
     ]);
+  });
+
+  it('prints the usage as an error when given no command, and a JSON error for an unknown one under --json', async () => {
+    const none = await cli();
+    expect(none.code).toBe(2);
+    expect(none.out).toBe('');
+    const unknown = await cli('stauts', '--json');
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.out)).toEqual({
+      error: {
+        code: 'USAGE',
+        exitCode: 2,
+        message: 'unknown command "stauts"; did you mean "status"?',
+      },
+    });
   });
 
   it('suggests the nearest command for a typo', () => {

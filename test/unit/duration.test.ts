@@ -20,6 +20,8 @@ describe('parseDurationMs', () => {
     ['1d', 86_400_000],
     ['2 minutes', 120_000],
     ['1h30m15s', 5_415_000],
+    ['2147483647', 2_147_483_647],
+    ['24d', 2_073_600_000],
   ])('reads %j as %d ms', (text, ms) => {
     expect(parseDurationMs(text)).toBe(ms);
   });

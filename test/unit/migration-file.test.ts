@@ -261,6 +261,16 @@ describe('parseMigrationFile: refusals name the file and line', () => {
     expect(err.message).toContain('"transaction" must be key=value');
   });
 
+  it('says how to write a duration that was split by a space', () => {
+    const err = parseError(
+      '0001_x.sql',
+      lines('-- dbmigrate:lock_timeout=5 minutes', '-- migrate:up', 'select 1;'),
+    );
+    expect(err.message).toBe(
+      '0001_x.sql:1: directive "minutes" must be key=value (write a duration without spaces, e.g. lock_timeout=5min)',
+    );
+  });
+
   it('refuses a directive with an empty key', () => {
     const err = parseError(
       '0001_x.sql',

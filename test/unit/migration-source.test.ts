@@ -52,6 +52,11 @@ describe('reading migration files', () => {
       '0001_a.sql': '-- migrate:up\nselect 1;\n',
       'README.md': '# notes',
       '.gitkeep': '',
+      // An editor's swap and backup files, while 0001_a.sql is being edited.
+      '.0001_a.sql.swp': 'binary',
+      '0001_a.sql~': '-- migrate:up\nselect 0;\n',
+      '0001_a.sql.bak': '-- migrate:up\nselect 0;\n',
+      '.0002_hidden.sql': '-- migrate:up\nselect 0;\n',
     });
     expect((await new DirectoryMigrationSource(d).load()).map((m) => m.id)).toEqual(['0001']);
   });
