@@ -22,12 +22,13 @@ demo: setup build
 
 ## test: type check, lint, format check, then unit, integration (real PostgreSQL + pgvector) and
 ## end-to-end tests (real etcd + kube-apiserver, built once by hack/control-plane.sh and cached;
-## the Helm chart's tests use helm, built once by hack/helm.sh)
+## the Helm chart's tests use helm, built once by hack/helm.sh; the Argo CD health checks run
+## in Lua 5.1 from Debian, fetched once by hack/lua.sh)
 test: setup build
 	npm run -s typecheck
 	npm run -s lint
 	npm run -s format:check
-	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" npm run -s test
+	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" npm run -s test
 
 bench-engine: setup build
 	node dist/bench/engine/run.js

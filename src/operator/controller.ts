@@ -54,8 +54,10 @@ export class Operator {
     readonly plural: Plural | 'configmaps';
     readonly informer: Informer<KubernetesObject> & { list(): readonly KubernetesObject[] };
   }[] = [];
-  /** Set once every informer has listed: what /readyz reports. */
+  /** Set once every informer has started; with `unlisted` empty, what /readyz reports. */
   private synced = false;
+  /** Informers whose first list has not succeeded yet. */
+  private readonly unlisted = new Set<string>();
   private readonly reconcilers: Readonly<Record<Kind, Reconciler>>;
   private stopped = false;
   private workersDone: Promise<void>[] = [];
@@ -112,7 +114,11 @@ export class Operator {
    */
   notReadyReason(): string | null {
     if (this.stopped) return 'shutting down';
-    return this.synced ? null : 'informers have not listed yet';
+    if (!this.synced || this.unlisted.size > 0) {
+      const waiting = [...this.unlisted].sort().join(', ');
+      return `informers have not listed yet${waiting ? `: ${waiting}` : ''}`;
+    }
+    return null;
   }
 
   get isLeader(): boolean {
@@ -185,7 +191,15 @@ export class Operator {
     list: () => Promise<KubernetesListObject<KubernetesObject>>,
     onChange: (obj: KubernetesObject) => void,
   ): Informer<KubernetesObject> & { list(): readonly KubernetesObject[] } {
-    const inf = makeInformer(this.options.api.config, path, list);
+    // Not ready until this informer's list has succeeded once (a 429 while the API server's
+    // storage initialises fails it, and the restart below lists again).
+    this.unlisted.add(what);
+    const listed = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      const result = await list();
+      this.unlisted.delete(what);
+      return result;
+    };
+    const inf = makeInformer(this.options.api.config, path, listed);
     for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, onChange);
     // Restart the watch after a pause (the list resyncs the cache). A start that itself fails
     // without an error event is retried the same way, so a watch is never left dead.

@@ -237,6 +237,11 @@ describe('the Helm chart', () => {
     });
     operators.push(operator);
     await operator.start();
+    // Ready (what /readyz serves) once every informer has listed, even if the API server
+    // answered the first lists with 429 while its storage initialised.
+    for (let i = 0; i < 100 && operator.notReadyReason() !== null; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(operator.notReadyReason()).toBeNull();
     return { operator, logs };
   }
 
