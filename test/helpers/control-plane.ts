@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cachedTool } from './cached-tool.js';
 
 /** A real etcd + kube-apiserver on loopback, for end-to-end tests. */
 export interface ControlPlane {
@@ -33,23 +34,9 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The bin directory hack/control-plane.sh builds (cached by version), or a clear error. */
+/** The bin directory hack/control-plane.sh builds (cached by version). */
 export function controlPlaneBinDir(): string {
-  const fromEnv = process.env['DBM_K8S_BIN'];
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync('bash', ['hack/control-plane.sh'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }).trim();
-  } catch (err) {
-    throw new Error(
-      `the Kubernetes control plane is not built and hack/control-plane.sh failed: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  return cachedTool('DBM_K8S_BIN', 'hack/control-plane.sh', 'the Kubernetes control plane');
 }
 
 function readyz(server: string, token: string): Promise<boolean> {

@@ -1,22 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { cachedTool } from './cached-tool.js';
 
 export const CHART = 'charts/db-migration-operator';
 
-/** The bin directory hack/helm.sh builds (cached by version), or a clear error. */
+/** The bin directory hack/helm.sh builds (cached by version). */
 export function helmBinDir(): string {
-  const fromEnv = process.env['DBM_HELM_BIN'];
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync('bash', ['hack/helm.sh'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }).trim();
-  } catch (err) {
-    throw new Error(`helm is not built and hack/helm.sh failed: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return cachedTool('DBM_HELM_BIN', 'hack/helm.sh', 'helm');
 }
 
 /** Runs helm; returns its exit code, stdout and stderr (never throws on a non-zero exit). */

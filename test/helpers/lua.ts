@@ -1,19 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { cachedTool } from './cached-tool.js';
 
-/** The Lua 5.1 interpreter hack/lua.sh fetches (cached), or a clear error. */
+/** The Lua 5.1 interpreter hack/lua.sh fetches (cached). */
 export function luaBin(): string {
-  const fromEnv = process.env['DBM_LUA'];
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync('bash', ['hack/lua.sh'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }).trim();
-  } catch (err) {
-    throw new Error(`lua5.1 is not available and hack/lua.sh failed: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return cachedTool('DBM_LUA', 'hack/lua.sh', 'lua5.1');
 }
 
 /** A JSON value as a Lua table constructor, the way Argo CD hands objects to health scripts. */
