@@ -114,7 +114,8 @@ export class HistoryStore {
 
   /**
    * Per migration, the last thing the append-only events log says happened to it (applied,
-   * baselined, imported, rolled back, repaired): what the history table must agree with.
+   * baselined, imported, rolled back): what the history table must agree with. A repair is not
+   * one of them: it changes the bookkeeping, never whether the migration is in the database.
    */
   async readLastOutcomes(
     client: pg.ClientBase,
@@ -125,7 +126,7 @@ export class HistoryStore {
     const res = await client.query<{ id: string; action: string }>(
       `select distinct on (migration_id) migration_id as id, action
          from ${this.events}
-        where action in ('applied', 'baselined', 'imported', 'rolled_back', 'repaired')
+        where action in ('applied', 'baselined', 'imported', 'rolled_back')
         order by migration_id, seq desc`,
     );
     return new Map(
@@ -227,7 +228,7 @@ export class HistoryStore {
 
   /**
    * The latest apply, baseline or import event of migration `id`, when that is also its latest
-   * outcome (no rollback or repair after it): what the events log says is in the database.
+   * outcome (no rollback after it): what the events log says is in the database.
    */
   async lastInEffectEvent(
     client: pg.ClientBase,
@@ -241,7 +242,7 @@ export class HistoryStore {
     const res = await client.query<{ action: string; checksum: string | null; at: Date }>(
       `select action, checksum, at from ${this.events}
         where migration_id ~ '^[0-9]+$' and migration_id::numeric = $1::numeric
-          and action in ('applied', 'baselined', 'imported', 'rolled_back', 'repaired')
+          and action in ('applied', 'baselined', 'imported', 'rolled_back')
         order by seq desc limit 1`,
       [id],
     );

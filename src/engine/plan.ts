@@ -235,7 +235,7 @@ export function validateAgainstHistory(
       code: 'HISTORY_MISMATCH',
       migrationId: shown,
       message: `the events log records migration ${shown} as ${outcome}, but the history table ${r ? `says ${r.status}` : 'has no row for it'}; the history table was edited by hand`,
-      fix: `restore the history row from a snapshot (its checksum is in the events log); do not re-run migration ${shown}: its changes are in the database`,
+      fix: `run \`dbmigrate repair ${shown}\`: it restores the row from the events log; do not re-run migration ${shown}: its changes are in the database`,
     });
   }
   const unrecorded = context.unrecordedRelations ?? [];

@@ -36,9 +36,24 @@ export interface CreateLoggerOptions {
 /**
  * pino JSON logger with credential redaction on every field. Child loggers add `run_id`.
  */
+/** The levels `--log-level` and DBMIGRATE_LOG_LEVEL take. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** A log level that is not one of LOG_LEVELS: bad input (exit 2), not a crash. */
+export class LogLevelError extends Error {
+  readonly code = 'USAGE';
+
+  constructor(level: string) {
+    super(`log level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+    this.name = 'LogLevelError';
+  }
+}
+
 export function createLogger(options: CreateLoggerOptions): Logger {
+  const level = options.level ?? process.env['DBMIGRATE_LOG_LEVEL'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new LogLevelError(level);
   const config: LoggerOptions = {
-    level: options.level ?? process.env['DBMIGRATE_LOG_LEVEL'] ?? 'info',
+    level,
     base: { component: options.component },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {

@@ -171,6 +171,16 @@ describe('validation before apply', () => {
         expect(run.error).toBeNull();
         expect(run.applied).toBe(0);
         expect((await db.query('select * from seeded')).rowCount).toBe(1);
+        // Tampered with again after the repair: still caught, still restored, never re-run.
+        await db.query(tamper);
+        const again = await migratorFor(db.url, [M1, INSERTING]).validate();
+        expect(again.map((i) => i.code)).toEqual(['HISTORY_MISMATCH']);
+        expect(again[0]?.fix).toContain('dbmigrate repair 0002');
+        expect((await migratorFor(db.url, [M1, INSERTING]).repair('0002')).action).toMatch(
+          /^restored the history row/,
+        );
+        expect((await migratorFor(db.url, [M1, INSERTING]).apply()).applied).toBe(0);
+        expect((await db.query('select * from seeded')).rowCount).toBe(1);
       },
     );
 

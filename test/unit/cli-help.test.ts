@@ -120,6 +120,17 @@ describe('duration flags', () => {
   });
 });
 
+describe('--log-level', () => {
+  it('refuses a level that does not exist with exit 2, not a crash', async () => {
+    const env = { DATABASE_URL: 'postgres://app@127.0.0.1:1/nowhere' };
+    const res = await cliWith(env, 'status', '--log-level', 'bogus', '--json');
+    expect(res.code).toBe(2);
+    expect(res.out).toContain(
+      'log level \\"bogus\\" is not one of trace, debug, info, warn, error',
+    );
+  });
+});
+
 describe('docs/cli.md', () => {
   it('is generated from the command specs (run `npm run gen:cli-docs`)', () => {
     expect(readFileSync('docs/cli.md', 'utf8'), 'docs/cli.md is stale').toBe(cliMarkdown());
