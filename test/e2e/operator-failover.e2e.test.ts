@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { freePort, startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** The real `dbmigrate operator` as a process of its own, so it can be killed like a pod. */
-function startOperator(cp: ControlPlane, identity: string): ChildProcess {
+function startOperator(cp: ControlPlane, identity: string, httpPort = 0): ChildProcess {
   const child = spawn(
     process.execPath,
     [
@@ -21,6 +21,9 @@ function startOperator(cp: ControlPlane, identity: string): ChildProcess {
       '500ms',
       '--log-level',
       'warn',
+      // Replicas on one machine: each its own probe port (in pods they all use :8080).
+      '--http-addr',
+      `127.0.0.1:${String(httpPort)}`,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -71,11 +74,27 @@ describe('operator replicas, leader election and restarts', () => {
     'elects one leader of two replicas, and the other takes over when it dies',
     { timeout: 120_000 },
     async () => {
-      const a = startOperator(cp, 'replica-a');
-      const b = startOperator(cp, 'replica-b');
+      const ports = [await freePort(), await freePort()] as const;
+      const a = startOperator(cp, 'replica-a', ports[0]);
+      const b = startOperator(cp, 'replica-b', ports[1]);
       children.push(a, b);
       const first = await until('a leader', () => holder(cp) || null);
       expect(['replica-a', 'replica-b']).toContain(first);
+      // Both answer the kubelet's probes, and the standby is ready too: readiness is not leadership.
+      for (const port of ports) {
+        const probe = (path: string) =>
+          fetch(`http://127.0.0.1:${String(port)}${path}`)
+            .then((r) => r.status)
+            .catch(() => 0);
+        expect(
+          await until('/healthz', async () => ((await probe('/healthz')) === 200 ? 200 : null)),
+        ).toBe(200);
+        expect(
+          await until(`replica on ${String(port)} ready`, async () =>
+            (await probe('/readyz')) === 200 ? true : null,
+          ),
+        ).toBe(true);
+      }
       // It stays with one holder while both run.
       await new Promise((r) => setTimeout(r, 2000));
       expect(holder(cp)).toBe(first);

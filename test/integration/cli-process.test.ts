@@ -118,9 +118,13 @@ describe('the dbmigrate executable', () => {
         "select 1 from pg_stat_activity where datname = current_database() and query like '%pg_sleep(60)%' and pid <> pg_backend_pid()",
       );
       expect(busy.rowCount).toBe(0);
-      expect((await db.query("select 1 from pg_locks where locktype = 'advisory'")).rowCount).toBe(
-        0,
-      );
+      expect(
+        (
+          await db.query(
+            "select 1 from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+          )
+        ).rowCount,
+      ).toBe(0);
       expect((await db.query("select to_regclass('slow') is null as gone")).rows).toEqual([
         { gone: true },
       ]);
