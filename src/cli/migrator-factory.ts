@@ -27,6 +27,11 @@ function duration(flag: string, value: string | undefined): number | undefined {
     throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`);
   if (ms > MAX_DURATION_MS)
     throw new UsageError(`--${flag}: "${value}" is longer than PostgreSQL allows (about 24 days)`);
+  // PostgreSQL reads 0 as "no timeout": a value that only rounds to it must not turn it off.
+  if (ms === 0 && /[1-9]/.test(value))
+    throw new UsageError(
+      `--${flag}: "${value}" rounds to 0 ms, which means no timeout at all; write 0 for none, or at least 1ms`,
+    );
   return ms;
 }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * Database URLs as people type them, checked before anything connects: every problem is a
  * usage error that says what is wrong, and shows the URL with its password masked, however
@@ -86,8 +87,21 @@ export function databaseUrlProblem(raw: string): string | null {
   } catch {
     return "its user name or password has a '%' that does not start a percent-encoded byte; write '%' as %25";
   }
+  const sslmode = u.searchParams.get('sslmode');
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    return `its sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`;
+  }
+  // The driver reads these files when it connects; a missing one would end in a stack trace.
+  for (const param of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = u.searchParams.get(param);
+    if (file !== null && file !== 'system' && !existsSync(file))
+      return `its ${param} file ${file} does not exist`;
+  }
   return null;
 }
+
+/** The sslmode values the driver understands. */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
 
 /**
  * The URL, trimmed, or a DatabaseUrlError naming `source` (the flag, variable or Secret it came

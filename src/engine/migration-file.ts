@@ -60,7 +60,17 @@ export function parseMigrationFile(
       downLine = lineNo;
       continue;
     }
-    if (upLine !== null) continue;
+    if (upLine !== null) {
+      // Read as SQL (a comment), it would silently not apply: transaction=false ignored.
+      if (DIRECTIVE.test(trimmed)) {
+        throw new MigrationParseError(
+          file,
+          lineNo,
+          'a -- dbmigrate: directive below -- migrate:up is not read; move it above the marker',
+        );
+      }
+      continue;
+    }
     const directive = DIRECTIVE.exec(trimmed);
     if (directive) {
       parseDirectiveLine(file, lineNo, directive[1] ?? '', raw);

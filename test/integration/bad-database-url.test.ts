@@ -18,6 +18,10 @@ const BROKEN: ((p: string) => string)[] = [
   (p) => `mysql://app:${p}@db.example/app`,
   (p) => `app:${p}@db.example/app`,
   (p) => ` postgres//${p}@db.example/app `,
+  // TLS settings the driver would only trip over when connecting (a stack trace before).
+  (p) =>
+    `postgres://app:${p}@127.0.0.1:5432/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`,
+  (p) => `postgres://app:${p}@127.0.0.1:5432/app?sslmode=bogus`,
 ];
 
 function dbmigrate(url: string): { code: number | null; out: string } {

@@ -261,6 +261,20 @@ describe('parseMigrationFile: refusals name the file and line', () => {
     expect(err.message).toContain('"transaction" must be key=value');
   });
 
+  it('refuses a directive below the up marker instead of silently reading it as SQL', () => {
+    const err = parseError(
+      '0001_x.sql',
+      lines(
+        '-- migrate:up',
+        '-- dbmigrate:transaction=false',
+        'create index concurrently i on t (a);',
+      ),
+    );
+    expect(err.message).toBe(
+      '0001_x.sql:2: a -- dbmigrate: directive below -- migrate:up is not read; move it above the marker',
+    );
+  });
+
   it('says how to write a duration that was split by a space', () => {
     const err = parseError(
       '0001_x.sql',
