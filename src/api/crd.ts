@@ -145,6 +145,20 @@ function customResourceDefinition(def: CrdDefinition): JsonObject {
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
 /** The CRDs, generated from the zod schemas (the single source of truth). */
+/** The Ready condition as `kubectl get` shows it for built-in kinds: its status and reason. */
+const READY_COLUMNS: readonly PrinterColumn[] = [
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+];
+
+/** Last, and only with -o wide: it can be long. */
+const MESSAGE_COLUMN: PrinterColumn = {
+  name: 'Message',
+  type: 'string',
+  priority: 1,
+  jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+};
+
 export function customResourceDefinitions(): Record<string, JsonObject> {
   return {
     'dbops.docserver.io_databasemigrations.yaml': customResourceDefinition({
@@ -161,7 +175,9 @@ export function customResourceDefinitions(): Record<string, JsonObject> {
         { name: 'Applied', type: 'integer', jsonPath: '.status.appliedCount' },
         { name: 'Pending', type: 'integer', jsonPath: '.status.pendingCount' },
         { name: 'Snapshot', type: 'string', jsonPath: '.status.snapshotRef.name' },
+        ...READY_COLUMNS,
         AGE,
+        MESSAGE_COLUMN,
       ],
     }),
     'dbops.docserver.io_backupsnapshots.yaml': customResourceDefinition({
@@ -177,7 +193,9 @@ export function customResourceDefinitions(): Record<string, JsonObject> {
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Size', type: 'string', jsonPath: '.status.size' },
         { name: 'Verified', type: 'boolean', jsonPath: '.status.verified' },
+        ...READY_COLUMNS,
         AGE,
+        MESSAGE_COLUMN,
       ],
     }),
   };

@@ -22,7 +22,13 @@ spec:
 `;
     cp.kubectl(['apply', '-f', '-'], manifest);
     const table = cp.kubectl(['get', 'dbm']);
-    expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+APPLIED\s+PENDING\s+SNAPSHOT\s+AGE$/);
+    expect(table.split('\n')[0]).toMatch(
+      /^NAME\s+PHASE\s+APPLIED\s+PENDING\s+SNAPSHOT\s+READY\s+REASON\s+AGE$/,
+    );
+    // The Ready condition's message only with -o wide.
+    expect(cp.kubectl(['get', 'dbm', '-o', 'wide']).split('\n')[0]).toMatch(
+      /\sREASON\s+AGE\s+MESSAGE$/,
+    );
     expect(table).toContain('docs-schema');
     const byCategory = cp.kubectl(['get', 'dbops']);
     expect(byCategory).toContain('databasemigration.dbops.docserver.io/docs-schema');

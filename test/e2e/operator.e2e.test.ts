@@ -136,10 +136,10 @@ spec:
       );
       expect(history.rows.map((r) => r.id)).toEqual(['0001', '0002']);
       const table = cp.kubectl(['get', 'dbm', 'happy']);
-      expect(table).toMatch(/happy\s+Succeeded\s+2\s+0\s+happy-g1-\w{5}\s+/);
+      expect(table).toMatch(/happy\s+Succeeded\s+2\s+0\s+happy-g1-\w{5}\s+True\s+Succeeded\s+/);
       const snapName = done.status?.snapshotRef?.name ?? '';
       const snap = cp.kubectl(['get', 'dbsnap', snapName]);
-      expect(snap).toMatch(/happy-g1-\w{5}\s+Completed\s+\S+ \S+\s+true/);
+      expect(snap).toMatch(/happy-g1-\w{5}\s+Completed\s+\S+ \S+\s+true\s+True\s+\w+\s+/);
       expect(
         done.status?.conditions?.find((c) => c.type === 'DryRun')?.status,
         'the dry-run ran and said so',

@@ -80,7 +80,10 @@ describe('generated CRDs', () => {
       'Applied',
       'Pending',
       'Snapshot',
+      'Ready',
+      'Reason',
       'Age',
+      'Message',
     ]);
     expect(
       v?.schema.openAPIV3Schema.properties.spec.properties.migrations['x-kubernetes-validations'],
@@ -102,7 +105,10 @@ describe('generated CRDs', () => {
       'Phase',
       'Size',
       'Verified',
+      'Ready',
+      'Reason',
       'Age',
+      'Message',
     ]);
   });
 });
