@@ -12,9 +12,11 @@ export type Weekday = z.infer<typeof WeekdaySchema>;
 /** One weekly maintenance window in UTC; `end` before `start` crosses midnight. */
 export const MaintenanceWindowSchema = z
   .object({
-    days: z.array(WeekdaySchema).min(1),
-    start: Hhmm,
-    end: Hhmm,
+    days: z.array(WeekdaySchema).min(1).describe('Days the window opens on (Mon … Sun).'),
+    start: Hhmm.describe('Opening time, HH:MM UTC.'),
+    end: Hhmm.describe(
+      'Closing time, HH:MM UTC; before start means the window runs past midnight.',
+    ),
   })
   .strict()
   .refine((w) => w.start !== w.end, { message: 'start and end must differ' });
@@ -22,10 +24,16 @@ export type MaintenanceWindow = z.infer<typeof MaintenanceWindowSchema>;
 
 export const SmokeQuerySchema = z
   .object({
-    name: z.string().min(1),
-    sql: z.string().min(1),
+    name: z.string().min(1).describe('Name shown in the verify report.'),
+    sql: z
+      .string()
+      .min(1)
+      .describe('A read-only query, run with EXPLAIN ANALYZE after the migrations.'),
     /** Fails post-verify when EXPLAIN ANALYZE's execution time exceeds this. */
-    maxMs: z.number().positive(),
+    maxMs: z
+      .number()
+      .positive()
+      .describe('Post-verify fails when its execution time exceeds this many milliseconds.'),
   })
   .strict();
 export type SmokeQuery = z.infer<typeof SmokeQuerySchema>;
@@ -33,12 +41,27 @@ export type SmokeQuery = z.infer<typeof SmokeQuerySchema>;
 export const PostVerifyConfigSchema = z
   .object({
     /** Allowed drift of a table's row count from the snapshot, for live traffic, in percent. */
-    rowCountTolerancePercent: z.number().nonnegative().default(1),
+    rowCountTolerancePercent: z
+      .number()
+      .nonnegative()
+      .default(1)
+      .describe(
+        "Allowed drift of a table's row count from the snapshot (live traffic), in percent.",
+      ),
     /** Tables whose counts the migrations change on purpose (`schema.table`). */
-    declaredRowChanges: z.array(z.string()).default([]),
-    smokeQueries: z.array(SmokeQuerySchema).default([]),
+    declaredRowChanges: z
+      .array(z.string())
+      .default([])
+      .describe('Tables (schema.table) whose row counts the migrations change on purpose.'),
+    smokeQueries: z
+      .array(SmokeQuerySchema)
+      .default([])
+      .describe('Queries that must stay fast after the migrations.'),
     /** Run amcheck's bt_index_check on the btree indexes of the tables the migrations touched. */
-    amcheck: z.boolean().default(true),
+    amcheck: z
+      .boolean()
+      .default(true)
+      .describe("Run amcheck's bt_index_check on the btree indexes of the touched tables."),
   })
   .strict();
 export type PostVerifyConfig = z.infer<typeof PostVerifyConfigSchema>;

@@ -97,6 +97,8 @@ interface CrdDefinition {
   readonly status: z.ZodType;
   readonly columns: readonly PrinterColumn[];
   readonly description: string;
+  readonly specDescription: string;
+  readonly statusDescription: string;
 }
 
 function customResourceDefinition(def: CrdDefinition): JsonObject {
@@ -128,11 +130,18 @@ function customResourceDefinition(def: CrdDefinition): JsonObject {
               description: def.description,
               required: ['spec'],
               properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
+                apiVersion: {
+                  type: 'string',
+                  description: `The versioned schema of this object: ${GROUP}/${VERSION}.`,
+                },
+                kind: { type: 'string', description: `${def.kind}.` },
+                // The API server refuses anything but `type` here (it documents ObjectMeta itself).
                 metadata: { type: 'object' },
-                spec: schemaOf(def.spec),
-                status: schemaOf(def.status),
+                spec: { ...(schemaOf(def.spec) as JsonObject), description: def.specDescription },
+                status: {
+                  ...(schemaOf(def.status) as JsonObject),
+                  description: def.statusDescription,
+                },
               },
             },
           },
@@ -170,6 +179,10 @@ export function customResourceDefinitions(): Record<string, JsonObject> {
       status: DatabaseMigrationStatusSchema,
       description:
         'Drives a set of SQL migrations through snapshot, staging dry-run, apply and verify against the database in a DATABASE_URL Secret.',
+      specDescription:
+        'Which database, which migrations, and the safety steps around applying them.',
+      statusDescription:
+        'Written by the operator: the phase, the pinned set, what is applied, and why it stopped.',
       columns: [
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Applied', type: 'integer', jsonPath: '.status.appliedCount' },
@@ -189,6 +202,8 @@ export function customResourceDefinitions(): Record<string, JsonObject> {
       status: BackupSnapshotStatusSchema,
       description:
         'A pg_dump snapshot of a database with a manifest, verified by restoring it into a scratch database.',
+      specDescription: 'Which database to dump, where to write it, and how to verify and prune.',
+      statusDescription: 'Written by the operator: the phase, the snapshot and its verification.',
       columns: [
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Size', type: 'string', jsonPath: '.status.size' },

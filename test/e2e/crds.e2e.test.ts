@@ -37,6 +37,13 @@ spec:
       spec: { database: { secretRef: { key: string } } };
     };
     expect(stored.spec.database.secretRef.key).toBe('DATABASE_URL');
+    // kubectl explain answers from the descriptions the zod schemas carry.
+    expect(cp.kubectl(['explain', 'dbm.spec.snapshot.checksums'])).toContain(
+      'full: row counts and content checksums per table',
+    );
+    expect(cp.kubectl(['explain', 'dbsnap.status.verified'])).toContain(
+      'A restore into a scratch database matched counts, checksums and schema.',
+    );
     await Promise.resolve();
   });
 

@@ -135,4 +135,30 @@ describe('DatabaseMigration spec validation', () => {
     const crd = readFileSync('crds/dbops.docserver.io_databasemigrations.yaml', 'utf8');
     expect(crd).toMatch(/historySchema:\n(\s+)default: dbmigrate\n(\s+\S.*\n)*?\s+minLength: 1/);
   });
+
+  it('describes every field, so kubectl explain answers for each one', () => {
+    for (const [file, crd] of Object.entries(customResourceDefinitions())) {
+      const doc = parse(renderCrdYaml(crd)) as {
+        spec: { versions: { schema: { openAPIV3Schema: unknown } }[] };
+      };
+      const undescribed: string[] = [];
+      const visitProps = (node: unknown, path: string): void => {
+        if (node === null || typeof node !== 'object') return;
+        const n = node as Node;
+        const props = n['properties'];
+        if (props && typeof props === 'object') {
+          for (const [k, v] of Object.entries(props as Record<string, Node>)) {
+            // metadata may carry nothing but its type: kubectl explain documents ObjectMeta.
+            const isMeta = path === file && k === 'metadata';
+            if (!isMeta && (typeof v['description'] !== 'string' || v['description'] === ''))
+              undescribed.push(`${path}.${k}`);
+            visitProps(v, `${path}.${k}`);
+          }
+        }
+        visitProps(n['items'], `${path}[]`);
+      };
+      visitProps(doc.spec.versions[0]?.schema.openAPIV3Schema, file);
+      expect(undescribed).toEqual([]);
+    }
+  });
 });

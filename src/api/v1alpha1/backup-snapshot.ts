@@ -27,16 +27,27 @@ export const SnapshotStorageSpecSchema = z
 
 export const RetentionSpecSchema = z
   .object({
-    keepLast: z.number().int().positive().optional(),
-    maxAgeDays: z.number().int().positive().optional(),
+    keepLast: z.number().int().positive().optional().describe('Keep the N newest snapshots.'),
+    maxAgeDays: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Remove snapshots older than this many days (the newest verified one stays).'),
   })
   .strict();
 
 export const BackupSnapshotSpecSchema = z
   .object({
-    database: z.object({ secretRef: SecretKeyRefSchema }).strict(),
-    storage: SnapshotStorageSpecSchema,
-    checksums: z.enum(['full', 'counts']).default('full'),
+    database: z
+      .object({ secretRef: SecretKeyRefSchema.describe('The Secret holding its URL.') })
+      .strict()
+      .describe('The database to dump.'),
+    storage: SnapshotStorageSpecSchema.describe('Where the dump and its manifest are written.'),
+    checksums: z
+      .enum(['full', 'counts'])
+      .default('full')
+      .describe('full: row counts and content checksums per table; counts: row counts only.'),
     verify: z
       .boolean()
       .default(true)
@@ -53,29 +64,38 @@ export type BackupSnapshotSpec = z.infer<typeof BackupSnapshotSpecSchema>;
 
 export const BackupSnapshotStatusSchema = z
   .object({
-    phase: z.enum(BACKUP_SNAPSHOT_PHASES).optional(),
-    observedGeneration: z.number().int().optional(),
-    snapshotId: z.string().optional(),
-    location: z.string().optional(),
-    sizeBytes: z.number().int().optional(),
+    phase: z
+      .enum(BACKUP_SNAPSHOT_PHASES)
+      .optional()
+      .describe('Pending → Running (dump) → Verifying (restore) → Completed, or Failed.'),
+    observedGeneration: z.number().int().optional().describe('The generation this status is for.'),
+    snapshotId: z.string().optional().describe('The snapshot folder in storage.'),
+    location: z.string().optional().describe('Its path in the operator pod.'),
+    sizeBytes: z.number().int().optional().describe('Size of the dump in bytes.'),
     size: z.string().optional().describe('Human-readable size, for the printer column.'),
-    tables: z.number().int().optional(),
-    rows: z.number().int().optional(),
-    schemaHash: z.string().optional(),
-    serverVersion: z.string().optional(),
-    startedAt: z.string().optional(),
-    completedAt: z.string().optional(),
-    verifiedAt: z.string().optional(),
-    verified: z.boolean().optional(),
+    tables: z.number().int().optional().describe('Tables in the manifest.'),
+    rows: z.number().int().optional().describe('Rows in all of them when dumped.'),
+    schemaHash: z.string().optional().describe('Hash of the schema, compared by verification.'),
+    serverVersion: z.string().optional().describe('PostgreSQL version it was dumped from.'),
+    startedAt: z.string().optional().describe('When the dump started (RFC 3339).'),
+    completedAt: z.string().optional().describe('When the dump finished (RFC 3339).'),
+    verifiedAt: z.string().optional().describe('When a restore last matched the manifest.'),
+    verified: z
+      .boolean()
+      .optional()
+      .describe('A restore into a scratch database matched counts, checksums and schema.'),
     filesPresent: z
       .boolean()
       .optional()
       .describe(
         'False when the dump or manifest is gone from storage: the snapshot cannot be restored.',
       ),
-    mismatches: z.array(z.string()).optional(),
-    lastError: z.string().optional(),
-    conditions: z.array(ConditionSchema).optional(),
+    mismatches: z
+      .array(z.string())
+      .optional()
+      .describe('What a failed verification found different.'),
+    lastError: z.string().optional().describe('Why it failed, when it did.'),
+    conditions: z.array(ConditionSchema).optional().describe('Ready and Degraded.'),
   })
   .strict();
 export type BackupSnapshotStatus = z.infer<typeof BackupSnapshotStatusSchema>;

@@ -16,15 +16,21 @@ export type SecretKeyRef = z.infer<typeof SecretKeyRefSchema>;
 /** metav1.Condition, as Kubernetes API conventions define it. */
 export const ConditionSchema = z
   .object({
-    type: z.string().min(1).max(316),
-    status: z.enum(['True', 'False', 'Unknown']),
-    observedGeneration: z.number().int().nonnegative().optional(),
+    type: z.string().min(1).max(316).describe('Ready, Progressing, Degraded, DryRun, Linted, …'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('Whether the condition holds.'),
+    observedGeneration: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('The generation the condition was set for.'),
     lastTransitionTime: z.string().describe('RFC 3339 time of the last status change.'),
     reason: z
       .string()
       .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
-      .max(1024),
-    message: z.string().max(32768),
+      .max(1024)
+      .describe('Why, in one CamelCase word a program can match on.'),
+    message: z.string().max(32768).describe('Why, for a person.'),
   })
   .strict();
 export type Condition = z.infer<typeof ConditionSchema>;
