@@ -53,3 +53,9 @@ export class Interrupter {
     }
   }
 }
+
+/** Why a run was interrupted: the abort reason the CLI gives (`interrupted (SIGINT)`). */
+export function interruptReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return typeof reason === 'string' ? reason : 'interrupted';
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { MigrationLockBusyError, RunStoppedError } from './errors.js';
+import { interruptReason } from './interrupt.js';
 
 /** First key of every dbmigrate advisory lock ('dbmg'); the second is derived from the history schema. */
 const LOCK_CLASS = 0x64626d67;
@@ -40,10 +41,7 @@ export class AdvisoryMigrationLock implements MigrationLock {
     const started = Date.now();
     let delay = 50;
     for (;;) {
-      if (signal?.aborted) {
-        const reason: unknown = signal.reason;
-        throw new RunStoppedError(null, typeof reason === 'string' ? reason : 'interrupted');
-      }
+      if (signal?.aborted) throw new RunStoppedError(null, interruptReason(signal));
       const res = await client.query<{ ok: boolean }>(
         'select pg_try_advisory_lock($1::int, $2::int) as ok',
         [LOCK_CLASS, this.key],

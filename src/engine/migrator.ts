@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { NoticeCollector } from './notices.js';
 import { MigrationExecutor, type ExecutionObserver, type ExecutionSettings } from './executor.js';
-import { Interrupter } from './interrupt.js';
+import { interruptReason, Interrupter } from './interrupt.js';
 import { mapForeignHistory, readForeignHistory, type ForeignRunner } from './foreign-history.js';
 import { buildMigrationGraph, type MigrationGraph } from './graph.js';
 import {
@@ -98,11 +98,6 @@ function stopCondition(options: {
   const { stopIf, signal } = options;
   if (signal === undefined) return stopIf;
   return () => stopIf?.() ?? (signal.aborted ? interruptReason(signal) : null);
-}
-
-function interruptReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return typeof reason === 'string' ? reason : 'interrupted';
 }
 
 export type MigrationResultStatus = 'applied' | 'failed' | 'not_executed';
