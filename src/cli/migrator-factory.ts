@@ -3,6 +3,7 @@ import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
 import { checkDatabaseUrl } from '../db/database-url.js';
 import { MAX_DURATION_MS, parseDurationMs } from '../engine/duration.js';
 import { createMigrator } from '../engine/create-migrator.js';
+import { isMigrationId } from '../engine/migration.js';
 import type { Migrator } from '../engine/migrator.js';
 import { DirectoryMigrationSource } from '../engine/source.js';
 import { createLogger } from '../observability/logger.js';
@@ -37,7 +38,7 @@ function duration(flag: string, value: string | undefined): number | undefined {
 
 /** A flag that names a migration (`--target`, `--to`, `--version`): digits, checked before connecting. */
 export function migrationIdFlag(flag: string, value: string): string {
-  if (!/^\d+$/.test(value)) {
+  if (!isMigrationId(value)) {
     throw new UsageError(
       `--${flag}: "${value}" is not a migration ID (the digits a file name starts with, e.g. 0007)`,
     );

@@ -1,3 +1,5 @@
+import { isMigrationId } from './migration.js';
+
 /**
  * Every refusal the engine makes is one of these classes. `code` is stable (scripts and the
  * operator match on it); `message` names the file, line or migration and says how to fix it.
@@ -175,7 +177,7 @@ export class UnknownTargetError extends MigrationError {
 
   constructor(readonly target: string) {
     super(
-      /^\d+$/.test(target)
+      isMigrationId(target)
         ? `no migration has ID ${target}; use an ID listed by \`dbmigrate status\``
         : `"${target}" is not a migration ID (the digits a file name starts with, e.g. 0007); use an ID listed by \`dbmigrate status\``,
     );

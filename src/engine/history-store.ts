@@ -1,11 +1,14 @@
 import type pg from 'pg';
 import { HistoryCorruptError } from './errors.js';
-import { compareMigrationIds } from './migration.js';
+import { compareMigrationIds, isMigrationId } from './migration.js';
 import { quoteIdent } from './plan.js';
 import {
   HistoryEventSchema,
   HistoryRecordSchema,
+  isInEffectAction,
+  OUTCOME_ACTIONS,
   type HistoryEvent,
+  type InEffectAction,
   type HistoryRecord,
   type HistorySource,
   type HistoryStatus,
@@ -101,7 +104,7 @@ export class HistoryStore {
     );
     const records = res.rows.map((row: Record<string, unknown>) => {
       const parsed = HistoryRecordSchema.safeParse(row);
-      if (!parsed.success || !/^\d+$/.test(parsed.data.id)) {
+      if (!parsed.success || !isMigrationId(parsed.data.id)) {
         const id = typeof row['id'] === 'string' ? row['id'] : '?';
         throw new HistoryCorruptError(
           `${this.history} has a row no dbmigrate runner wrote (id ${JSON.stringify(id.slice(0, 40))}${parsed.success ? ' is not a migration ID' : `: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`}); the history table was edited by hand. Restore it from a snapshot, or delete that row once you know what it was`,
@@ -126,11 +129,12 @@ export class HistoryStore {
     const res = await client.query<{ id: string; action: string }>(
       `select distinct on (migration_id) migration_id as id, action
          from ${this.events}
-        where action in ('applied', 'baselined', 'imported', 'rolled_back')
+        where action = any($1::text[])
         order by migration_id, seq desc`,
+      [OUTCOME_ACTIONS],
     );
     return new Map(
-      res.rows.filter((r) => /^\d+$/.test(r.id)).map((r) => [BigInt(r.id).toString(), r.action]),
+      res.rows.filter((r) => isMigrationId(r.id)).map((r) => [BigInt(r.id).toString(), r.action]),
     );
   }
 
@@ -234,7 +238,7 @@ export class HistoryStore {
     client: pg.ClientBase,
     id: string,
   ): Promise<{
-    action: 'applied' | 'baselined' | 'imported';
+    action: InEffectAction;
     checksum: string | null;
     at: Date;
   } | null> {
@@ -242,13 +246,12 @@ export class HistoryStore {
     const res = await client.query<{ action: string; checksum: string | null; at: Date }>(
       `select action, checksum, at from ${this.events}
         where migration_id ~ '^[0-9]+$' and migration_id::numeric = $1::numeric
-          and action in ('applied', 'baselined', 'imported', 'rolled_back')
+          and action = any($2::text[])
         order by seq desc limit 1`,
-      [id],
+      [id, OUTCOME_ACTIONS],
     );
     const row = res.rows[0];
-    if (row?.action !== 'applied' && row?.action !== 'baselined' && row?.action !== 'imported')
-      return null;
+    if (!row || !isInEffectAction(row.action)) return null;
     return { action: row.action, checksum: row.checksum, at: row.at };
   }
 

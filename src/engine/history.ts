@@ -43,6 +43,20 @@ export function isPartial(record: HistoryRecord): boolean {
   return !record.transactional && (record.status === 'failed' || record.status === 'running');
 }
 
+/** Events after which a migration's changes are in the database. */
+export const IN_EFFECT_ACTIONS = ['applied', 'baselined', 'imported'] as const;
+export type InEffectAction = (typeof IN_EFFECT_ACTIONS)[number];
+
+/**
+ * Events that decide whether a migration's changes are in the database: what the history
+ * table must agree with. A repair is not one: it changes the bookkeeping, not the database.
+ */
+export const OUTCOME_ACTIONS: readonly string[] = [...IN_EFFECT_ACTIONS, 'rolled_back'];
+
+export function isInEffectAction(action: string | undefined): action is InEffectAction {
+  return (IN_EFFECT_ACTIONS as readonly (string | undefined)[]).includes(action);
+}
+
 /** The error code a failed row was recorded with (`[LOCK_TIMEOUT] …`), or null. */
 export function failureCode(record: HistoryRecord): string | null {
   return /^\[([A-Z_]+)\] /.exec(record.error ?? '')?.[1] ?? null;

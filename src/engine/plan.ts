@@ -2,7 +2,13 @@ import { statementsChecksum } from './checksum.js';
 import type { ValidationIssue } from './errors.js';
 import { UnknownTargetError } from './errors.js';
 import type { MigrationGraph } from './graph.js';
-import { isInEffect, isPartial, resumesOnItsOwn, type HistoryRecord } from './history.js';
+import {
+  isInEffect,
+  isInEffectAction,
+  isPartial,
+  resumesOnItsOwn,
+  type HistoryRecord,
+} from './history.js';
 import { compareMigrationIds, sameMigrationId, type Migration } from './migration.js';
 
 export type MigrationState =
@@ -227,7 +233,7 @@ export function validateAgainstHistory(
   // trusting the row would run an applied migration a second time.
   const rows = historyById(history);
   for (const [id, outcome] of context.lastOutcomes ?? []) {
-    if (outcome !== 'applied' && outcome !== 'baselined' && outcome !== 'imported') continue;
+    if (!isInEffectAction(outcome)) continue;
     const r = rows.get(id);
     if (r && isInEffect(r)) continue;
     const shown = files.get(id)?.id ?? r?.id ?? id;
