@@ -54,9 +54,7 @@ export class Operator {
     readonly plural: Plural | 'configmaps';
     readonly informer: Informer<KubernetesObject> & { list(): readonly KubernetesObject[] };
   }[] = [];
-  /** Set once every informer has started; with `unlisted` empty, what /readyz reports. */
-  private synced = false;
-  /** Informers whose first list has not succeeded yet. */
+  /** Informers whose first list has not succeeded yet: with none created, not ready either. */
   private readonly unlisted = new Set<string>();
   private readonly reconcilers: Readonly<Record<Kind, Reconciler>>;
   private stopped = false;
@@ -114,7 +112,7 @@ export class Operator {
    */
   notReadyReason(): string | null {
     if (this.stopped) return 'shutting down';
-    if (!this.synced || this.unlisted.size > 0) {
+    if (this.informers.length === 0 || this.unlisted.size > 0) {
       const waiting = [...this.unlisted].sort().join(', ');
       return `informers have not listed yet${waiting ? `: ${waiting}` : ''}`;
     }
@@ -232,7 +230,6 @@ export class Operator {
       });
     }
     for (const { informer } of this.informers) await informer.start();
-    this.synced = true;
     this.elector.start();
     // Level-triggered safety net: a missed watch event delays a step by one resync, never forever.
     this.resync = setInterval(() => {
@@ -292,7 +289,6 @@ export class Operator {
   async stop(graceMs = 20_000): Promise<void> {
     this.stopped = true;
     if (this.resync) clearInterval(this.resync);
-    this.synced = false;
     for (const { informer } of this.informers) await informer.stop().catch(() => undefined);
     this.queue.shutDown();
     await Promise.all(this.workersDone);
