@@ -24,11 +24,7 @@ fi
 
 # --- Kubernetes binaries --------------------------------------------------------------------
 if [ ! -x "$dest/bin/kube-apiserver" ] || [ ! -x "$dest/bin/kubectl" ] || [ ! -x "$dest/bin/kube-controller-manager" ]; then
-  command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || die "Go is needed to build kube-apiserver (install Go 1.26+)"
-  export PATH="/usr/local/go/bin:$PATH"
-  mod="$DBM_CACHE/k8s-build-$K8S_VERSION"
-  mkdir -p "$mod"
-  cd "$mod"
+  enter_go_build_module "$DBM_CACHE/k8s-build-$K8S_VERSION" kube-apiserver
   if [ ! -f go.mod ]; then
     log "preparing a build module for Kubernetes v$K8S_VERSION"
     # Written to go.mod.tmp and renamed at the end, so an interrupted run starts over cleanly.
@@ -59,7 +55,7 @@ import (
 GO
     mv go.mod.tmp go.mod
   fi
-  go mod tidy >&2 || die "go mod tidy failed for the Kubernetes build module in $mod"
+  go mod tidy >&2 || die "go mod tidy failed for the Kubernetes build module in $PWD"
   # Without these the server reports v0.0.0-master, which kubectl cannot parse.
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"

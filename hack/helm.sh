@@ -10,11 +10,7 @@ dest="$DBM_CACHE/helm-v$HELM_VERSION"
 mkdir -p "$dest/bin"
 
 if [ ! -x "$dest/bin/helm" ] || [ ! -f "$dest/bin/.kube-version-set" ]; then
-  command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || die "Go is needed to build helm (install Go 1.26+)"
-  export PATH="/usr/local/go/bin:$PATH"
-  mod="$DBM_CACHE/helm-build-$HELM_VERSION"
-  mkdir -p "$mod"
-  cd "$mod"
+  enter_go_build_module "$DBM_CACHE/helm-build-$HELM_VERSION" helm
   if [ ! -f go.mod ]; then
     log "preparing a build module for helm v$HELM_VERSION"
     printf 'module dbmigrate.local/helmbuild\n\ngo 1.26\n\nrequire helm.sh/helm/v3 v%s\n' "$HELM_VERSION" >go.mod.tmp
@@ -27,7 +23,7 @@ import _ "helm.sh/helm/v3/cmd/helm"
 GO
     mv go.mod.tmp go.mod
   fi
-  go mod tidy >&2 || die "go mod tidy failed for the helm build module in $mod"
+  go mod tidy >&2 || die "go mod tidy failed for the helm build module in $PWD"
   # Without these helm assumes Kubernetes 1.20 for `helm template` (its own Makefile sets them
   # from the client-go it is built with).
   kminor=$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)

@@ -23,3 +23,12 @@ trixie_apt() {
     -o Dir::State::Lists="$dir/lists" -o Dir::Cache::Archives="$dir/archives" \
     -o APT::Sandbox::User=root "$@"
 }
+
+# Enters the throwaway Go module a tool is built in (created when missing), with Go on PATH.
+# Usage: enter_go_build_module DIR WHAT
+enter_go_build_module() {
+  command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || die "Go is needed to build $2 (install Go 1.26+)"
+  export PATH="/usr/local/go/bin:$PATH"
+  mkdir -p "$1"
+  cd "$1"
+}
