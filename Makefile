@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo test check bench-engine bench-online bench-pool bench-docserver bench-vector bench-partitions clean
+.PHONY: setup build demo demo-cli image test check bench-engine bench-online bench-pool bench-docserver bench-vector bench-partitions clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -16,19 +16,30 @@ setup: node_modules/.installed
 build: node_modules/.installed
 	npm run -s build
 
-## demo: create a local demo database, apply migrations/, print status and history
+## demo: the operator's main job: a local control plane, the chart's RBAC, the operator as a local
+## process under it, and a DatabaseMigration of the doc-server schema watched to Succeeded
 demo: setup build
 	bash hack/demo.sh
+
+## demo-cli: the same migrations through the CLI on a local database: plan, apply, status, history
+demo-cli: setup build
+	bash hack/demo-cli.sh
+
+## image: the product image from the Dockerfile, with buildah (no daemon; base from hack/base-image.sh)
+image: setup
+	bash hack/image.sh
 
 ## test: type check, lint, format check, then unit, integration (real PostgreSQL + pgvector) and
 ## end-to-end tests (real etcd + kube-apiserver, built once by hack/control-plane.sh and cached;
 ## the Helm chart's tests use helm, built once by hack/helm.sh; the Argo CD health checks run
-## in Lua 5.1 from Debian, fetched once by hack/lua.sh)
+## in Lua 5.1 from Debian, fetched once by hack/lua.sh; the shell scripts pass ShellCheck from Debian,
+## hack/shellcheck.sh; the image is built by hack/image.sh with buildah and tested in test/image)
 test: setup build
 	npm run -s typecheck
 	npm run -s lint
 	npm run -s format:check
-	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" npm run -s test
+	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" \
+	  DBM_SHELLCHECK="$$(bash hack/shellcheck.sh)" DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
 
 bench-engine: setup build
 	node dist/bench/engine/run.js

@@ -1,6 +1,8 @@
+# shellcheck shell=bash
 # Shared helpers for the hack/ scripts. Sourced, not executed.
 # Heavy one-time artefacts live outside the clone so a fresh clone (CI) reuses them.
 DBM_CACHE="${DBM_CACHE:-$HOME/.cache/db-migration-operator}"
+# shellcheck disable=SC2034 # used by the scripts that source this
 NODE_VERSION="${DBM_NODE_VERSION:-24.21.0}"
 mkdir -p "$DBM_CACHE"
 
@@ -30,5 +32,25 @@ enter_go_build_module() {
   command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || die "Go is needed to build $2 (install Go 1.26+)"
   export PATH="/usr/local/go/bin:$PATH"
   mkdir -p "$1"
-  cd "$1"
+  cd "$1" || die "cannot enter $1"
+}
+
+# buildah with the storage driver that works on this kind of machine (no overlay mounts, no daemon)
+# and the project's own image store in the cache, so its images and leftovers never mix with the
+# machine's. DBM_BUILDAH overrides the binary, DBM_STORAGE_DRIVER the driver, DBM_IMAGE_STORE the store.
+DBM_IMAGE_STORE="${DBM_IMAGE_STORE:-$DBM_CACHE/containers}"
+bah() {
+  "${DBM_BUILDAH:-buildah}" --storage-driver "${DBM_STORAGE_DRIVER:-vfs}" \
+    --root "$DBM_IMAGE_STORE/storage" --runroot "$DBM_IMAGE_STORE/run" "$@"
+}
+
+# The official image the product's Dockerfile builds on (its NODE_IMAGE build argument) and the
+# product image's name and tag, both read from package.json so every manifest names one image.
+# shellcheck disable=SC2034 # used by the scripts that source this
+NODE_IMAGE="${DBM_NODE_IMAGE:-docker.io/library/node:24-trixie-slim}"
+product_image() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  node -e 'const p = require(process.argv[1]); console.log(`${p.dbmigrate.image}:${p.version}`)' "$root/package.json"
 }

@@ -20,6 +20,7 @@ if [ ! -x "$dest/lua" ]; then
   bin=$(find "$dest/root" -name 'lua5.1' -type f | head -n1)
   lib=$(dirname "$(find "$dest/root" -name 'liblua5.1.so.0*' | head -n1)")
   [ -x "$bin" ] || die "lua5.1 was not in the package"
+  # shellcheck disable=SC2016 # expanded by the wrapper when it runs
   printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' "$lib" "$bin" >"$dest/lua.partial"
   chmod +x "$dest/lua.partial"
   "$dest/lua.partial" -v >&2

@@ -15,8 +15,9 @@ psql_ok() { psql -X -q -d postgres -tAc 'select 1' >/dev/null 2>&1; }
 if ! psql_ok; then
   log "PostgreSQL on $PGHOST:$PGPORT does not answer; starting the local cluster"
   command -v pg_ctlcluster >/dev/null || die "PostgreSQL is not reachable at $PGHOST:$PGPORT and pg_ctlcluster is not installed"
-  for v in $(ls /etc/postgresql 2>/dev/null); do
-    pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+  for conf in /etc/postgresql/*/; do
+    [ -d "$conf" ] || continue
+    pg_ctlcluster --skip-systemctl-redirect "$(basename "$conf")" main start || true
   done
   for _ in $(seq 1 30); do psql_ok && break; sleep 1; done
   psql_ok || die "PostgreSQL did not start; check /var/log/postgresql/"

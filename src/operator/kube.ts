@@ -28,10 +28,43 @@ export function httpStatus(err: unknown): number | null {
   return err instanceof ApiException ? (err as ApiException<unknown>).code : null;
 }
 
+/** A kubeconfig that cannot be used: missing, unreadable, not YAML, or naming no cluster. */
+export class KubeConfigError extends Error {
+  readonly code = 'KUBECONFIG';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KubeConfigError';
+  }
+}
+
+/**
+ * The kubeconfig `file` names, or client-node's default ($KUBECONFIG, ~/.kube/config, the pod's
+ * service account). A problem is a KubeConfigError naming the file, never a stack trace.
+ */
 export function loadKubeConfig(file?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
+  const where = file ?? 'the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster)';
+  try {
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'cannot be read (permission denied)'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : `is not a kubeconfig (${(err as Error).message.split('\n')[0] ?? ''})`;
+    throw new KubeConfigError(`kubeconfig ${where} ${reason}`, { cause: err });
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) {
+    throw new KubeConfigError(
+      `kubeconfig ${where} names no cluster server for its current context "${kc.getCurrentContext()}"`,
+    );
+  }
   return kc;
 }
 

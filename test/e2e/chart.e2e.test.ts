@@ -11,9 +11,9 @@ import { parseAllDocuments } from 'yaml';
 import { createLogger } from '../../src/observability/logger.js';
 import { Operator } from '../../src/operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../src/operator/kube.js';
-import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { CHART, helm, renderChart } from '../helpers/helm.js';
+import { CHART, helm, renderChart } from '../../tools/helm.js';
 
 const RELEASE_NS = 'dbmigrate-system';
 
@@ -196,30 +196,7 @@ describe('the Helm chart', () => {
     identity: string,
     watchNamespaces?: string[],
   ): Promise<{ operator: Operator; logs: string[] }> {
-    const token = cp
-      .kubectl([
-        '-n',
-        RELEASE_NS,
-        'create',
-        'token',
-        'dbmigrate-db-migration-operator',
-        '--duration=1h',
-      ])
-      .trim();
-    const dir = await mkdtemp(join(tmpdir(), 'dbm-sa-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: e2e, cluster: {server: "${cp.server}", insecure-skip-tls-verify: true}}]`,
-        `users: [{name: operator, user: {token: "${token}"}}]`,
-        `contexts: [{name: e2e, context: {cluster: e2e, user: operator, namespace: ${RELEASE_NS}}}]`,
-        'current-context: e2e',
-        '',
-      ].join('\n'),
-    );
+    const kubeconfig = await cp.kubeconfigFor(RELEASE_NS, 'dbmigrate-db-migration-operator');
     const logs: string[] = [];
     const sink = new PassThrough();
     sink.on('data', (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
 
 describe('CRDs on a real kube-apiserver', () => {
   let cp: ControlPlane;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { freePort, startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** The real `dbmigrate operator` as a process of its own, so it can be killed like a pod. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { Operator } from '../../src/operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../src/operator/kube.js';
-import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { migratorFor } from '../helpers/migrations.js';
 

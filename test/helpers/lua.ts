@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cachedTool } from './cached-tool.js';
+import { cachedTool } from '../../tools/cached-tool.js';
 
 /** The Lua 5.1 interpreter hack/lua.sh fetches (cached). */
 export function luaBin(): string {

@@ -67,6 +67,14 @@ describe('the dbmigrate executable', () => {
     expect(res.out).toMatch(/rc=[03]\n$/);
   });
 
+  it('names a kubeconfig the operator cannot use, in one line without a stack trace (exit 2)', () => {
+    const res = run(['operator', '--kubeconfig', '/nonexistent/kubeconfig', '--http-addr', 'off']);
+    expect(res.err.trim().split('\n')).toEqual([
+      'dbmigrate operator: error [USAGE]: kubeconfig /nonexistent/kubeconfig does not exist',
+    ]);
+    expect(res.code).toBe(2);
+  });
+
   it('suggests the command a typo meant', () => {
     const res = run(['stauts']);
     expect(res.code).toBe(2);

@@ -1,7 +1,7 @@
 import { parseDurationMs } from '../../engine/duration.js';
 import { createLogger } from '../../observability/logger.js';
 import { Operator } from '../../operator/controller.js';
-import { KubeApi, loadKubeConfig } from '../../operator/kube.js';
+import { KubeApi, KubeConfigError, loadKubeConfig } from '../../operator/kube.js';
 import { parseListenAddress, ProbeServer } from '../../operator/probes.js';
 import { OPERATOR_DEFAULTS } from '../../api/settings.js';
 import { parseCommandArgs } from '../command-spec.js';
@@ -53,7 +53,14 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const logger = createLogger({ component: 'operator', ...(level !== undefined && { level }) });
   const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
-  const api = new KubeApi(loadKubeConfig(kubeconfig));
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(kubeconfig);
+  } catch (err) {
+    if (err instanceof KubeConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const api = new KubeApi(kubeConfig);
   const identity = values.identity ?? io.env['POD_NAME'];
   const operator = new Operator({
     api,

@@ -28,6 +28,7 @@ import {
   toolVersion,
   withDatabase,
 } from './pg-tools.js';
+import { restoreArchive } from './restore-archive.js';
 import { snapshotsToRemove, type RetentionPolicy } from './retention.js';
 import type { SnapshotStorage } from './storage.js';
 
@@ -327,18 +328,6 @@ async function checkedDumpFile(
   return { path: path as string, cleanup };
 }
 
-async function runRestore(path: string, targetUrl: string, signal?: AbortSignal): Promise<void> {
-  const { env, dbname } = libpqEnvironment(targetUrl);
-  const restore = spawnTool(
-    'pg_restore',
-    ['--exit-on-error', '--no-owner', '--no-privileges', `--dbname=${dbname}`, path],
-    env,
-    signal,
-  );
-  restore.child.stdin.end();
-  await restore.done;
-}
-
 /**
  * Drops the temporary copies whose names start with `prefix`: what crashed attempts of the
  * same owner (one resource, one generation) left. Never called with a prefix a user chose.
@@ -406,7 +395,9 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
       c.query(`create database ${c.escapeIdentifier(scratch)}`),
     );
     try {
-      await runRestore(file.path, scratchUrl, options.signal);
+      await restoreArchive(file.path, scratchUrl, {
+        ...(options.signal !== undefined && { signal: options.signal }),
+      });
       const client = await connect(scratchUrl, 'snapshot-verify');
       try {
         await client.query('begin isolation level repeatable read read only');
@@ -506,7 +497,7 @@ export async function restoreSnapshot(
   }
   const file = await checkedDumpFile(options.storage, manifest);
   try {
-    await runRestore(file.path, options.targetUrl);
+    await restoreArchive(file.path, options.targetUrl);
   } finally {
     await file.cleanup();
   }

@@ -17,6 +17,11 @@ export interface ControlPlane {
   kubectl(args: readonly string[], input?: string): string;
   /** Installs crds/ (server-side apply) and waits until both are established. */
   installCrds(): void;
+  /**
+   * A kubeconfig file authenticating as `serviceAccount` in `namespace` (a token from
+   * `kubectl create token`), so what runs with it has only the RBAC that account is bound to.
+   */
+  kubeconfigFor(namespace: string, serviceAccount: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -195,6 +200,30 @@ export async function startControlPlane(): Promise<ControlPlane> {
     binDir,
     kubectl,
     stop,
+    async kubeconfigFor(namespace, serviceAccount) {
+      const token = kubectl([
+        '-n',
+        namespace,
+        'create',
+        'token',
+        serviceAccount,
+        '--duration=1h',
+      ]).trim();
+      const file = join(dir, `kubeconfig-${namespace}-${serviceAccount}`);
+      await writeFile(
+        file,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: local, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
+          `users: [{name: ${serviceAccount}, user: {token: "${token}"}}]`,
+          `contexts: [{name: local, context: {cluster: local, user: ${serviceAccount}, namespace: ${namespace}}}]`,
+          'current-context: local',
+          '',
+        ].join('\n'),
+      );
+      return file;
+    },
     installCrds() {
       kubectl(['apply', '--server-side', '-f', 'crds/']);
       kubectl([

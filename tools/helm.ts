@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { cachedTool } from './cached-tool.js';
+import type { ControlPlane } from './control-plane.js';
 
 export const CHART = 'charts/db-migration-operator';
 
@@ -34,4 +36,26 @@ export function renderChart(namespace: string, set: readonly string[] = []): str
   ]);
   if (res.code !== 0) throw new Error(`helm template failed: ${res.err}`);
   return res.out;
+}
+
+const RBAC_KINDS = new Set([
+  'ServiceAccount',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+]);
+
+/**
+ * Installs the chart's ServiceAccount and RBAC for the release `dbmigrate` in `namespace` (created
+ * here), not its Deployment: a local control plane has no kubelet, so the operator runs as a
+ * process authenticated as that ServiceAccount instead. Returns the kinds installed.
+ */
+export function installChartRbac(cp: ControlPlane, namespace: string): string[] {
+  const rbac = parseAllDocuments(renderChart(namespace))
+    .map((d) => d.toJS() as { kind?: string } | null)
+    .filter((o): o is { kind: string } => o?.kind !== undefined && RBAC_KINDS.has(o.kind));
+  cp.kubectl(['create', 'namespace', namespace]);
+  cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+  return rbac.map((o) => o.kind);
 }
