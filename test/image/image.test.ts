@@ -95,6 +95,28 @@ describe('the product image', () => {
     expect(help.out).toContain('--http-addr');
   });
 
+  it('runs on a read-only root filesystem with no writable /tmp, printing nothing extra', () => {
+    // What readOnlyRootFilesystem does to the container, minus the chart's /tmp emptyDir: the
+    // CLI (and its V8 compile cache) must not need to write anywhere to start.
+    const env = (config.OCIv1.config.Env ?? []).map((e) => `'${e}'`).join(' ');
+    const res = spawnSync(
+      'unshare',
+      [
+        '--mount',
+        'sh',
+        '-c',
+        `mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && ` +
+          `chroot --userspec=10001:10001 "$0" /usr/bin/env -i ${env} sh -c ` +
+          `'touch /tmp/x 2>/dev/null && echo tmp-writable; dbmigrate --version && dbmigrate operator --help >/dev/null'`,
+        rootfs,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toMatch(/^dbmigrate \S+ \(Node\.js 24\.[0-9.]+\)\n$/);
+    expect(res.status).toBe(0);
+  });
+
   it('carries pg_dump and pg_restore 17, newer than or equal to every server it backs up', () => {
     expect(inImage(['pg_dump', '--version']).out).toMatch(/^pg_dump \(PostgreSQL\) 17\./);
     expect(inImage(['pg_restore', '--version']).out).toMatch(/^pg_restore \(PostgreSQL\) 17\./);
