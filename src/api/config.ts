@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { HealthConfigSchema } from './health-config.js';
 import { DEFAULTS, type SettingsInput } from './settings.js';
 
 const Hhmm = z
@@ -91,6 +92,8 @@ export const DbmigrateConfigSchema = z
       smokeQueries: [],
       amcheck: true,
     }),
+    /** Thresholds of `dbmigrate health` (docs/health.md). */
+    health: HealthConfigSchema,
   })
   .strict();
 export type DbmigrateConfig = z.infer<typeof DbmigrateConfigSchema>;

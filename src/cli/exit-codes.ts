@@ -8,6 +8,10 @@ export const ExitCode = {
   sql: 5,
   connection: 6,
   tool: 7,
+  /** `dbmigrate health` (check_postgres's ok/warning/critical/unknown, above dbmigrate's own codes). */
+  healthWarning: 10,
+  healthCritical: 11,
+  healthUnknown: 12,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -27,6 +31,9 @@ export const EXIT_CODE_LINES: readonly (readonly [ExitCode, string])[] = [
   [ExitCode.sql, 'a migration failed with an SQL error (on staging, for dry-run)'],
   [ExitCode.connection, 'the database is unreachable or the connection was lost'],
   [ExitCode.tool, 'pg_dump, pg_restore or the scratch server failed'],
+  [ExitCode.healthWarning, 'health: at least one warning finding, no critical one'],
+  [ExitCode.healthCritical, 'health: at least one critical finding'],
+  [ExitCode.healthUnknown, 'health: no finding, but a section could not be read (see its reason)'],
 ];
 
 export function exitCodeFor(errorCode: string): ExitCode {

@@ -27,6 +27,7 @@ export const LOADERS: Record<string, () => Promise<Command>> = {
   snapshot: async () => (await import('./commands/snapshot.js')).snapshotCommand,
   'dry-run': async () => (await import('./commands/dry-run.js')).dryRunCommand,
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  health: async () => (await import('./commands/health.js')).healthCommand,
   backfill: async () => (await import('./commands/backfill.js')).backfillCommand,
   partitions: async () => (await import('./commands/partitions.js')).partitionsCommand,
   archive: async () => (await import('./commands/archive.js')).archiveCommand,
@@ -50,7 +51,7 @@ export function usage(): string {
     'Durations are written 500ms, 5s, 5m or 1h30m.',
     '',
     'exit codes:',
-    ...EXIT_CODE_LINES.map(([code, meaning]) => `  ${String(code)}  ${meaning}`),
+    ...EXIT_CODE_LINES.map(([code, meaning]) => `  ${String(code).padStart(2)}  ${meaning}`),
   ].join('\n');
 }
 

@@ -12,6 +12,10 @@ describe('exitCodeFor', () => {
       lock: 4,
       sql: 5,
       connection: 6,
+      tool: 7,
+      healthWarning: 10,
+      healthCritical: 11,
+      healthUnknown: 12,
     });
   });
 

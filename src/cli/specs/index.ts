@@ -6,6 +6,7 @@ import { archiveSpec } from './archive.js';
 import { backfillSpec } from './backfill.js';
 import { baselineSpec } from './baseline.js';
 import { dryRunSpec } from './dry-run.js';
+import { healthSpec } from './health.js';
 import { historySpec } from './history.js';
 import { lintSpec } from './lint.js';
 import { operatorSpec } from './operator.js';
@@ -30,6 +31,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   snapshotSpec,
   dryRunSpec,
   verifySpec,
+  healthSpec,
   backfillSpec,
   partitionsSpec,
   archiveSpec,
