@@ -71,8 +71,21 @@ export function connectorFromUrl(
   };
 }
 
+/** `user@host:port/db` of a pool's settings (its connection string, else its fields), no password. */
+export function describePoolDatabase(pool: pg.Pool): string {
+  const o = pool.options as pg.PoolConfig;
+  if (o.connectionString) return describeDatabaseUrl(o.connectionString);
+  const user = o.user ?? process.env['PGUSER'];
+  const host = o.host ?? process.env['PGHOST'] ?? 'localhost';
+  const port = o.port ?? process.env['PGPORT'];
+  return `${user ? `${user}@` : ''}${host}${port ? `:${String(port)}` : ''}/${o.database ?? process.env['PGDATABASE'] ?? ''}`;
+}
+
 /** Sessions borrowed from an existing pool; application_name is set for the borrow and reset. */
-export function connectorFromPool(pool: pg.Pool, description = 'pool'): DatabaseConnector {
+export function connectorFromPool(
+  pool: pg.Pool,
+  description = describePoolDatabase(pool),
+): DatabaseConnector {
   return {
     description,
     async connect(applicationName) {

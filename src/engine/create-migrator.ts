@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResolvedSettings } from '../api/settings.js';
+import type { EngineMetrics } from '../observability/metrics.js';
 import { connectorFromUrl, type DatabaseConnector } from '../db/connection.js';
 import type { ExecutionObserver } from './executor.js';
 import { Migrator } from './migrator.js';
@@ -14,6 +15,8 @@ export interface CreateMigratorInput {
   /** Who history says applied it (the operator names the resource). */
   readonly appliedBy?: string;
   readonly observer?: ExecutionObserver;
+  /** Where runs are counted (the operator's registry, or the doc-server's own). */
+  readonly metrics?: EngineMetrics;
 }
 
 /** The one way callers outside the engine build a Migrator: from resolved settings. */
@@ -31,5 +34,6 @@ export function createMigrator(input: CreateMigratorInput): Migrator {
     ...(input.logger !== undefined && { logger: input.logger }),
     ...(input.appliedBy !== undefined && { appliedBy: input.appliedBy }),
     ...(input.observer !== undefined && { observer: input.observer }),
+    ...(input.metrics !== undefined && { metrics: input.metrics }),
   });
 }

@@ -6,11 +6,13 @@ import type { DatabaseConnector, DatabaseSession } from '../db/connection.js';
 import { DatabaseUnreachableError } from '../db/connection.js';
 import { DEFAULTS } from '../api/settings.js';
 import { silentLogger } from '../observability/logger.js';
+import type { EngineMetrics } from '../observability/metrics.js';
 import {
   BaselineRefusedError,
   EngineDatabaseError,
   IrreversibleMigrationError,
   isConnectionLoss,
+  LockTimeoutError,
   MigrationError,
   MigrationValidationError,
   RunStoppedError,
@@ -68,6 +70,8 @@ export interface MigratorOptions {
   readonly appliedBy?: string;
   /** Instrumentation called after every statement (the staging dry-run's lock probe). */
   readonly observer?: ExecutionObserver;
+  /** Counters this Migrator's runs are recorded in (the caller's registry). */
+  readonly metrics?: EngineMetrics;
 }
 
 export interface ApplyOptions {
@@ -238,6 +242,30 @@ export class Migrator {
 
   /** Applies the pending set. Never throws; see RunResult.error. */
   async apply(options: ApplyOptions = {}): Promise<RunResult> {
+    const run = await this.applyRun(options);
+    this.record(run);
+    return run;
+  }
+
+  /** The run's migrations in the caller's metrics, when it passed them. */
+  private record(run: RunResult): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const database = this.options.database.description;
+    for (const r of run.results) {
+      if (r.lockRetries > 0) metrics.lockTimeoutRetries.inc({ database }, r.lockRetries);
+      if (r.status === 'applied') {
+        metrics.migrationsApplied.inc({ database });
+        if (r.durationMs !== null)
+          metrics.migrationDuration.observe({ database }, r.durationMs / 1000);
+      } else if (r.status === 'failed' && run.error?.code !== 'RUN_STOPPED') {
+        // A run stopped on purpose (lost Lease, Ctrl-C) is resumed, not failed.
+        metrics.migrationsFailed.inc({ database });
+      }
+    }
+  }
+
+  private applyRun(options: ApplyOptions): Promise<RunResult> {
     const stopIf = stopCondition(options);
     return this.run(
       'apply',
@@ -306,7 +334,7 @@ export class Migrator {
                   'failed',
                   null,
                   planned.resumeFromStatement,
-                  0,
+                  err instanceof LockTimeoutError ? err.attempts - 1 : 0,
                   err.message,
                   notices.take(),
                 ),

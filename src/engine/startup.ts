@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import { engineMetrics } from '../observability/metrics.js';
 import type { Logger } from 'pino';
 import { connectorFromPool } from '../db/connection.js';
 import type { MigrationErrorCode } from './errors.js';
@@ -18,6 +20,11 @@ export interface MigrateOnStartupOptions {
   readonly statementTimeoutMs?: number;
   readonly target?: string;
   readonly resume?: boolean;
+  /**
+   * The server's Prometheus registry: the engine's counters (`dbmigrate_migrations_applied_total`
+   * and the rest, docs/metrics.md) are registered in it and count this start-up's run.
+   */
+  readonly registry?: Registry;
 }
 
 /** What start-up migration did; `ok` false means the server should not start serving. */
@@ -55,6 +62,7 @@ export async function migrateOnStartup(
     source,
     settings: resolveSettings(options),
     ...(options.logger !== undefined && { logger: options.logger }),
+    ...(options.registry !== undefined && { metrics: engineMetrics(options.registry) }),
   });
   const run = await migrator.apply({
     ...(options.target !== undefined && { target: options.target }),

@@ -7,9 +7,17 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { operatorMetrics, type OperatorMetrics } from '../observability/metrics.js';
 import { GROUP, VERSION } from '../api/v1alpha1/common.js';
 import { KubeApi, type Plural } from './kube.js';
 import { LeaderElector } from './leader.js';
+import {
+  dryRunWriteBlocks,
+  migrationPhases,
+  migrationsByPhase,
+  verifiedSnapshots,
+} from './metrics-gauges.js';
 import { MIGRATION_LABEL, MigrationReconciler } from './migration-reconciler.js';
 import { RetryLater } from './migration-source.js';
 import { TerminalError, type Reconciler } from './reconcile.js';
@@ -34,9 +42,22 @@ export interface OperatorOptions {
    * lists and watches only there, so a Role per namespace is all the RBAC it needs.
    */
   readonly watchNamespaces?: readonly string[];
+  /** Where the operator's metrics are registered (served on /metrics); a new one by default. */
+  readonly registry?: Registry;
 }
 
 type Kind = 'dbm' | 'snap';
+
+/** The `kind` label of the reconcile metrics. */
+const KIND_LABEL: Readonly<Record<Kind, string>> = {
+  dbm: 'DatabaseMigration',
+  snap: 'BackupSnapshot',
+};
+
+/** The `step` label of a task key's last part (`<uid>/<run>/dry-run` → dry_run). */
+function stepOf(key: string): string {
+  return (key.split('/').at(-1) ?? 'unknown').replaceAll('-', '_');
+}
 
 function keyOf(kind: Kind, obj: KubernetesObject): string {
   return `${kind}/${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`;
@@ -48,7 +69,9 @@ function keyOf(kind: Kind, obj: KubernetesObject): string {
  */
 export class Operator {
   private readonly queue = new WorkQueue();
-  private readonly tasks = new TaskRunner();
+  private readonly tasks: TaskRunner;
+  /** Served on /metrics by the probe server. */
+  readonly metrics: OperatorMetrics;
   private readonly elector: LeaderElector;
   private readonly informers: {
     readonly plural: Plural | 'configmaps';
@@ -62,6 +85,20 @@ export class Operator {
   private resync: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: OperatorOptions) {
+    this.metrics = operatorMetrics(
+      {
+        workqueueDepth: () => this.queue.length,
+        isLeader: () => this.elector.isLeader,
+        migrationsByPhase: () => migrationsByPhase(this.cached('databasemigrations')),
+        migrationPhases: () => migrationPhases(this.cached('databasemigrations')),
+        verifiedSnapshots: () => verifiedSnapshots(this.cached('backupsnapshots')),
+        dryRunWriteBlocks: () => dryRunWriteBlocks(this.cached('databasemigrations')),
+      },
+      options.registry,
+    );
+    this.tasks = new TaskRunner((key, outcome, seconds) => {
+      this.metrics.stepDuration.observe({ step: stepOf(key), outcome }, seconds);
+    });
     const requeue = (kind: Kind) => (namespace: string, name: string) => {
       this.queue.add(`${kind}/${namespace}/${name}`);
     };
@@ -71,6 +108,7 @@ export class Operator {
       logger: options.logger,
       requeue: requeue('dbm'),
       fence: () => this.fence(),
+      engineMetrics: this.metrics.engine,
     });
     const snapshots = new SnapshotReconciler({
       api: options.api,
@@ -244,21 +282,38 @@ export class Operator {
     );
   }
 
+  private countReconcile(kind: string, started: number, result: string): void {
+    this.metrics.reconciles.inc({ kind, result });
+    this.metrics.reconcileDuration.observe({ kind }, (performance.now() - started) / 1000);
+  }
+
   private async work(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();
       if (key === null) return;
+      let kind = KIND_LABEL.dbm;
+      let started = performance.now();
       try {
         if (!this.elector.holdsLease()) continue;
-        const [kind, namespace = 'default', name = ''] = key.split('/');
+        const [first, namespace = 'default', name = ''] = key.split('/');
+        kind = KIND_LABEL[first === 'snap' ? 'snap' : 'dbm'];
         this.options.logger.debug({ key }, 'reconcile');
-        const result = await this.reconcilers[kind === 'snap' ? 'snap' : 'dbm'].reconcile({
+        started = performance.now();
+        const result = await this.reconcilers[first === 'snap' ? 'snap' : 'dbm'].reconcile({
           namespace,
           name,
         });
         this.queue.forget(key);
         if (result.requeue) this.queue.addAfter(key, result.afterMs);
+        this.countReconcile(kind, started, result.requeue ? 'requeue' : 'success');
       } catch (err) {
+        if (err instanceof TerminalError) this.countReconcile(kind, started, 'terminal');
+        else if (err instanceof RetryLater) this.countReconcile(kind, started, 'retry_later');
+        else {
+          this.countReconcile(kind, started, 'error');
+          this.metrics.reconcileErrors.inc({ kind });
+        }
+        if (!(err instanceof TerminalError)) this.metrics.workqueueRetries.inc({ kind });
         if (err instanceof TerminalError) {
           // Retrying cannot fix it: wait for the object to change. Its status says why.
           this.queue.forget(key);

@@ -45,6 +45,7 @@ import { API_VERSION } from '../api/v1alpha1/common.js';
 import { DatabaseUnreachableError } from '../db/connection.js';
 import { MigrationError } from '../engine/errors.js';
 import { createMigrator } from '../engine/create-migrator.js';
+import type { EngineMetrics } from '../observability/metrics.js';
 import type { Migrator, RunResult } from '../engine/migrator.js';
 import { PinnedMigrationSource, type MigrationSource } from '../engine/source.js';
 import { runDryRun, type DryRunReport } from '../safety/dryrun/dry-run.js';
@@ -92,6 +93,8 @@ export interface ReconcilerDeps {
   /** Why this replica must not write to a database now (it lost the Lease), or null. */
   readonly fence?: () => string | null;
   readonly now?: () => Date;
+  /** Where the engine counts the migrations it applies (the operator's registry). */
+  readonly engineMetrics?: EngineMetrics;
 }
 
 /** Failed for these reasons, a resource retries by itself: their cause lies outside the spec. */
@@ -317,6 +320,7 @@ export class MigrationReconciler implements Reconciler {
       settings: settingsOf(dbm),
       logger: this.deps.logger.child({ resource }),
       appliedBy: `DatabaseMigration ${resource}`,
+      ...(this.deps.engineMetrics !== undefined && { metrics: this.deps.engineMetrics }),
     });
   }
 

@@ -155,7 +155,7 @@ export class SnapshotReconciler implements Reconciler {
   ): Promise<Result> {
     const namespace = snap.metadata.namespace ?? 'default';
     const step = await this.deps.tasks.step<SnapshotManifest>(
-      `${uid}/dump`,
+      `${uid}/snapshot`,
       async () => {
         const url = await this.databaseUrl(snap);
         const id = snap.status?.snapshotId;
@@ -202,7 +202,7 @@ export class SnapshotReconciler implements Reconciler {
   ): Promise<Result> {
     const id = snap.status?.snapshotId ?? '';
     const step = await this.deps.tasks.step<Verification>(
-      `${uid}/verify`,
+      `${uid}/snapshot-verify`,
       async () => {
         await readManifest(storage, id);
         const url = await this.databaseUrl(snap);

@@ -27,14 +27,20 @@ interface Running {
   readonly settled: Promise<void>;
 }
 
+/** Told when a task ends: its key, whether it returned or threw, and how long it ran. */
+export type TaskFinished = (key: string, outcome: 'done' | 'failed', seconds: number) => void;
+
 export class TaskRunner {
   private readonly tasks = new Map<string, TaskState<unknown>>();
   private readonly running = new Map<string, Running>();
 
+  constructor(private readonly onFinished?: TaskFinished) {}
+
   /** Starts `work` under `key` unless a task with that key exists; `onSettled` runs when it ends. */
   start<T>(key: string, work: TaskWork<T>, onSettled: () => void): void {
     if (this.tasks.has(key)) return;
-    this.tasks.set(key, { state: 'running', startedAt: Date.now() });
+    const startedAt = Date.now();
+    this.tasks.set(key, { state: 'running', startedAt });
     const controller = new AbortController();
     let begun: Promise<T>;
     try {
@@ -45,14 +51,18 @@ export class TaskRunner {
     const p = begun
       .then(
         (value) => {
-          this.tasks.set(key, { state: 'done', value, finishedAt: Date.now() });
+          const finishedAt = Date.now();
+          this.tasks.set(key, { state: 'done', value, finishedAt });
+          this.onFinished?.(key, 'done', (finishedAt - startedAt) / 1000);
         },
         (err: unknown) => {
+          const finishedAt = Date.now();
           this.tasks.set(key, {
             state: 'failed',
             error: err instanceof Error ? err : new Error(String(err)),
-            finishedAt: Date.now(),
+            finishedAt,
           });
+          this.onFinished?.(key, 'failed', (finishedAt - startedAt) / 1000);
         },
       )
       .finally(() => {

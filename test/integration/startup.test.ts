@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrateOnStartup } from '../../src/engine/startup.js';
 import { InlineMigrationSource } from '../../src/engine/source.js';
@@ -56,5 +57,37 @@ describe('migrateOnStartup', () => {
     expect(summary.ok).toBe(false);
     expect(summary.error?.code).toBe('SQL_ERROR');
     expect(summary.applied.map((r) => r.id)).toEqual(['0001', '0002']);
+  });
+});
+
+describe('migrateOnStartup with the server registry', () => {
+  it("counts applied and failed migrations and lock retries in the caller's registry, labelled by database", async () => {
+    const db = await createTestDatabase('startup_metrics');
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool.on('error', () => undefined);
+    try {
+      const registry = new Registry();
+      const dir = await writeMigrationDir([
+        ...FILES,
+        { file: '0003_bad.sql', content: migrationText('create table a (id int);') },
+      ]);
+      const summary = await migrateOnStartup(pool, { migrations: dir, registry });
+      expect(summary.ok).toBe(false);
+      const text = await registry.metrics();
+      const database = `postgres@127.0.0.1:5432/${db.name}`;
+      expect(text).toContain(`dbmigrate_migrations_applied_total{database="${database}"} 2`);
+      expect(text).toContain(`dbmigrate_migrations_failed_total{database="${database}"} 1`);
+      expect(text).toContain(
+        `dbmigrate_migration_duration_seconds_count{database="${database}"} 2`,
+      );
+      // A second start-up in the same process counts into the same series.
+      await migrateOnStartup(pool, { migrations: dir, registry });
+      expect(await registry.metrics()).toContain(
+        `dbmigrate_migrations_failed_total{database="${database}"} 2`,
+      );
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
   });
 });

@@ -79,10 +79,21 @@ export async function operatorCommand(args: readonly string[], io: CommandIo): P
   const probes =
     listen === 'off'
       ? null
-      : new ProbeServer({ notReadyReason: () => operator.notReadyReason(), logger });
+      : new ProbeServer({
+          notReadyReason: () => operator.notReadyReason(),
+          logger,
+          routes: {
+            '/metrics': async (res) => {
+              const registry = operator.metrics.registry;
+              const body = await registry.metrics();
+              res.writeHead(200, { 'content-type': registry.contentType });
+              res.end(body);
+            },
+          },
+        });
   if (probes && listen !== 'off') {
     const port = await probes.listen(listen.host, listen.port);
-    logger.info({ host: listen.host, port }, 'serving /healthz and /readyz');
+    logger.info({ host: listen.host, port }, 'serving /healthz, /readyz and /metrics');
   }
   await operator.start();
   await new Promise<void>((resolve) => {

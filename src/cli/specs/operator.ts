@@ -65,7 +65,7 @@ export const operatorSpec = defineCommand({
     'http-addr': {
       type: 'string',
       value: 'ADDR',
-      description: 'where /healthz and /readyz are served (host:port, :port, or off)',
+      description: 'where /healthz, /readyz and /metrics are served (host:port, :port, or off)',
       defaultText: OPERATOR_DEFAULTS.httpAddr,
     },
   },
