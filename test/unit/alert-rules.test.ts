@@ -40,6 +40,9 @@ describe("the chart's alert rules", () => {
       'DatabaseMigrationRunFailed',
       'DatabaseMigrationOperatorNoLeader',
       'DatabaseMigrationOperatorReconcileErrors',
+      'DatabaseHealthCritical',
+      'DatabaseHealthWarning',
+      'DatabaseHealthUnreachable',
     ]);
     for (const r of rendered?.spec?.groups[0]?.rules ?? [])
       expect(['warning', 'critical'], r.alert).toContain(r.labels?.['severity']);
@@ -50,7 +53,7 @@ describe("the chart's alert rules", () => {
     writeFileSync(join(dir, 'rules.yaml'), stringify({ groups: rendered?.spec?.groups ?? [] }));
     copyFileSync('test/alerts/operator-alerts.test.yaml', join(dir, 'alerts.test.yaml'));
     const check = promtool(['check', 'rules', 'rules.yaml'], dir);
-    expect(check.stdout + check.stderr).toMatch(/SUCCESS: 6 rules found/);
+    expect(check.stdout + check.stderr).toMatch(/SUCCESS: 9 rules found/);
     expect(check.status).toBe(0);
     const test = promtool(['test', 'rules', 'alerts.test.yaml'], dir);
     expect(test.stdout + test.stderr).toMatch(/SUCCESS/);
