@@ -104,6 +104,10 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return ExitCode.ok;
   }
   try {
+    // Human output only for a person: the terminal module (pino-pretty, ora) loads only then.
+    if (process.stderr.isTTY || io.env['DBMIGRATE_LOG_FORMAT'] !== undefined) {
+      (await import('./terminal.js')).configureTerminal(io.env, args.includes('--json'));
+    }
     return await (
       await load()
     )(args, io);

@@ -38,6 +38,8 @@ export interface ArchiveOptions {
   readonly throttleMs?: number;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
+  /** Rows moved so far of those planned, after each partition and batch. */
+  readonly onProgress?: (p: { readonly moved: number; readonly total: number }) => void;
 }
 
 const COLUMNS = [
@@ -169,6 +171,8 @@ export async function archiveDocuments(
   }
 
   let moved = 0;
+  const planned = plan.legacyRows + wholeRows.reduce((n, p) => n + p.rows, 0);
+  options.onProgress?.({ moved, total: planned });
   for (const p of whole) {
     if (options.signal?.aborted) break;
     log.info({ partition: p.name }, 'detaching partition concurrently');
@@ -177,6 +181,7 @@ export async function archiveDocuments(
     );
     await attachToArchive(client, p.name, log);
     moved += wholeRows.find((w) => w.name === p.name)?.rows ?? 0;
+    options.onProgress?.({ moved, total: planned });
   }
 
   let batches = 0;
@@ -208,6 +213,7 @@ export async function archiveDocuments(
     moved += row.n;
     last = { createdAt: row.last_at, id: row.last_id };
     log.debug({ batch: batches, rows: row.n, moved }, 'archived a batch');
+    options.onProgress?.({ moved, total: planned });
     if (throttleMs > 0) await new Promise((r) => setTimeout(r, throttleMs));
   }
 

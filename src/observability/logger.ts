@@ -49,6 +49,16 @@ export class LogLevelError extends Error {
   }
 }
 
+let defaultDestination: (() => NodeJS.WritableStream) | null = null;
+
+/**
+ * Where loggers created without a destination write: the CLI sets human lines on a terminal
+ * (src/cli/terminal.ts); otherwise JSON lines to stderr. The library never sets it.
+ */
+export function setDefaultLogDestination(factory: (() => NodeJS.WritableStream) | null): void {
+  defaultDestination = factory;
+}
+
 export function createLogger(options: CreateLoggerOptions): Logger {
   const level = options.level ?? process.env['DBMIGRATE_LOG_LEVEL'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new LogLevelError(level);
@@ -68,7 +78,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       },
     },
   };
-  const dest = options.destination ?? 2;
+  const dest = options.destination ?? defaultDestination?.() ?? 2;
   return pino(config, typeof dest === 'number' ? pino.destination({ dest, sync: true }) : dest);
 }
 

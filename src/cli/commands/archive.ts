@@ -3,6 +3,7 @@ import { openClient } from '../../db/connection.js';
 import { createLogger } from '../../observability/logger.js';
 import { batchFlags, untilInterrupted } from '../batch-flags.js';
 import { parseCommandArgs } from '../command-spec.js';
+import { rateText, startProgress } from '../progress.js';
 import type { CommandIo } from '../context.js';
 import { ARCHIVE_DEFAULTS, archiveSpec } from '../specs/archive.js';
 import { ExitCode } from '../exit-codes.js';
@@ -19,9 +20,14 @@ export async function archiveCommand(args: readonly string[], io: CommandIo): Pr
   const { batchSize, throttleMs } = batchFlags(values, ARCHIVE_DEFAULTS);
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const client = await openClient(databaseUrl(values, io), 'dbmigrate:archive');
+  const progress = startProgress('archive: planning');
+  const started = Date.now();
   try {
     const res = await untilInterrupted((signal) =>
       archiveDocuments(client, {
+        onProgress: ({ moved, total }) => {
+          progress.update(`archive: ${rateText(moved, total, 'rows', started, Date.now())}`);
+        },
         olderThan,
         dryRun: values['dry-run'] === true,
         batchSize,
@@ -29,6 +35,9 @@ export async function archiveCommand(args: readonly string[], io: CommandIo): Pr
         signal,
         logger: createLogger({ component: 'cli.archive', ...(level !== undefined && { level }) }),
       }),
+    );
+    progress.succeed(
+      res.dryRun ? 'archive: planned (dry run)' : `archive: ${String(res.movedRows)} rows moved`,
     );
     if (values.json) {
       io.stdout(JSON.stringify(res, null, 2));
@@ -47,6 +56,9 @@ export async function archiveCommand(args: readonly string[], io: CommandIo): Pr
       ].join('\n'),
     );
     return ExitCode.ok;
+  } catch (err) {
+    progress.fail('archive: stopped');
+    throw err;
   } finally {
     await client.end();
   }

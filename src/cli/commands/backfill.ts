@@ -2,6 +2,7 @@ import { createLogger } from '../../observability/logger.js';
 import { runBackfill } from '../../safety/backfill/backfill.js';
 import { batchFlags, untilInterrupted } from '../batch-flags.js';
 import { parseCommandArgs } from '../command-spec.js';
+import { rateText, startProgress } from '../progress.js';
 import type { CommandIo } from '../context.js';
 import { BACKFILL_DEFAULTS, backfillSpec } from '../specs/backfill.js';
 import { ExitCode } from '../exit-codes.js';
@@ -18,7 +19,14 @@ export async function backfillCommand(args: readonly string[], io: CommandIo): P
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   // Ctrl-C stops after the batch in flight; the checkpoint makes the next run continue.
   return untilInterrupted(async (signal) => {
+    const progress = startProgress(`backfill ${name}: starting`);
+    const started = Date.now();
     const res = await runBackfill({
+      onProgress: (p) => {
+        progress.update(
+          `backfill ${name}: ${rateText(p.rowsUpdated, null, 'rows', started, Date.now())}, ${String(p.batches)} batches`,
+        );
+      },
       databaseUrl: databaseUrl(values, io),
       name,
       table,
@@ -31,6 +39,8 @@ export async function backfillCommand(args: readonly string[], io: CommandIo): P
       ...(values.where !== undefined && { where: values.where }),
       ...(values.schema !== undefined && { historySchema: values.schema }),
     });
+    if (res.finished) progress.succeed(`backfill ${name}: ${String(res.rowsUpdated)} rows`);
+    else progress.fail(`backfill ${name}: stopped at key ${res.lastKey ?? '-'}`);
     io.stdout(
       values.json
         ? JSON.stringify(res, null, 2)

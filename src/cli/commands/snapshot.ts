@@ -1,4 +1,5 @@
 import { parseCommandArgs } from '../command-spec.js';
+import { startProgress, type Progress } from '../progress.js';
 import type { CommandIo } from '../context.js';
 import { SNAPSHOT_SUBCOMMANDS, snapshotSpec } from '../specs/snapshot.js';
 import { ExitCode } from '../exit-codes.js';
@@ -54,14 +55,37 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
     ...(values['log-level'] !== undefined && { level: values['log-level'] }),
   });
   let lastReport = 0;
+  let progress: Progress | null = null;
+  let started = Date.now();
   const onProgress = (p: SnapshotProgress): void => {
     const now = Date.now();
-    if (p.phase === 'checksum')
+    const what = p.phase === 'restore' ? 'verify: restoring' : 'snapshot: dumping';
+    if (progress === null || (p.phase === 'restore') !== verifying) {
+      progress?.succeed();
+      verifying = p.phase === 'restore';
+      started = now;
+      progress = startProgress(what);
+    }
+    if (p.phase === 'checksum') {
+      progress.update(
+        `snapshot: checksums, table ${String(p.done)} of ${String(p.total)} (${p.table})`,
+      );
       logger.info({ table: p.table, done: p.done, total: p.total }, 'table checksummed');
-    else if (now - lastReport > 2000) {
+      return;
+    }
+    progress.update(
+      `${what} ${formatBytes(p.bytes)} (${formatBytes((p.bytes / Math.max(1, now - started)) * 1000)}/s)`,
+    );
+    if (now - lastReport > 2000) {
       lastReport = now;
       logger.info({ phase: p.phase, bytes: p.bytes }, 'snapshot progress');
     }
+  };
+  let verifying = false;
+  const endProgress = (ok: boolean): void => {
+    if (ok) progress?.succeed();
+    else progress?.fail();
+    progress = null;
   };
   const verifyOn = async (id: string, server: ScratchServer) =>
     verifySnapshot({ storage, id, scratchServerUrl: server.url, logger, onProgress });
@@ -73,124 +97,139 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
     return id;
   };
 
-  switch (sub) {
-    case 'create': {
-      const checksums = values.checksums ?? config.snapshots.checksums;
-      if (checksums !== 'full' && checksums !== 'counts') {
-        throw new UsageError('--checksums must be full or counts');
+  const run = async (): Promise<number> => {
+    switch (sub) {
+      case 'create': {
+        const checksums = values.checksums ?? config.snapshots.checksums;
+        if (checksums !== 'full' && checksums !== 'counts') {
+          throw new UsageError('--checksums must be full or counts');
+        }
+        // Ready before dumping: a verification that cannot run is refused before anything is written.
+        const server =
+          values.verify === true
+            ? await scratchServer(values, io, 'verifying a snapshot', logger)
+            : null;
+        let manifest;
+        let verification;
+        try {
+          manifest = await createSnapshot({
+            databaseUrl: databaseUrl(values, io),
+            storage,
+            checksums,
+            logger,
+            onProgress,
+          });
+          verification = server ? await verifyOn(manifest.id, server) : null;
+        } finally {
+          await server?.release();
+        }
+        endProgress(verification?.ok !== false);
+        if (values.json) io.stdout(JSON.stringify({ ...manifest, verification }, null, 2));
+        else {
+          io.stdout(
+            `snapshot ${manifest.id}: ${formatBytes(manifest.dumpSizeBytes)}, ${manifest.fingerprint.tables.length} tables, ${formatMs(manifest.durationMs)} in ${storage.description}`,
+          );
+          if (verification)
+            io.stdout(verificationLine(manifest.id, verification.ok, verification.mismatches));
+        }
+        return verification && !verification.ok ? ExitCode.validation : ExitCode.ok;
       }
-      // Ready before dumping: a verification that cannot run is refused before anything is written.
-      const server =
-        values.verify === true
-          ? await scratchServer(values, io, 'verifying a snapshot', logger)
-          : null;
-      let manifest;
-      let verification;
-      try {
-        manifest = await createSnapshot({
-          databaseUrl: databaseUrl(values, io),
-          storage,
-          checksums,
+      case 'verify': {
+        // The copy runs on the major the snapshot was dumped from, whatever production runs now.
+        const { fingerprint } = await readManifest(storage, needId());
+        const server = await scratchServer(
+          values,
+          io,
+          'verifying a snapshot',
           logger,
-          onProgress,
+          Math.floor(fingerprint.serverVersionNum / 10_000),
+        );
+        let verification;
+        try {
+          verification = await verifyOn(needId(), server);
+        } finally {
+          await server.release();
+        }
+        endProgress(verification.ok);
+        io.stdout(
+          values.json
+            ? JSON.stringify(verification, null, 2)
+            : verificationLine(needId(), verification.ok, verification.mismatches),
+        );
+        return verification.ok ? ExitCode.ok : ExitCode.validation;
+      }
+      case 'restore': {
+        const targetUrl = values['target-url'];
+        if (targetUrl === undefined) {
+          throw new UsageError(
+            'dbmigrate snapshot restore: --target-url is required (a new or empty database)',
+          );
+        }
+        const res = await restoreSnapshot({
+          storage,
+          id: needId(),
+          targetUrl: checkDatabaseUrl(targetUrl, '--target-url'),
+          allowUnverified: values['allow-unverified'] ?? false,
+          logger,
         });
-        verification = server ? await verifyOn(manifest.id, server) : null;
-      } finally {
-        await server?.release();
-      }
-      if (values.json) io.stdout(JSON.stringify({ ...manifest, verification }, null, 2));
-      else {
         io.stdout(
-          `snapshot ${manifest.id}: ${formatBytes(manifest.dumpSizeBytes)}, ${manifest.fingerprint.tables.length} tables, ${formatMs(manifest.durationMs)} in ${storage.description}`,
+          values.json
+            ? JSON.stringify(res)
+            : `restored ${needId()} into ${res.database} in ${formatMs(res.durationMs)}`,
         );
-        if (verification)
-          io.stdout(verificationLine(manifest.id, verification.ok, verification.mismatches));
+        return ExitCode.ok;
       }
-      return verification && !verification.ok ? ExitCode.validation : ExitCode.ok;
-    }
-    case 'verify': {
-      // The copy runs on the major the snapshot was dumped from, whatever production runs now.
-      const { fingerprint } = await readManifest(storage, needId());
-      const server = await scratchServer(
-        values,
-        io,
-        'verifying a snapshot',
-        logger,
-        Math.floor(fingerprint.serverVersionNum / 10_000),
-      );
-      let verification;
-      try {
-        verification = await verifyOn(needId(), server);
-      } finally {
-        await server.release();
+      case 'list': {
+        const { manifests, unreadable } = await listSnapshots(storage);
+        if (values.json) io.stdout(JSON.stringify({ snapshots: manifests, unreadable }, null, 2));
+        else {
+          io.stdout(
+            manifests.length ? listTable(manifests) : `no snapshots in ${storage.description}`,
+          );
+          for (const u of unreadable) io.stdout(`unreadable: ${u.id}: ${u.reason}`);
+          const verified = manifests.filter(isVerified).length;
+          if (manifests.length)
+            io.stdout(`\n${manifests.length} snapshot(s), ${verified} verified`);
+        }
+        return ExitCode.ok;
       }
-      io.stdout(
-        values.json
-          ? JSON.stringify(verification, null, 2)
-          : verificationLine(needId(), verification.ok, verification.mismatches),
-      );
-      return verification.ok ? ExitCode.ok : ExitCode.validation;
-    }
-    case 'restore': {
-      const targetUrl = values['target-url'];
-      if (targetUrl === undefined) {
-        throw new UsageError(
-          'dbmigrate snapshot restore: --target-url is required (a new or empty database)',
-        );
-      }
-      const res = await restoreSnapshot({
-        storage,
-        id: needId(),
-        targetUrl: checkDatabaseUrl(targetUrl, '--target-url'),
-        allowUnverified: values['allow-unverified'] ?? false,
-        logger,
-      });
-      io.stdout(
-        values.json
-          ? JSON.stringify(res)
-          : `restored ${needId()} into ${res.database} in ${formatMs(res.durationMs)}`,
-      );
-      return ExitCode.ok;
-    }
-    case 'list': {
-      const { manifests, unreadable } = await listSnapshots(storage);
-      if (values.json) io.stdout(JSON.stringify({ snapshots: manifests, unreadable }, null, 2));
-      else {
+      case 'prune': {
+        const policy = RetentionPolicySchema.safeParse({
+          ...(values['keep-last'] !== undefined && { keepLast: Number(values['keep-last']) }),
+          ...(values['max-age-days'] !== undefined && {
+            maxAgeDays: Number(values['max-age-days']),
+          }),
+        });
+        if (!policy.success || Object.keys(policy.data).length === 0) {
+          throw new UsageError(
+            'dbmigrate snapshot prune: pass --keep-last N and/or --max-age-days D (positive numbers)',
+          );
+        }
+        // Only this database's snapshots made by the CLI: never another database's or the operator's.
+        const removed = await applyRetention(storage, policy.data, {
+          databaseUrl: databaseUrl(values, io),
+          owner: 'cli',
+        });
         io.stdout(
-          manifests.length ? listTable(manifests) : `no snapshots in ${storage.description}`,
+          values.json
+            ? JSON.stringify({ removed })
+            : removed.length
+              ? `removed ${removed.join(', ')}`
+              : 'nothing to remove',
         );
-        for (const u of unreadable) io.stdout(`unreadable: ${u.id}: ${u.reason}`);
-        const verified = manifests.filter(isVerified).length;
-        if (manifests.length) io.stdout(`\n${manifests.length} snapshot(s), ${verified} verified`);
+        return ExitCode.ok;
       }
-      return ExitCode.ok;
+      default:
+        throw new UsageError(`dbmigrate snapshot: expected one of ${SNAPSHOT_SUBCOMMANDS}`);
     }
-    case 'prune': {
-      const policy = RetentionPolicySchema.safeParse({
-        ...(values['keep-last'] !== undefined && { keepLast: Number(values['keep-last']) }),
-        ...(values['max-age-days'] !== undefined && { maxAgeDays: Number(values['max-age-days']) }),
-      });
-      if (!policy.success || Object.keys(policy.data).length === 0) {
-        throw new UsageError(
-          'dbmigrate snapshot prune: pass --keep-last N and/or --max-age-days D (positive numbers)',
-        );
-      }
-      // Only this database's snapshots made by the CLI: never another database's or the operator's.
-      const removed = await applyRetention(storage, policy.data, {
-        databaseUrl: databaseUrl(values, io),
-        owner: 'cli',
-      });
-      io.stdout(
-        values.json
-          ? JSON.stringify({ removed })
-          : removed.length
-            ? `removed ${removed.join(', ')}`
-            : 'nothing to remove',
-      );
-      return ExitCode.ok;
-    }
-    default:
-      throw new UsageError(`dbmigrate snapshot: expected one of ${SNAPSHOT_SUBCOMMANDS}`);
+  };
+  try {
+    const code = await run();
+    endProgress(code === ExitCode.ok);
+    return code;
+  } catch (err) {
+    endProgress(false);
+    throw err;
   }
 }
 

@@ -1,0 +1,109 @@
+// What a person at a terminal sees, under a real pseudo-terminal (util-linux `script`): human
+// log lines instead of JSON, a progress line for long work that ends before the result, colour
+// unless NO_COLOR; and none of it for scripts (no TTY, --json, DBMIGRATE_LOG_FORMAT=json).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+// A foreground colour escape, as a terminal receives it.
+// eslint-disable-next-line no-control-regex
+const COLOUR = /\x1b\[3\dm/;
+// eslint-disable-next-line no-control-regex
+const COLOUR_ANY = /\x1b\[\d+m/g;
+
+describe('output on a terminal', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('tty');
+    await db.query(`create table notes (id bigint primary key, body text);
+      insert into notes select g, repeat('x', 300) from generate_series(1, 100000) g`);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** `dbmigrate ARGS` on a 100×30 pseudo-terminal; what the terminal received (output capped). */
+  function onTerminal(
+    args: string,
+    env: Record<string, string> = {},
+  ): { out: string; code: number | null } {
+    const node = process.execPath;
+    const res = spawnSync(
+      'script',
+      ['-qec', `stty cols 100 rows 30; '${node}' dist/cli/dbmigrate.js ${args}`, '/dev/null'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        maxBuffer: 4 * 1024 * 1024,
+        env: { ...process.env, DATABASE_URL: db.url, ...env },
+      },
+    );
+    return { out: res.stdout, code: res.status };
+  }
+
+  const storage = () => mkdtempSync(join(tmpdir(), 'dbm-tty-'));
+
+  it('shows human log lines and a progress line for a snapshot, finished before the result line', () => {
+    const { out, code } = onTerminal(`snapshot create --storage ${storage()}`);
+    expect(code).toBe(0);
+    expect(out).toMatch(/\[\d\d:\d\d:\d\d\] .*INFO.*: .*snapshot start/);
+    expect(out).not.toContain('{"level"');
+    expect(out).toMatch(/snapshot: dumping \d+(\.\d)? [KM]iB \(\d/);
+    expect(out).toMatch(COLOUR);
+    const done = out.lastIndexOf('✔');
+    const result = out.lastIndexOf('snapshot dbm_tty_');
+    expect(done).toBeGreaterThan(-1);
+    expect(done).toBeLessThan(result);
+    // Bounded: redrawing never floods the terminal.
+    expect(out.length).toBeLessThan(200_000);
+  });
+
+  it('shows rows, rate and the end of a backfill', () => {
+    const { out, code } = onTerminal(
+      `backfill --name tty --table notes --set "body = 'y'" --batch-size 10000 --throttle 0ms`,
+    );
+    expect(code).toBe(0);
+    expect(out).toMatch(/backfill tty: \d+(\.\d)?k rows/);
+    expect(out.replace(COLOUR_ANY, '')).toMatch(/✔ backfill tty: 100000 rows/);
+  });
+
+  it('respects NO_COLOR', () => {
+    const { out, code } = onTerminal(`snapshot create --storage ${storage()}`, { NO_COLOR: '1' });
+    expect(code).toBe(0);
+    expect(out).toMatch(/INFO: snapshot start/);
+    expect(out).not.toMatch(COLOUR);
+  });
+
+  it('draws nothing and logs JSON for --json and DBMIGRATE_LOG_FORMAT=json', () => {
+    const asJson = onTerminal(`snapshot create --json --storage ${storage()}`);
+    expect(asJson.code).toBe(0);
+    expect(asJson.out).not.toContain('snapshot: dumping');
+    const logs = onTerminal(`snapshot create --storage ${storage()}`, {
+      DBMIGRATE_LOG_FORMAT: 'json',
+    });
+    expect(logs.out).toContain('{"level":"info"');
+    expect(logs.out).toContain('snapshot: dumping');
+    expect(onTerminal('status', { DBMIGRATE_LOG_FORMAT: 'yaml' }).out).toContain(
+      'DBMIGRATE_LOG_FORMAT must be json or pretty, not "yaml"',
+    );
+  });
+
+  it('keeps JSON log lines and no progress when stderr is not a terminal', () => {
+    const res = spawnSync(
+      process.execPath,
+      ['dist/cli/dbmigrate.js', 'snapshot', 'create', '--storage', storage()],
+      { encoding: 'utf8', env: { ...process.env, DATABASE_URL: db.url } },
+    );
+    expect(res.status).toBe(0);
+    expect(
+      res.stderr
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.startsWith('{"level"')),
+    ).toBe(true);
+    expect(res.stderr + res.stdout).not.toContain('snapshot: dumping');
+  });
+});
