@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { operatorMetrics, type OperatorMetrics } from '../observability/metrics.js';
 import { GROUP, VERSION } from '../api/v1alpha1/common.js';
-import { KubeApi, type Plural } from './kube.js';
+import { apiErrorSummary, KubeApi, type Plural } from './kube.js';
 import { LeaderElector } from './leader.js';
 import {
   dryRunWriteBlocks,
@@ -243,14 +243,20 @@ export class Operator {
       setTimeout(() => {
         if (this.stopped) return;
         inf.start().catch((err: unknown) => {
-          this.options.logger.warn({ err, watch: what }, 'informer restart failed; retrying');
+          this.options.logger.warn(
+            { watch: what, reason: apiErrorSummary(err) },
+            'informer restart failed; retrying',
+          );
           restart();
         });
       }, 2000).unref();
     };
     inf.on('error', (err: unknown) => {
       if (this.stopped) return;
-      this.options.logger.warn({ err, watch: what }, 'informer error; restarting');
+      this.options.logger.warn(
+        { watch: what, reason: apiErrorSummary(err) },
+        'informer error; restarting',
+      );
       restart();
     });
     return inf;

@@ -23,6 +23,33 @@ export interface ObjectRef {
   readonly resourceVersion?: string | undefined;
 }
 
+/**
+ * One line saying why a Kubernetes API call failed: the HTTP status with the API server's own
+ * message, or the network cause (client-node reports a refused connection as "fetch failed").
+ * For logs an operator's user reads; the full response (headers, stack) helps nobody there.
+ */
+export function apiErrorSummary(err: unknown): string {
+  if (err instanceof ApiException) {
+    const e = err as ApiException<unknown>;
+    let message = '';
+    try {
+      const body: unknown = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+      const m = (body as { message?: unknown } | null)?.message;
+      if (typeof m === 'string') message = m;
+    } catch {
+      // Not a Status object: the code alone.
+    }
+    return `HTTP ${String(e.code)}${message ? `: ${message}` : ''}`;
+  }
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return `cannot reach the API server: ${code ? `${code} ` : ''}${cause.message}`.trim();
+  }
+  return err.message.split('\n')[0] ?? err.message;
+}
+
 /** HTTP status of a failed API call, or null when it was not an API error. */
 export function httpStatus(err: unknown): number | null {
   return err instanceof ApiException ? (err as ApiException<unknown>).code : null;

@@ -1,7 +1,7 @@
 import { OPERATOR_DEFAULTS } from '../api/settings.js';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { httpStatus, type KubeApi } from './kube.js';
+import { apiErrorSummary, httpStatus, type KubeApi } from './kube.js';
 
 export interface LeaderElectionOptions {
   readonly namespace: string;
@@ -127,7 +127,7 @@ export class LeaderElector {
       // A renewal that itself took past the deadline does not count.
       this.setLeading(leading && performance.now() - sent < this.renewDeadlineMs());
     } catch (err) {
-      this.options.logger.warn({ err }, 'leader election error');
+      this.options.logger.warn({ reason: apiErrorSummary(err) }, 'leader election error');
       if (this.leading && !this.holdsLease()) this.setLeading(false);
     }
     this.scheduleNext();

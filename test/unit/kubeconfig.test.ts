@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KubeConfigError, loadKubeConfig } from '../../src/operator/kube.js';
+import { ApiException } from '@kubernetes/client-node';
+import { apiErrorSummary, KubeConfigError, loadKubeConfig } from '../../src/operator/kube.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dbm-kubeconfig-'));
 function file(name: string, text: string): string {
@@ -49,5 +50,30 @@ describe('loadKubeConfig', () => {
       ].join('\n'),
     );
     expect(loadKubeConfig(ok).getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+  });
+});
+
+describe('apiErrorSummary', () => {
+  it("gives the status and the API server's message, or the network cause, in one line", () => {
+    const status = JSON.stringify({
+      kind: 'Status',
+      status: 'Failure',
+      message: 'storage is (re)initializing',
+      reason: 'TooManyRequests',
+      code: 429,
+    });
+    expect(
+      apiErrorSummary(
+        new ApiException(429, 'Unknown API Status Code!', status, { 'retry-after': '1' }),
+      ),
+    ).toBe('HTTP 429: storage is (re)initializing');
+    expect(apiErrorSummary(new ApiException(503, 'x', '<html>', {}))).toBe('HTTP 503');
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+    });
+    expect(apiErrorSummary(new TypeError('fetch failed', { cause: refused }))).toBe(
+      'cannot reach the API server: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1',
+    );
+    expect(apiErrorSummary(new Error('first line\nsecond'))).toBe('first line');
   });
 });
