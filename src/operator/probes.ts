@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { HttpEndpoint, send } from '../observability/http-endpoint.js';
 
 /** An extra GET endpoint on the probe port (e.g. /metrics). */
 export type ProbeRoute = (res: ServerResponse) => Promise<void> | void;
@@ -18,71 +18,42 @@ export interface ProbeServerOptions {
  * an operator that cannot reach the API server would not make the API server reachable.
  */
 export class ProbeServer {
-  private server: Server | null = null;
+  private readonly endpoint: HttpEndpoint;
 
-  constructor(private readonly options: ProbeServerOptions) {}
-
-  /** Listens on `host:port` (port 0 picks a free one); resolves with the port bound. */
-  async listen(host: string, port: number): Promise<number> {
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return (server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) =>
-      server.close(() => {
-        resolve();
-      }),
+  constructor(private readonly options: ProbeServerOptions) {
+    this.endpoint = new HttpEndpoint(
+      (path, res) => this.handle(path, res),
+      options.logger,
+      'probe endpoint',
     );
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, 'method not allowed\n');
+  /** Listens on `host:port` (port 0 picks a free one); resolves with the port bound. */
+  listen(host: string, port: number): Promise<number> {
+    return this.endpoint.listen(host, port);
+  }
+
+  close(): Promise<void> {
+    return this.endpoint.close();
+  }
+
+  private async handle(path: string, res: ServerResponse): Promise<void> {
+    if (path === '/healthz' || path === '/livez') {
+      send(res, 200, 'ok\n');
       return;
     }
-    try {
-      if (path === '/healthz' || path === '/livez') {
-        send(res, 200, 'ok\n');
-        return;
-      }
-      if (path === '/readyz') {
-        const reason = this.options.notReadyReason();
-        send(res, reason === null ? 200 : 503, `${reason ?? 'ok'}\n`);
-        return;
-      }
-      const route = this.options.routes?.[path];
-      if (route) {
-        await route(res);
-        return;
-      }
-      send(res, 404, 'not found\n');
-    } catch (err) {
-      this.options.logger.warn({ err, path }, 'probe endpoint failed');
-      if (!res.headersSent) send(res, 500, 'internal error\n');
-      else res.end();
+    if (path === '/readyz') {
+      const reason = this.options.notReadyReason();
+      send(res, reason === null ? 200 : 503, `${reason ?? 'ok'}\n`);
+      return;
     }
+    const route = this.options.routes?.[path];
+    if (route) {
+      await route(res);
+      return;
+    }
+    send(res, 404, 'not found\n');
   }
-}
-
-function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(body);
 }
 
 /** `host:port`, `:port` or `port`; `off` disables the server. */

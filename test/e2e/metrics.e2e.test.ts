@@ -1,7 +1,7 @@
 // The operator's /metrics as Prometheus scrapes it: two `dbmigrate operator` processes (leader
 // and standby) take a DatabaseMigration through snapshot → dry-run → apply → verify, and each
 // scrape passes `promtool check metrics` and says what happened, without a password in it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,31 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedTool } from '../../tools/cached-tool.js';
 import { freePort, startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startOperatorProcess as startOperator } from '../helpers/operator-process.js';
 
 const PASSWORD = 'metrics-sekret-771';
-
-function startOperator(cp: ControlPlane, identity: string, port: number): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      'dist/cli/dbmigrate.js',
-      'operator',
-      '--kubeconfig',
-      cp.kubeconfig,
-      '--identity',
-      identity,
-      '--lease-duration',
-      '4s',
-      '--retry-period',
-      '500ms',
-      '--log-level',
-      'warn',
-      '--http-addr',
-      `127.0.0.1:${String(port)}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
 
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${String(port)}/metrics`);

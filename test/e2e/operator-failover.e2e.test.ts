@@ -1,34 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-
-/** The real `dbmigrate operator` as a process of its own, so it can be killed like a pod. */
-function startOperator(cp: ControlPlane, identity: string, httpPort = 0): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      '--liftoff-only',
-      'dist/cli/dbmigrate.js',
-      'operator',
-      '--kubeconfig',
-      cp.kubeconfig,
-      '--identity',
-      identity,
-      '--lease-duration',
-      '4s',
-      '--retry-period',
-      '500ms',
-      '--log-level',
-      'warn',
-      // Replicas on one machine: each its own probe port (in pods they all use :8080).
-      '--http-addr',
-      `127.0.0.1:${String(httpPort)}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  return child;
-}
+import { startOperatorProcess as startOperator } from '../helpers/operator-process.js';
 
 function holder(cp: ControlPlane): string {
   try {
