@@ -9,7 +9,7 @@ import type { ControlPlane } from '../../tools/control-plane.js';
 export function startOperatorProcess(
   cp: ControlPlane,
   identity: string,
-  httpPort: number,
+  httpPort = 0,
 ): ChildProcess {
   return spawn(
     process.execPath,
