@@ -1,3 +1,4 @@
+import type { ExecutionObserver } from '../engine/executor.js';
 import { configSettings, type DbmigrateConfig } from '../api/config.js';
 import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
 import { checkDatabaseUrl } from '../db/database-url.js';
@@ -107,6 +108,7 @@ export async function migratorFrom(
   values: CommonValues & { readonly config?: string | undefined },
   io: CommandIo,
   command: string,
+  observer?: ExecutionObserver,
 ): Promise<Migrator> {
   const url = databaseUrl(values, io);
   const config = await projectConfig(values, io);
@@ -118,5 +120,6 @@ export async function migratorFrom(
     ),
     settings: settingsFrom(values, io, config),
     logger: createLogger({ component: `cli.${command}`, ...(level !== undefined && { level }) }),
+    ...(observer !== undefined && { observer }),
   });
 }

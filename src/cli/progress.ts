@@ -24,6 +24,11 @@ export function setProgressRenderer(render: ((text: string) => Progress) | null)
   renderer = render;
 }
 
+/** Whether progress is drawn at all: callers skip work (polling the server) that only feeds it. */
+export function progressShown(): boolean {
+  return renderer !== null;
+}
+
 export function startProgress(text: string): Progress {
   return renderer?.(text) ?? SILENT;
 }

@@ -957,7 +957,8 @@ async function vector(client: pg.ClientBase): Promise<Section<Vector>> {
   });
 }
 
-async function indexBuilds(client: pg.ClientBase): Promise<Section<readonly IndexBuild[]>> {
+/** Index builds running in this database (pg_stat_progress_create_index): phase, blocks, tuples. */
+export async function indexBuilds(client: pg.ClientBase): Promise<Section<readonly IndexBuild[]>> {
   const res = await query<{
     pid: number;
     relation: string | null;

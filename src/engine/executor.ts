@@ -59,6 +59,12 @@ export interface StatementEvent {
  * It must not change the database; an error it throws fails the migration.
  */
 export interface ExecutionObserver {
+  /** Before each statement is sent (a progress display); never awaited, never fails the run. */
+  statementStarted?(event: {
+    readonly migration: Migration;
+    readonly index: number;
+    readonly total: number;
+  }): void;
   statementFinished?(event: StatementEvent): Promise<void>;
 }
 
@@ -179,6 +185,11 @@ export class MigrationExecutor {
         for (const [index, statement] of statements.entries()) {
           current = { sql: statement.sql, startLine: statement.line };
           this.checkpoint(m);
+          this.settings.observer?.statementStarted?.({
+            migration: m,
+            index,
+            total: statements.length,
+          });
           const sent = performance.now();
           await this.runStatement(statement.sql);
           await this.observe(m, statement, index, true, sent);
@@ -261,6 +272,11 @@ export class MigrationExecutor {
           if (direction === 'up' && (await this.alreadyBuilt(m, statement.sql))) break;
           try {
             await this.dropInvalidIndexes(statement.sql);
+            this.settings.observer?.statementStarted?.({
+              migration: m,
+              index: i,
+              total: statements.length,
+            });
             const sent = performance.now();
             await this.runStatement(statement.sql);
             await this.observe(m, statement, i, false, sent);

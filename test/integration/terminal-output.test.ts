@@ -3,6 +3,7 @@
 // unless NO_COLOR; and none of it for scripts (no TTY, --json, DBMIGRATE_LOG_FORMAT=json).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,39 @@ describe('output on a terminal', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/backfill tty: \d+(\.\d)?k rows/);
     expect(out.replace(COLOUR_ANY, '')).toMatch(/✔ backfill tty: 100000 rows/);
+  });
+
+  it('shows which migration and statement apply runs, and the phase of an index build', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbm-tty-migrations-'));
+    await writeFile(
+      join(dir, '0001_slow.sql'),
+      `-- migrate:up
+create table slow (id int);
+insert into slow select g from generate_series(1, 2500) g;
+-- A millisecond per row: the index build below lasts long enough to be seen.
+create function slow_key(i int) returns int language sql immutable
+  as $$ select i from (select pg_sleep(0.001)) s $$;
+`,
+    );
+    await writeFile(
+      join(dir, '0002_slow_idx.sql'),
+      `-- dbmigrate:transaction=false
+-- migrate:up
+create index concurrently slow_key_idx on slow (slow_key(id));
+`,
+    );
+    // A database of its own: apply refuses the shared one, which has tables but no history.
+    const empty = await createTestDatabase('tty_apply');
+    const { out, code } = onTerminal(`apply --migrations ${dir}`, { DATABASE_URL: empty.url });
+    await empty.drop();
+    expect(code).toBe(0);
+    const plain = out.replace(COLOUR_ANY, '');
+    expect(plain).toContain('apply 0001 slow: statement 3 of 3');
+    expect(plain).toMatch(
+      /apply 0002 slow_idx: statement 1 of 1 · CREATE INDEX CONCURRENTLY: building index/,
+    );
+    expect(plain).toMatch(/✔ apply: 2 applied/);
+    expect(plain.lastIndexOf('✔ apply')).toBeLessThan(plain.lastIndexOf('applied 2, failed 0'));
   });
 
   it('respects NO_COLOR', () => {

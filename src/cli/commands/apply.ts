@@ -5,7 +5,8 @@ import { applySpec, SAFE_ONLY_FLAGS } from '../specs/apply.js';
 import { UsageError } from '../usage-error.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { untilInterrupted } from '../batch-flags.js';
-import { migratorFrom } from '../migrator-factory.js';
+import { databaseUrl, migratorFrom } from '../migrator-factory.js';
+import { applyProgress } from '../apply-progress.js';
 import { noticeLines, runJson, runTable } from '../render.js';
 import type { RunResult } from '../../engine/migrator.js';
 
@@ -16,15 +17,28 @@ export async function applyCommand(args: readonly string[], io: CommandIo): Prom
   if (safeOnly !== undefined) {
     throw new UsageError(`dbmigrate apply: --${safeOnly} only applies with --safe`);
   }
-  const migrator = await migratorFrom(values, io, 'apply');
-  // Ctrl-C cancels the statement in progress and stops with RUN_STOPPED (exit 4).
-  const run = await untilInterrupted((signal) =>
-    migrator.apply({
-      signal,
-      ...(values.target !== undefined && { target: values.target }),
-      allowOutOfOrder: values['out-of-order'] ?? false,
-      resume: values.resume ?? false,
-    }),
+  const display = values.json === true ? null : applyProgress(databaseUrl(values, io));
+  let run: RunResult;
+  try {
+    const migrator = await migratorFrom(values, io, 'apply', display?.observer);
+    // Ctrl-C cancels the statement in progress and stops with RUN_STOPPED (exit 4).
+    run = await untilInterrupted((signal) =>
+      migrator.apply({
+        signal,
+        ...(values.target !== undefined && { target: values.target }),
+        allowOutOfOrder: values['out-of-order'] ?? false,
+        resume: values.resume ?? false,
+      }),
+    );
+  } catch (err) {
+    await display?.finish(false, 'apply: stopped');
+    throw err;
+  }
+  await display?.finish(
+    run.error === null,
+    run.error === null
+      ? `apply: ${String(run.applied)} applied`
+      : `apply: stopped [${run.error.code}]`,
   );
   return reportRun('apply', io, run, values.json ?? false, (r) =>
     r.applied === 0 && !r.error
