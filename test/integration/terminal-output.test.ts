@@ -104,6 +104,36 @@ create index concurrently slow_key_idx on slow (slow_key(id));
     expect(plain.lastIndexOf('✔ apply')).toBeLessThan(plain.lastIndexOf('applied 2, failed 0'));
   });
 
+  it('shows apply --safe step by step, each line ending done with what the step found', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbm-tty-safe-'));
+    await writeFile(
+      join(dir, '0001_items.sql'),
+      '-- migrate:up\ncreate table items (id bigint primary key, name text);\n',
+    );
+    await writeFile(
+      join(dir, '0002_note.sql'),
+      '-- migrate:up\nalter table items add column note text;\n',
+    );
+    const empty = await createTestDatabase('tty_safe');
+    const { out, code } = onTerminal(
+      `apply --safe --migrations ${dir} --storage ${storage()} --scratch-on-production`,
+      { DATABASE_URL: empty.url },
+    );
+    await empty.drop();
+    expect(code).toBe(0);
+    const done = [...out.replace(COLOUR_ANY, '').matchAll(/✔ ([a-z-]+):/g)].map((m) => m[1]);
+    expect(done).toEqual([
+      'plan',
+      'lint',
+      'snapshot',
+      'verify-snapshot',
+      'dry-run',
+      'apply',
+      'post-verify',
+    ]);
+    expect(out.replace(COLOUR_ANY, '')).toMatch(/✔ apply: applied 2/);
+  });
+
   it('respects NO_COLOR', () => {
     const { out, code } = onTerminal(`snapshot create --storage ${storage()}`, { NO_COLOR: '1' });
     expect(code).toBe(0);

@@ -15,6 +15,7 @@ import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 import { dryRunTable } from './dry-run.js';
+import { safeApplyProgress } from '../safe-apply-progress.js';
 
 function reportText(r: SafeApplyReport): string {
   const parts = [
@@ -64,7 +65,9 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   };
   process.once('SIGINT', stop);
   try {
+    const display = values.json === true ? null : safeApplyProgress();
     const report = await runSafeApply({
+      ...(display !== null && display),
       databaseUrl: url,
       source: new DirectoryMigrationSource(
         values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations,

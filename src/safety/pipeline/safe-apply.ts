@@ -7,7 +7,8 @@ import { PinnedMigrationSource, type MigrationSource } from '../../engine/source
 import { silentLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport } from '../dryrun/dry-run.js';
 import type { SnapshotManifest, Verification } from '../snapshot/manifest.js';
-import { createSnapshot, verifySnapshot } from '../snapshot/snapshot.js';
+import { createSnapshot, verifySnapshot, type SnapshotProgress } from '../snapshot/snapshot.js';
+import type { ExecutionObserver } from '../../engine/executor.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
 import { waitForWindow } from '../window/window.js';
@@ -55,7 +56,22 @@ export interface SafeApplyOptions {
   readonly logger?: Logger;
   /** Aborting (Ctrl-C) stops the current step; an apply stops before its next statement. */
   readonly signal?: AbortSignal;
+  /** Told when each step starts and ends (the CLI's progress line). */
+  readonly onStep?: (event: SafeStepEvent) => void;
+  /** Bytes dumped and restored by the snapshot and its verification. */
+  readonly onSnapshotProgress?: (p: SnapshotProgress) => void;
+  /** Told before each statement of the production apply. */
+  readonly applyObserver?: ExecutionObserver;
 }
+
+export type SafeStepEvent =
+  | { readonly step: SafeStep; readonly phase: 'start' }
+  | {
+      readonly step: SafeStep;
+      readonly phase: 'end';
+      readonly ok: boolean;
+      readonly detail: string;
+    };
 
 /**
  * snapshot → verify snapshot → staging dry-run → (maintenance window) → apply → post-verify.
@@ -89,6 +105,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   ): Promise<boolean> => {
     const t0 = performance.now();
     log.info({ step: name }, 'safe apply step start');
+    options.onStep?.({ step: name, phase: 'start' });
     let outcome: { ok: boolean; detail: string };
     try {
       outcome = await work();
@@ -102,6 +119,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
       durationMs,
       detail: outcome.detail,
     });
+    options.onStep?.({ step: name, phase: 'end', ok: outcome.ok, detail: outcome.detail });
     (outcome.ok ? log.info.bind(log) : log.error.bind(log))(
       { step: name, ok: outcome.ok, duration_ms: durationMs, detail: outcome.detail },
       'safe apply step end',
@@ -117,6 +135,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
     source,
     settings,
     logger: log,
+    ...(options.applyObserver !== undefined && { observer: options.applyObserver }),
   });
   const applyOptions = {
     ...(settings.target !== undefined && { target: settings.target }),
@@ -161,6 +180,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         checksums: options.config.snapshots.checksums,
         logger: log,
         ...(options.signal !== undefined && { signal: options.signal }),
+        ...(options.onSnapshotProgress !== undefined && { onProgress: options.onSnapshotProgress }),
       });
       return { ok: true, detail: `${state.snapshot.id} (${state.snapshot.dumpSizeBytes} bytes)` };
     }))
@@ -177,6 +197,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
         scratchServerUrl: options.scratchServerUrl,
         logger: log,
         ...(options.signal !== undefined && { signal: options.signal }),
+        ...(options.onSnapshotProgress !== undefined && { onProgress: options.onSnapshotProgress }),
       });
       return {
         ok: state.verification.ok,

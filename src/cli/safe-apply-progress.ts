@@ -1,0 +1,64 @@
+import type { ExecutionObserver } from '../engine/executor.js';
+import type { SafeStepEvent } from '../safety/pipeline/safe-apply.js';
+import type { SnapshotProgress } from '../safety/snapshot/snapshot.js';
+import { formatBytes } from '../safety/snapshot/manifest.js';
+import { progressShown, startProgress, type Progress } from './progress.js';
+
+/** What each step of `apply --safe` is doing, as its progress line says it. */
+const DOING: Readonly<Record<string, string>> = {
+  plan: 'reading history and files',
+  lint: 'linting the pending migrations',
+  snapshot: 'dumping production',
+  'verify-snapshot': 'restoring the snapshot into a scratch database',
+  'dry-run': 'applying on the staging copy',
+  window: 'checking the maintenance window',
+  apply: 'applying to production',
+  'post-verify': 'verifying production',
+};
+
+/**
+ * The progress lines of `dbmigrate apply --safe` on a terminal: one per step, with bytes for the
+ * snapshot and its verification and the statement running for the apply; each ends done or
+ * failed with the step's own detail. Null when nothing is drawn.
+ */
+export function safeApplyProgress(): {
+  onStep: (event: SafeStepEvent) => void;
+  onSnapshotProgress: (p: SnapshotProgress) => void;
+  applyObserver: ExecutionObserver;
+} | null {
+  if (!progressShown()) return null;
+  let line: Progress | null = null;
+  let step = '';
+  let started = Date.now();
+  return {
+    onStep: (event) => {
+      if (event.phase === 'start') {
+        step = event.step;
+        started = Date.now();
+        line = startProgress(`${step}: ${DOING[step] ?? ''}`);
+        return;
+      }
+      const text = `${event.step}: ${event.detail}`;
+      if (event.ok) line?.succeed(text);
+      else line?.fail(text);
+      line = null;
+    },
+    onSnapshotProgress: (p) => {
+      if (p.phase === 'checksum') {
+        line?.update(`${step}: checksums, table ${String(p.done)} of ${String(p.total)}`);
+        return;
+      }
+      const rate = (p.bytes / Math.max(1, Date.now() - started)) * 1000;
+      line?.update(
+        `${step}: ${DOING[step] ?? ''}, ${formatBytes(p.bytes)} (${formatBytes(rate)}/s)`,
+      );
+    },
+    applyObserver: {
+      statementStarted: ({ migration, index, total }) => {
+        line?.update(
+          `apply: ${migration.id} ${migration.name}, statement ${String(index + 1)} of ${String(total)}`,
+        );
+      },
+    },
+  };
+}
