@@ -25,11 +25,19 @@ export function safeApplyProgress(): {
   onStep: (event: SafeStepEvent) => void;
   onSnapshotProgress: (p: SnapshotProgress) => void;
   applyObserver: ExecutionObserver;
+  dryRunObserver: ExecutionObserver;
 } | null {
   if (!progressShown()) return null;
   let line: Progress | null = null;
   let step = '';
   let started = Date.now();
+  const statementLine =
+    (name: string): NonNullable<ExecutionObserver['statementStarted']> =>
+    ({ migration, index, total }) => {
+      line?.update(
+        `${name}: ${migration.id} ${migration.name}, statement ${String(index + 1)} of ${String(total)}`,
+      );
+    };
   return {
     onStep: (event) => {
       if (event.phase === 'start') {
@@ -53,12 +61,7 @@ export function safeApplyProgress(): {
         `${step}: ${DOING[step] ?? ''}, ${formatBytes(p.bytes)} (${formatBytes(rate)}/s)`,
       );
     },
-    applyObserver: {
-      statementStarted: ({ migration, index, total }) => {
-        line?.update(
-          `apply: ${migration.id} ${migration.name}, statement ${String(index + 1)} of ${String(total)}`,
-        );
-      },
-    },
+    applyObserver: { statementStarted: statementLine('apply') },
+    dryRunObserver: { statementStarted: statementLine('dry-run') },
   };
 }

@@ -60,11 +60,11 @@ export interface StatementEvent {
  */
 export interface ExecutionObserver {
   /** Before each statement is sent (a progress display); never awaited, never fails the run. */
-  statementStarted?(event: {
+  readonly statementStarted?: (event: {
     readonly migration: Migration;
     readonly index: number;
     readonly total: number;
-  }): void;
+  }) => void;
   statementFinished?(event: StatementEvent): Promise<void>;
 }
 

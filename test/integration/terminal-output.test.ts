@@ -134,6 +134,21 @@ create index concurrently slow_key_idx on slow (slow_key(id));
     expect(out.replace(COLOUR_ANY, '')).toMatch(/✔ apply: applied 2/);
   });
 
+  it('shows the dry-run on staging statement by statement', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbm-tty-dry-'));
+    await writeFile(
+      join(dir, '0001_items.sql'),
+      '-- migrate:up\ncreate table items (id int);\nselect pg_sleep(1.5);\n',
+    );
+    const staging = await createTestDatabase('tty_staging');
+    const { out, code } = onTerminal(`dry-run --migrations ${dir} --staging-url '${staging.url}'`);
+    await staging.drop();
+    const plain = out.replace(COLOUR_ANY, '');
+    expect(code, plain.slice(-2000)).toBe(0);
+    expect(plain).toContain('dry-run: 0001 items, statement 2 of 2');
+    expect(plain).toMatch(/✔ dry-run: 1 migration\(s\) on staging/);
+  });
+
   it('respects NO_COLOR', () => {
     const { out, code } = onTerminal(`snapshot create --storage ${storage()}`, { NO_COLOR: '1' });
     expect(code).toBe(0);

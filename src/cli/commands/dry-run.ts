@@ -4,6 +4,7 @@ import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs } from '../command-spec.js';
+import { startProgress } from '../progress.js';
 import type { CommandIo } from '../context.js';
 import { dryRunSpec } from '../specs/dry-run.js';
 import { ExitCode } from '../exit-codes.js';
@@ -96,10 +97,21 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
   const { staging, release } = await stagingFrom(values, io, config.snapshots.storage);
   // Ctrl-C stops before the next statement, and the staging copy is dropped on the way out.
   let report;
+  const display = values.json === true ? null : startProgress('dry-run: preparing staging');
   try {
     report = await untilInterrupted((signal) =>
       runDryRun({
         signal,
+        ...(display !== null && {
+          onRestoring: () => {
+            display.update('dry-run: restoring the snapshot into staging');
+          },
+          statementStarted: ({ migration, index, total }) => {
+            display.update(
+              `dry-run: ${migration.id} ${migration.name}, statement ${String(index + 1)} of ${String(total)}`,
+            );
+          },
+        }),
         migrator: settings,
         source: new DirectoryMigrationSource(
           values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations,
@@ -118,9 +130,15 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
         ...(settings.target !== undefined && { target: settings.target }),
       }),
     );
+  } catch (err) {
+    display?.fail('dry-run: stopped');
+    throw err;
   } finally {
     await release();
   }
+  if (report.ok)
+    display?.succeed(`dry-run: ${String(report.migrations.length)} migration(s) on staging`);
+  else display?.fail('dry-run: failed on staging');
   io.stdout(values.json ? JSON.stringify(report, null, 2) : dryRunTable(report));
   return report.ok ? ExitCode.ok : ExitCode.sql;
 }

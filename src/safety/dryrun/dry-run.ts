@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { DEFAULTS, resolveSettings, type ResolvedSettings } from '../../api/settings.js';
 import { createMigrator } from '../../engine/create-migrator.js';
+import type { ExecutionObserver } from '../../engine/executor.js';
 import type { Logger } from 'pino';
 import { openClient } from '../../db/connection.js';
 import type { MigrationSource } from '../../engine/source.js';
@@ -61,6 +62,10 @@ export interface DryRunOptions {
   readonly lint?: boolean;
   /** Aborting stops before the next statement; the staging copy is dropped all the same. */
   readonly signal?: AbortSignal;
+  /** Told when the snapshot's restore into staging begins (a progress display). */
+  readonly onRestoring?: () => void;
+  /** Told before each statement runs on staging (a progress display). */
+  readonly statementStarted?: ExecutionObserver['statementStarted'];
 }
 
 export interface DryRunReport {
@@ -157,6 +162,7 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
       // Armed before the restore: a restore that fails half-way leaves no copy behind either.
       if (options.staging.keep !== true) cleanup = drop;
       log.info({ snapshot_id: manifest.id, staging: database }, 'restoring snapshot into staging');
+      options.onRestoring?.();
       await restoreSnapshot({ storage, id: manifest.id, targetUrl: stagingUrl });
     }
     options.signal?.throwIfAborted();
@@ -210,7 +216,10 @@ async function measure(
       lockWaitMs: 0,
     }),
     logger: log,
-    observer: probe,
+    observer: {
+      statementFinished: (event) => probe.statementFinished(event),
+      ...(options.statementStarted !== undefined && { statementStarted: options.statementStarted }),
+    },
   });
   const scope = {
     ...(options.target !== undefined && { target: options.target }),

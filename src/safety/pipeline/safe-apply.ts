@@ -62,6 +62,8 @@ export interface SafeApplyOptions {
   readonly onSnapshotProgress?: (p: SnapshotProgress) => void;
   /** Told before each statement of the production apply. */
   readonly applyObserver?: ExecutionObserver;
+  /** Told before each statement of the staging dry-run. */
+  readonly dryRunObserver?: ExecutionObserver;
 }
 
 export type SafeStepEvent =
@@ -213,6 +215,9 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   if (
     !(await step('dry-run', async () => {
       state.dryRun = await runDryRun({
+        ...(options.dryRunObserver?.statementStarted !== undefined && {
+          statementStarted: options.dryRunObserver.statementStarted,
+        }),
         source,
         staging:
           options.stagingUrl !== undefined
