@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { projectMigrator } from '../helpers/migrations.js';
 
 // A foreground colour escape, as a terminal receives it.
 // eslint-disable-next-line no-control-regex
@@ -147,6 +148,29 @@ create index concurrently slow_key_idx on slow (slow_key(id));
     expect(code, plain.slice(-2000)).toBe(0);
     expect(plain).toContain('dry-run: 0001 items, statement 2 of 2');
     expect(plain).toMatch(/✔ dry-run: 1 migration\(s\) on staging/);
+  });
+
+  it('shows rows of the plan, rate and time left while archiving', async () => {
+    const docs = await createTestDatabase('tty_archive');
+    try {
+      expect((await projectMigrator(docs.url).apply()).error).toBeNull();
+      await docs.query("insert into document_sources (source_name) values ('wiki')");
+      await docs.query(`insert into documents (doc_type, source_name, content, created_at)
+        select 'article', 'wiki', 'doc ' || g, now() - g * interval '6 hours'
+          from generate_series(1, 3000) g`);
+      const { out, code } = onTerminal(
+        `archive --older-than '1 year' --batch-size 100 --throttle 150ms`,
+        { DATABASE_URL: docs.url },
+      );
+      const plain = out.replace(COLOUR_ANY, '');
+      expect(code, plain.slice(-2000)).toBe(0);
+      expect(plain).toMatch(
+        /archive: \d+(\.\d)?k? of 1\.5k rows, [\d.]+k? rows\/s, about \d+ s left/,
+      );
+      expect(plain).toMatch(/✔ archive: \d+ rows moved/);
+    } finally {
+      await docs.drop();
+    }
   });
 
   it('respects NO_COLOR', () => {
