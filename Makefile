@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo demo-cli image test check bench-engine bench-online bench-pool bench-docserver bench-vector bench-partitions clean
+.PHONY: setup build demo demo-cli image test check bench-engine bench-lint bench-online bench-pool bench-docserver bench-vector bench-partitions clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -62,6 +62,10 @@ bench-vector: setup build
 ## bench-partitions: read paths unpartitioned vs 4/12/24 created_at partitions on 100k rows (~8 min)
 bench-partitions: setup build
 	node dist/bench/partitions/run.js
+
+## bench-lint: linting migrations/ as users start it, beside Squawk (~10 s)
+bench-lint: setup build
+	node dist/bench/lint/run.js
 
 ## bench-online: naive vs online DDL under a rate-limited writer on 1M rows (~10 min)
 bench-online: setup build
