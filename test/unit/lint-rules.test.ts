@@ -100,6 +100,10 @@ const CASES: Record<LintRuleId, RuleCases> = {
       'create table t2 (a bigint);\ncreate index t2_a_idx on t2 (a);\ndrop index t2_a_idx;',
     ],
   },
+  'ban-reindex-system': {
+    flagged: ['reindex system app;'],
+    safe: [nonTx('reindex database concurrently app;')],
+  },
   'reindex-without-concurrently': {
     flagged: ['reindex index t_a_idx;', 'reindex table t;', 'reindex database app;'],
     safe: [
@@ -400,3 +404,12 @@ for (const [id, cases] of Object.entries(CASES)) {
     }
   });
 }
+
+describe('REINDEX SYSTEM', () => {
+  it('is its own finding, and never advised to run CONCURRENTLY, which PostgreSQL has not for it', async () => {
+    const findings = await lintCase('reindex system app;');
+    expect(ruleIds(findings)).toEqual(['ban-reindex-system']);
+    for (const f of findings)
+      expect(`${f.message} ${f.help}`).not.toMatch(/use reindex … concurrently/i);
+  });
+});

@@ -262,6 +262,14 @@ export class MigrationChecker {
   }
 
   private reindex(s: ReindexStmt, scope: StatementScope): void {
+    if (s.kind === 'REINDEX_OBJECT_SYSTEM') {
+      // Advising CONCURRENTLY here would be wrong: PostgreSQL has none for the catalogs.
+      scope.report(
+        'ban-reindex-system',
+        `REINDEX SYSTEM ${s.name ?? ''} rebuilds every system catalog index, blocking each catalog in turn; it cannot run concurrently`,
+      );
+      return;
+    }
     const target = relationOf(s.relation);
     const what = target === undefined ? (s.name ?? '') : displayName(target);
     if (optionEnabled(s.params, 'concurrently')) {

@@ -74,6 +74,13 @@ export const LINT_RULES = [
     lock: 'SHARE on the table (blocks writes), ACCESS EXCLUSIVE on each index (blocks reads that use it)',
   },
   {
+    id: 'ban-reindex-system',
+    severity: 'error',
+    title: 'REINDEX SYSTEM (it has no CONCURRENTLY form)',
+    help: 'Rebuild catalog indexes outside migrations, in a maintenance window when nothing else runs: REINDEX SYSTEM cannot run concurrently, and while it runs it blocks every session that touches the catalogs.',
+    lock: 'ACCESS EXCLUSIVE on each system catalog index in turn (blocks every session that reads it)',
+  },
+  {
     id: 'constraint-missing-not-valid',
     severity: 'error',
     title:
