@@ -221,6 +221,9 @@ describe('the product image', () => {
           [
             '--pid',
             '--fork',
+            // Killing unshare (a failed test's cleanup) takes the namespace's init, and with it
+            // every process in the namespace, down too.
+            '--kill-child',
             '--mount',
             `--mount-proc=${join(rootfs, 'proc')}`,
             'chroot',
