@@ -236,3 +236,10 @@ export async function startControlPlane(): Promise<ControlPlane> {
     },
   };
 }
+
+/**
+ * A log line reporting a request the API server refused for lack of permission: client-node's
+ * `HTTP-Code: 403`, the operator's one-line `HTTP 403: …`, or a Status reason Forbidden. A
+ * number that happens to be 403 (`"total_ms":403`) is not one.
+ */
+export const FORBIDDEN_LOG_LINE = /\bHTTP(?:-Code)?:? 403\b|\bforbidden\b/i;

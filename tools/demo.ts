@@ -10,7 +10,12 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, startControlPlane, type ControlPlane } from './control-plane.js';
+import {
+  FORBIDDEN_LOG_LINE,
+  freePort,
+  startControlPlane,
+  type ControlPlane,
+} from './control-plane.js';
 import { installChartRbac } from './helm.js';
 
 const OPERATOR_NS = 'dbmigrate-system';
@@ -190,7 +195,7 @@ async function main(): Promise<number> {
     process.stdout.write(history.stdout + history.stderr);
     const forbidden = readFileSync(logFile, 'utf8')
       .split('\n')
-      .filter((l) => /\b403\b|forbidden/i.test(l));
+      .filter((l) => FORBIDDEN_LOG_LINE.test(l));
     say(
       `operator log: ${logFile} (${String(forbidden.length)} forbidden request${forbidden.length === 1 ? '' : 's'})`,
     );

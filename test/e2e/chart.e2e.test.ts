@@ -11,7 +11,11 @@ import { parseAllDocuments } from 'yaml';
 import { createLogger } from '../../src/observability/logger.js';
 import { Operator } from '../../src/operator/controller.js';
 import { KubeApi, loadKubeConfig } from '../../src/operator/kube.js';
-import { startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
+import {
+  FORBIDDEN_LOG_LINE,
+  startControlPlane,
+  type ControlPlane,
+} from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { CHART, helm, renderChart } from '../../tools/helm.js';
 
@@ -292,7 +296,7 @@ spec:
   }
 
   function forbidden(logs: readonly string[]): string[] {
-    return logs.filter((l) => /\b403\b|forbidden/i.test(l));
+    return logs.filter((l) => FORBIDDEN_LOG_LINE.test(l));
   }
 
   it(

@@ -9,7 +9,12 @@ import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedTool } from '../../tools/cached-tool.js';
-import { freePort, startControlPlane, type ControlPlane } from '../../tools/control-plane.js';
+import {
+  FORBIDDEN_LOG_LINE,
+  freePort,
+  startControlPlane,
+  type ControlPlane,
+} from '../../tools/control-plane.js';
 import { installChartRbac } from '../../tools/helm.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -300,7 +305,7 @@ spec:
         }
         expect(status.lastError ?? '', log).toBe('');
         expect(status.phase).toBe('Succeeded');
-        expect(log).not.toMatch(/\b403\b|forbidden/i);
+        expect(log).not.toMatch(FORBIDDEN_LOG_LINE);
         // The snapshot was written by the image's pg_dump 17 into the pod's volume.
         const snapshot = JSON.parse(
           cp.kubectl([

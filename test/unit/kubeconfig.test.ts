@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiException } from '@kubernetes/client-node';
 import { apiErrorSummary, KubeConfigError, loadKubeConfig } from '../../src/operator/kube.js';
+import { FORBIDDEN_LOG_LINE } from '../../tools/control-plane.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dbm-kubeconfig-'));
 function file(name: string, text: string): string {
@@ -75,5 +76,17 @@ describe('apiErrorSummary', () => {
       'cannot reach the API server: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1',
     );
     expect(apiErrorSummary(new Error('first line\nsecond'))).toBe('first line');
+  });
+});
+
+describe('FORBIDDEN_LOG_LINE', () => {
+  it('finds a refused request in any of its spellings, and not a 403 ms duration', () => {
+    for (const line of [
+      '{"reason":"HTTP 403: configmaps is forbidden: User cannot list"}',
+      '{"err":{"message":"HTTP-Code: 403\\nMessage: Forbidden"}}',
+      '{"reason":"Forbidden"}',
+    ])
+      expect(FORBIDDEN_LOG_LINE.test(line), line).toBe(true);
+    expect(FORBIDDEN_LOG_LINE.test('{"msg":"dry-run finished","total_ms":403}')).toBe(false);
   });
 });
