@@ -191,7 +191,15 @@ describe('the product image', () => {
       db = await createTestDatabase('image');
     }, 180_000);
     afterAll(async () => {
-      if (operator.exitCode === null) operator.kill('SIGKILL');
+      if (operator.exitCode === null) {
+        // Kill the namespace's init (tini): that ends every process in the PID namespace.
+        // Killing unshare alone would not, and --kill-child's death signal does not survive
+        // chroot --userspec changing the user.
+        const inits = spawnSync('pgrep', ['-P', String(operator.pid)], { encoding: 'utf8' });
+        for (const pid of inits.stdout.split('\n').filter(Boolean))
+          process.kill(Number(pid), 'SIGKILL');
+        operator.kill('SIGKILL');
+      }
       await cp.stop();
       await db.drop();
     });
@@ -226,8 +234,6 @@ describe('the product image', () => {
           [
             '--pid',
             '--fork',
-            // Killing unshare (a failed test's cleanup) takes the namespace's init, and with it
-            // every process in the namespace, down too.
             '--kill-child',
             '--mount',
             `--mount-proc=${join(rootfs, 'proc')}`,
