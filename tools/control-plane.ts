@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -243,3 +244,19 @@ export async function startControlPlane(): Promise<ControlPlane> {
  * number that happens to be 403 (`"total_ms":403`) is not one.
  */
 export const FORBIDDEN_LOG_LINE = /\bHTTP(?:-Code)?:? 403\b|\bforbidden\b/i;
+
+/** Whether a `dbmigrate operator` on loopback `port` answers its /readyz with 200. */
+export function operatorReady(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    httpGet({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    })
+      .on('error', () => {
+        resolve(false);
+      })
+      .on('timeout', function (this: { destroy(): void }) {
+        this.destroy();
+      });
+  });
+}

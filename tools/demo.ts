@@ -6,13 +6,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
   FORBIDDEN_LOG_LINE,
   freePort,
+  operatorReady,
   startControlPlane,
   type ControlPlane,
 } from './control-plane.js';
@@ -46,21 +46,6 @@ function databaseUrl(): string {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${DATABASE}`;
   return url.toString();
-}
-
-function ready(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    httpGet({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    })
-      .on('error', () => {
-        resolve(false);
-      })
-      .on('timeout', function (this: { destroy(): void }) {
-        this.destroy();
-      });
-  });
 }
 
 function sampleMigration(snapshots: string): string {
@@ -143,7 +128,7 @@ async function main(): Promise<number> {
     );
     operator.stdout?.pipe(log);
     operator.stderr?.pipe(log);
-    for (let i = 0; i < 300 && !(await ready(port)); i++) {
+    for (let i = 0; i < 300 && !(await operatorReady(port)); i++) {
       if (operator.exitCode !== null) throw new Error(`the operator exited; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 100));
     }

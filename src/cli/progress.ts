@@ -1,3 +1,5 @@
+import { formatBytes } from '../safety/snapshot/manifest.js';
+
 /**
  * Progress of long work (snapshot dump and verify, backfill, archive) on a terminal. Commands
  * always report; nothing is drawn unless src/cli/terminal.ts installed a renderer, which it does
@@ -66,4 +68,18 @@ export function rateText(
   if (total !== null && rate > 0 && seconds >= 1 && done < total)
     parts.push(`about ${duration((total - done) / rate)} left`);
   return parts.join(', ');
+}
+
+/** `12.0 MiB (3.1 MiB/s)`: bytes so far and their rate since `startedMs`. Pure. */
+export function bytesText(bytes: number, startedMs: number, nowMs: number): string {
+  return `${formatBytes(bytes)} (${formatBytes((bytes / Math.max(1, nowMs - startedMs)) * 1000)}/s)`;
+}
+
+/** `0003 name, statement 2 of 5`: the statement an observer was told is starting. Pure. */
+export function statementText(event: {
+  readonly migration: { readonly id: string; readonly name: string };
+  readonly index: number;
+  readonly total: number;
+}): string {
+  return `${event.migration.id} ${event.migration.name}, statement ${String(event.index + 1)} of ${String(event.total)}`;
 }

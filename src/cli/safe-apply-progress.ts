@@ -1,8 +1,13 @@
 import type { ExecutionObserver } from '../engine/executor.js';
 import type { SafeStepEvent } from '../safety/pipeline/safe-apply.js';
 import type { SnapshotProgress } from '../safety/snapshot/snapshot.js';
-import { formatBytes } from '../safety/snapshot/manifest.js';
-import { progressShown, startProgress, type Progress } from './progress.js';
+import {
+  bytesText,
+  progressShown,
+  startProgress,
+  statementText,
+  type Progress,
+} from './progress.js';
 
 /** What each step of `apply --safe` is doing, as its progress line says it. */
 const DOING: Readonly<Record<string, string>> = {
@@ -33,10 +38,8 @@ export function safeApplyProgress(): {
   let started = Date.now();
   const statementLine =
     (name: string): NonNullable<ExecutionObserver['statementStarted']> =>
-    ({ migration, index, total }) => {
-      line?.update(
-        `${name}: ${migration.id} ${migration.name}, statement ${String(index + 1)} of ${String(total)}`,
-      );
+    (event) => {
+      line?.update(`${name}: ${statementText(event)}`);
     };
   return {
     onStep: (event) => {
@@ -56,10 +59,7 @@ export function safeApplyProgress(): {
         line?.update(`${step}: checksums, table ${String(p.done)} of ${String(p.total)}`);
         return;
       }
-      const rate = (p.bytes / Math.max(1, Date.now() - started)) * 1000;
-      line?.update(
-        `${step}: ${DOING[step] ?? ''}, ${formatBytes(p.bytes)} (${formatBytes(rate)}/s)`,
-      );
+      line?.update(`${step}: ${DOING[step] ?? ''}, ${bytesText(p.bytes, started, Date.now())}`);
     },
     applyObserver: { statementStarted: statementLine('apply') },
     dryRunObserver: { statementStarted: statementLine('dry-run') },

@@ -5,13 +5,13 @@
 // and stopping on SIGTERM with its lease given up.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedTool } from '../../tools/cached-tool.js';
 import {
   FORBIDDEN_LOG_LINE,
   freePort,
+  operatorReady,
   startControlPlane,
   type ControlPlane,
 } from '../../tools/control-plane.js';
@@ -204,17 +204,6 @@ describe('the product image', () => {
       await db.drop();
     });
 
-    function ready(port: number): Promise<boolean> {
-      return new Promise((resolve) => {
-        httpGet({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        }).on('error', () => {
-          resolve(false);
-        });
-      });
-    }
-
     it(
       'takes a DatabaseMigration to Succeeded with the image’s pg_dump, then stops on SIGTERM and gives up its lease',
       { timeout: 300_000 },
@@ -262,11 +251,11 @@ describe('the product image', () => {
         );
         operator.stdout?.on('data', (c: Buffer) => (log += c.toString()));
         operator.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-        for (let i = 0; i < 300 && !(await ready(port)); i++) {
+        for (let i = 0; i < 300 && !(await operatorReady(port)); i++) {
           if (operator.exitCode !== null) throw new Error(`operator exited:\n${log}`);
           await new Promise((r) => setTimeout(r, 100));
         }
-        expect(await ready(port)).toBe(true);
+        expect(await operatorReady(port)).toBe(true);
 
         cp.kubectl(['create', 'namespace', 'shop']);
         cp.kubectl([

@@ -4,7 +4,7 @@ import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
 import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
 import { parseCommandArgs } from '../command-spec.js';
-import { startProgress } from '../progress.js';
+import { startProgress, statementText } from '../progress.js';
 import type { CommandIo } from '../context.js';
 import { dryRunSpec } from '../specs/dry-run.js';
 import { ExitCode } from '../exit-codes.js';
@@ -106,10 +106,8 @@ export async function dryRunCommand(args: readonly string[], io: CommandIo): Pro
           onRestoring: () => {
             display.update('dry-run: restoring the snapshot into staging');
           },
-          statementStarted: ({ migration, index, total }) => {
-            display.update(
-              `dry-run: ${migration.id} ${migration.name}, statement ${String(index + 1)} of ${String(total)}`,
-            );
+          statementStarted: (event) => {
+            display.update(`dry-run: ${statementText(event)}`);
           },
         }),
         migrator: settings,

@@ -1,5 +1,5 @@
 import { parseCommandArgs } from '../command-spec.js';
-import { startProgress, type Progress } from '../progress.js';
+import { bytesText, startProgress, type Progress } from '../progress.js';
 import type { CommandIo } from '../context.js';
 import { SNAPSHOT_SUBCOMMANDS, snapshotSpec } from '../specs/snapshot.js';
 import { ExitCode } from '../exit-codes.js';
@@ -73,9 +73,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       logger.info({ table: p.table, done: p.done, total: p.total }, 'table checksummed');
       return;
     }
-    progress.update(
-      `${what} ${formatBytes(p.bytes)} (${formatBytes((p.bytes / Math.max(1, now - started)) * 1000)}/s)`,
-    );
+    progress.update(`${what} ${bytesText(p.bytes, started, now)}`);
     if (now - lastReport > 2000) {
       lastReport = now;
       logger.info({ phase: p.phase, bytes: p.bytes }, 'snapshot progress');
