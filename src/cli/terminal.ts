@@ -41,16 +41,22 @@ export function configureTerminal(
     });
     setDefaultLogDestination(() => around);
   }
-  // A terminal that reports no width (a pty nobody sized) cannot hold a redrawn line: ora would
-  // count every line as wrapping without end and erase far more than it drew.
-  const width = process.stderr.isTTY ? process.stderr.columns : 0;
-  if (json || !process.stdout.isTTY || !process.stderr.isTTY || !(width >= 20)) return;
+  const drawn = drawsProgress({
+    json,
+    stdoutIsTerminal: process.stdout.isTTY,
+    stderrIsTerminal: process.stderr.isTTY,
+    columns: process.stderr.isTTY ? process.stderr.columns : undefined,
+    env,
+  });
+  if (!drawn) return;
   setProgressRenderer((text): Progress => {
     const spinner = ora({
       text,
       stream: process.stderr,
       color: color ? 'cyan' : false,
       discardStdin: false,
+      // Decided above, once, for every progress line; ora's own guess would differ from ours.
+      isEnabled: true,
     });
     if (!color) spinner.spinner = 'line';
     active = spinner.start();
@@ -70,4 +76,26 @@ export function configureTerminal(
       },
     };
   });
+}
+
+export interface TerminalFacts {
+  json: boolean;
+  stdoutIsTerminal: boolean;
+  stderrIsTerminal: boolean;
+  /** Width of stderr; undefined when it reports none. */
+  columns: number | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Whether a redrawn progress line suits this output. Not for --json or when either stream is
+ * piped; not under CI (CI=..., as ora and most CLIs honour), whose logs keep every redraw; not
+ * for TERM=dumb, which cannot move the cursor; not on a terminal narrower than 20 columns or one
+ * that reports no width (a pty nobody sized), where every redraw would count as wrapping without
+ * end and erase far more than it drew.
+ */
+export function drawsProgress(facts: TerminalFacts): boolean {
+  if (facts.json || !facts.stdoutIsTerminal || !facts.stderrIsTerminal) return false;
+  if (facts.env['CI'] !== undefined || facts.env['TERM'] === 'dumb') return false;
+  return facts.columns !== undefined && facts.columns >= 20;
 }

@@ -27,12 +27,17 @@ describe('output on a terminal', () => {
     await db.drop();
   });
 
-  /** `dbmigrate ARGS` on a 100×30 pseudo-terminal; what the terminal received (output capped). */
+  /**
+   * `dbmigrate ARGS` on a 100×30 pseudo-terminal; what the terminal received (output capped).
+   * A person's terminal: CI (set wherever these tests run in CI) only where a test sets it.
+   */
   function onTerminal(
     args: string,
     env: Record<string, string> = {},
   ): { out: string; code: number | null } {
     const node = process.execPath;
+    const personal = { ...process.env };
+    delete personal['CI'];
     const res = spawnSync(
       'script',
       ['-qec', `stty cols 100 rows 30; '${node}' dist/cli/dbmigrate.js ${args}`, '/dev/null'],
@@ -40,7 +45,7 @@ describe('output on a terminal', () => {
         encoding: 'utf8',
         timeout: 60_000,
         maxBuffer: 4 * 1024 * 1024,
-        env: { ...process.env, DATABASE_URL: db.url, ...env },
+        env: { ...personal, DATABASE_URL: db.url, ...env },
       },
     );
     return { out: res.stdout, code: res.status };
@@ -178,6 +183,14 @@ create index concurrently slow_key_idx on slow (slow_key(id));
     expect(code).toBe(0);
     expect(out).toMatch(/INFO: snapshot start/);
     expect(out).not.toMatch(COLOUR);
+  });
+
+  it('under CI on a pseudo-terminal: human log lines and the result, no redrawn progress line', () => {
+    const { out, code } = onTerminal(`snapshot create --storage ${storage()}`, { CI: 'true' });
+    expect(code).toBe(0);
+    expect(out).toMatch(/INFO.*: .*snapshot start/);
+    expect(out).toContain('snapshot dbm_tty_');
+    expect(out).not.toContain('snapshot: dumping');
   });
 
   it('draws nothing and logs JSON for --json and DBMIGRATE_LOG_FORMAT=json', () => {
