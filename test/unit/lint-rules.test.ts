@@ -354,6 +354,31 @@ const CASES: Record<LintRuleId, RuleCases> = {
     ],
     safe: ['create table t2 (at timestamptz);', 'create table t2 (at timestamp with time zone);'],
   },
+  'ban-drop-not-null': {
+    flagged: [
+      'alter table t alter column a drop not null;',
+      'alter table t add column b text, alter column a drop not null;',
+    ],
+    safe: [
+      'alter table t alter column a set default 0;',
+      'create table t2 (a bigint not null);\nalter table t2 alter column a drop not null;',
+    ],
+  },
+  'ban-create-domain-with-constraint': {
+    flagged: [
+      'create domain positive_int as bigint check (value > 0);',
+      'create domain email as text constraint email_nn not null;',
+    ],
+    safe: ['create domain email as text;', "create domain email as text default '' null;"],
+  },
+  'require-enum-value-ordering': {
+    flagged: ["alter type doc_status add value 'archived';"],
+    safe: [
+      "alter type doc_status add value 'in_review' before 'published';",
+      "alter type doc_status add value if not exists 'archived' after 'published';",
+      "alter type doc_status rename value 'draft' to 'drafted';",
+    ],
+  },
 };
 
 function isSet(c: Case): c is readonly (string | MigrationSpec)[] {

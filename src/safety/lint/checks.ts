@@ -2,10 +2,12 @@
 // statements established (tables created here, NOT VALID constraints, the lock_timeout in force).
 import type {
   AlterDomainStmt,
+  AlterEnumStmt,
   AlterTableCmd,
   AlterTableStmt,
   ColumnDef,
   Constraint,
+  CreateDomainStmt,
   CreateStmt,
   DropStmt,
   IndexStmt,
@@ -125,6 +127,8 @@ export class MigrationChecker {
     else if ('ClusterStmt' in n) this.cluster(n.ClusterStmt.relation, scope);
     else if ('RefreshMatViewStmt' in n) this.refresh(n.RefreshMatViewStmt, scope);
     else if ('AlterDomainStmt' in n) this.alterDomain(n.AlterDomainStmt, scope);
+    else if ('CreateDomainStmt' in n) this.createDomain(n.CreateDomainStmt, scope);
+    else if ('AlterEnumStmt' in n) this.alterEnum(n.AlterEnumStmt, scope);
     else if ('TransactionStmt' in n) this.transaction(n.TransactionStmt, scope);
     else if ('VariableSetStmt' in n) this.setVariable(n.VariableSetStmt, scope);
     return findings;
@@ -438,6 +442,13 @@ export class MigrationChecker {
             `ALTER COLUMN ${column} SET NOT NULL on existing table ${table} scans the whole table under ACCESS EXCLUSIVE: no validated CHECK (${column} IS NOT NULL) precedes it in this migration set`,
           );
         break;
+      case 'AT_DropNotNull':
+        if (existing)
+          scope.report(
+            'ban-drop-not-null',
+            `ALTER COLUMN ${column} DROP NOT NULL on existing table ${table}: running code assumes ${column} is never NULL and breaks on the first NULL written`,
+          );
+        break;
       case 'AT_DropColumn':
         if (existing)
           scope.report(
@@ -695,6 +706,37 @@ export class MigrationChecker {
         `ALTER DOMAIN ${domain} SET NOT NULL checks every column of the domain in every table while holding SHARE locks on them (writes blocked)`,
       );
     }
+  }
+
+  private createDomain(s: CreateDomainStmt, scope: StatementScope): void {
+    const kinds = new Set<string>();
+    let at: number | undefined;
+    for (const n of s.constraints ?? []) {
+      if (!('Constraint' in n)) continue;
+      const c = n.Constraint;
+      // DEFAULT and NULL are listed as constraints too, but restrict nothing.
+      const kind =
+        c.contype === 'CONSTR_CHECK' ? 'CHECK' : c.contype === 'CONSTR_NOTNULL' ? 'NOT NULL' : '';
+      if (kind === '') continue;
+      kinds.add(kind);
+      at ??= scope.at(c.location);
+    }
+    if (kinds.size === 0) return;
+    scope.report(
+      'ban-create-domain-with-constraint',
+      `CREATE DOMAIN ${stringsOf(s.domainname).join('.')} with ${[...kinds].join(' and ')}: changing a domain's constraints later re-checks every column of the domain in every table`,
+      at,
+    );
+  }
+
+  private alterEnum(s: AlterEnumStmt, scope: StatementScope): void {
+    // RENAME VALUE has oldVal and no newValNeighbor: it moves nothing.
+    if (s.newVal === undefined || s.oldVal !== undefined || s.newValNeighbor !== undefined) return;
+    const type = stringsOf(s.typeName).join('.');
+    scope.report(
+      'require-enum-value-ordering',
+      `ALTER TYPE ${type} ADD VALUE '${s.newVal}' without BEFORE or AFTER appends it as the greatest value of ${type}, which comparisons and ORDER BY on its columns then see`,
+    );
   }
 }
 

@@ -259,6 +259,27 @@ export const LINT_RULES = [
     help: 'Use timestamptz: it stores an absolute instant, so session time zones and DST changes cannot shift the values.',
     lock: '-',
   },
+  {
+    id: 'ban-drop-not-null',
+    severity: 'warning',
+    title: 'ALTER COLUMN … DROP NOT NULL on an existing table',
+    help: 'Backwards-incompatible for readers: code that is still running assumes the column is never NULL, and breaks on the first NULL that newer code writes. Release readers that handle NULL first (or keep writing a marker value instead of NULL), then drop NOT NULL and ignore this finding with the reason. The statement itself is a catalog change (ACCESS EXCLUSIVE for milliseconds, no scan).',
+    lock: 'ACCESS EXCLUSIVE (brief, no scan)',
+  },
+  {
+    id: 'ban-create-domain-with-constraint',
+    severity: 'warning',
+    title: 'CREATE DOMAIN with a CHECK or NOT NULL constraint',
+    help: 'Put the constraint on the columns instead (a CHECK, or NOT NULL, per table), and use a domain without constraints if you want the name. A domain constraint is hard to change online: ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain in every table while blocking their writes, changing a column to a domain with constraints rewrites its table, and PostgreSQL advises against NOT NULL on domains (outer joins still produce NULLs of the type).',
+    lock: '-',
+  },
+  {
+    id: 'require-enum-value-ordering',
+    severity: 'warning',
+    title: 'ALTER TYPE … ADD VALUE without BEFORE or AFTER',
+    help: "Say where the value goes: ALTER TYPE … ADD VALUE 'new' BEFORE 'existing' (or AFTER). Enum values sort in declaration order, so `<`, `>`, ORDER BY, min()/max() and range conditions on the column see an appended value as the greatest. If last is right, ignore this finding with the reason.",
+    lock: '-',
+  },
 ] as const satisfies readonly LintRule[];
 
 export type LintRuleId = (typeof LINT_RULES)[number]['id'];
