@@ -306,6 +306,33 @@ const CASES: Record<LintRuleId, RuleCases> = {
       'create unlogged table t2 (a text);\nalter table t2 set logged;',
     ],
   },
+  'ban-duplicate-column-assignments': {
+    flagged: [
+      'create table t2 (a bigint, b text, a text);',
+      'update t set a = 1, b = 2, a = 3;',
+      'update t set (a, b) = (1, 2), a = 3;',
+      'insert into t (a, b, a) values (1, 2, 3);',
+      'insert into t (a) values (1) on conflict (a) do update set b = 1, b = 2;',
+      'create view v (a, a) as select 1, 2;',
+      'create view v as select t.a, u.a from t join u using (id);',
+      'create table t2 as select a, count(*), count(*) from t group by a;',
+      'create materialized view mv as select a as x, b as x from t;',
+      'select a, a into t2 from t;',
+      'with moved as (update t set a = 1, a = 2 returning id) select count(*) from moved;',
+      'merge into t using s on t.id = s.id when matched then update set a = s.a, a = s.b;',
+      // Two names that PostgreSQL truncates to the same 63 bytes.
+      `create table t2 (${'c'.repeat(63)}_1 bigint, ${'c'.repeat(63)}_2 bigint);`,
+    ],
+    safe: [
+      'update t set a[1] = 1, a[2] = 2;',
+      'update t set c.x = 1, c.y = 2;',
+      'insert into t (a[1], a[2]) values (1, 2);',
+      'create view v (a, b) as select a, a from t;',
+      'create view v as select a, a as a2, b from t;',
+      'create table t2 as select a from t union all select a from u;',
+      'select a, b into t2 from t;',
+    ],
+  },
   'require-concurrent-refresh': {
     flagged: ['refresh materialized view daily_stats;'],
     safe: ['refresh materialized view concurrently daily_stats;'],

@@ -37,6 +37,7 @@ import {
   type ColumnType,
   type RelationName,
 } from './ast.js';
+import { duplicateColumns } from './duplicate-columns.js';
 import { locksTaken } from './locks.js';
 import type { ParsedStatement } from './parser.js';
 import type { LintRuleId } from './rules.js';
@@ -131,6 +132,12 @@ export class MigrationChecker {
     else if ('AlterEnumStmt' in n) this.alterEnum(n.AlterEnumStmt, scope);
     else if ('TransactionStmt' in n) this.transaction(n.TransactionStmt, scope);
     else if ('VariableSetStmt' in n) this.setVariable(n.VariableSetStmt, scope);
+    for (const d of duplicateColumns(n))
+      scope.report(
+        'ban-duplicate-column-assignments',
+        `column ${d.name} is ${d.verb} twice in ${d.where}: PostgreSQL refuses the statement when it runs`,
+        scope.at(d.location),
+      );
     return findings;
   }
 

@@ -218,6 +218,14 @@ export const LINT_RULES = [
     lock: 'ACCESS EXCLUSIVE for a full rewrite',
   },
   {
+    id: 'ban-duplicate-column-assignments',
+    severity: 'error',
+    title:
+      'a column defined, listed or assigned twice in one statement (CREATE TABLE, a view or CREATE TABLE AS, INSERT, UPDATE, ON CONFLICT, MERGE)',
+    help: 'Name each column once: PostgreSQL refuses the statement when it runs ("column … specified more than once", "multiple assignments to same column"), and in a transaction=false migration the statements before it stay applied. Assigning different elements or fields of one column (`set a[1] = …, a[2] = …`) is fine.',
+    lock: '-',
+  },
+  {
     id: 'require-concurrent-refresh',
     severity: 'warning',
     title: 'REFRESH MATERIALIZED VIEW without CONCURRENTLY',
