@@ -1,8 +1,13 @@
-import type { ParseResult } from 'libpg-query';
+import type { ParseResult, ScanToken } from 'libpg-query';
 
 /** PostgreSQL's own parser (libpg-query, compiled to WASM). `parse` throws on a syntax error. */
 export interface SqlParser {
   parse(sql: string): ParseResult;
+  /**
+   * PostgreSQL's lexer: the tokens of `sql` as written (byte offsets, raw text), where the parse
+   * tree has identifiers already folded and truncated.
+   */
+  scan(sql: string): readonly ScanToken[];
 }
 
 let loading: Promise<SqlParser> | undefined;
@@ -16,7 +21,10 @@ export function loadSqlParser(): Promise<SqlParser> {
     // Kept external by rolldown.config.js: libpg-query finds its .wasm next to its own file.
     const pg = await import('libpg-query');
     await pg.loadModule();
-    return { parse: (sql: string) => pg.parseSync(sql) };
+    return {
+      parse: (sql: string) => pg.parseSync(sql),
+      scan: (sql: string) => pg.scanSync(sql).tokens,
+    };
   })().catch((err: unknown) => {
     loading = undefined;
     throw err;

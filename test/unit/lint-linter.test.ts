@@ -88,6 +88,23 @@ describe('file:line of findings', () => {
     expect(findings[0]?.column).toBe(3);
   });
 
+  it('points identifier-too-long at the identifier and names what PostgreSQL keeps of it', async () => {
+    const long = `${'ü'.repeat(30)}_notes`; // 60 + 6 = 66 bytes, 36 characters
+    const findings = await lintOne(
+      lines('-- Größe', `create table t2 (id bigint,`, `  "${long}" text, "${long}x" text);`),
+    );
+    expect(findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([
+      ['identifier-too-long', 4, 3],
+      ['ban-duplicate-column-assignments', 4, 48],
+      ['identifier-too-long', 4, 48],
+    ]);
+    // 63 bytes: 30 ü and three bytes of "_notes", so both columns are named the same.
+    expect(findings[0]?.message).toContain(
+      `PostgreSQL keeps only the first 63: ${'ü'.repeat(30)}_no`,
+    );
+    expect(findings[0]?.message).toContain('66 bytes');
+  });
+
   it('every finding matches the LintFinding schema and abbreviates the statement to 120 chars', async () => {
     const longList = Array.from({ length: 60 }, (_, i) => `c${i} text`).join(', ');
     const findings = await lintOne(`create table wide (${longList}, at timestamp);\ndrop table t;`);

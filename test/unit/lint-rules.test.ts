@@ -398,6 +398,20 @@ const CASES: Record<LintRuleId, RuleCases> = {
     ],
     safe: ['create domain email as text;', "create domain email as text default '' null;"],
   },
+  'identifier-too-long': {
+    flagged: [
+      `create table t2 (id bigint, ${'x'.repeat(64)} text);`,
+      `create index concurrently ${'i'.repeat(70)} on t (a);`,
+      `alter table t add column "${'Ä'.repeat(32)}" text;`,
+      `create table ${'t'.repeat(64)} (id bigint);`,
+    ],
+    safe: [
+      `create table t2 (id bigint, ${'x'.repeat(63)} text);`,
+      `alter table t add column "${'Ä'.repeat(31)}" text;`,
+      `comment on table t is '${'a very long comment '.repeat(10)}';`,
+      `do $$ begin perform ${'f'.repeat(70)}(); end $$;`,
+    ],
+  },
   'require-enum-value-ordering': {
     flagged: ["alter type doc_status add value 'archived';"],
     safe: [

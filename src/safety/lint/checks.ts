@@ -16,6 +16,7 @@ import type {
   RefreshMatViewStmt,
   ReindexStmt,
   RenameStmt,
+  ScanToken,
   TransactionStmt,
   VacuumStmt,
   VariableSetStmt,
@@ -38,6 +39,7 @@ import {
   type RelationName,
 } from './ast.js';
 import { duplicateColumns } from './duplicate-columns.js';
+import { longIdentifiers, MAX_IDENTIFIER_BYTES } from './identifiers.js';
 import { locksTaken } from './locks.js';
 import type { ParsedStatement } from './parser.js';
 import type { LintRuleId } from './rules.js';
@@ -62,6 +64,8 @@ export interface CheckerSettings {
   readonly facts: SchemaFacts;
   /** File line of a byte offset in the section. */
   readonly lineOf: (byteOffset: number) => number;
+  /** PostgreSQL's lexer, for what the parse tree no longer shows (identifiers as written). */
+  readonly scan: (sql: string) => readonly ScanToken[];
 }
 
 type Report = (ruleId: LintRuleId, message: string, at?: number) => void;
@@ -137,6 +141,13 @@ export class MigrationChecker {
         'ban-duplicate-column-assignments',
         `column ${d.name} is ${d.verb} twice in ${d.where}: PostgreSQL refuses the statement when it runs`,
         scope.at(d.location),
+      );
+    for (const id of longIdentifiers(this.settings.scan(stmt.text)))
+      scope.report(
+        'identifier-too-long',
+        `identifier ${id.name} is ${id.bytes} bytes; PostgreSQL keeps only the first ${MAX_IDENTIFIER_BYTES}: ${id.truncated}`,
+        // The statement's text starts at its first token, so token offsets count from there.
+        stmt.start + id.offset,
       );
     return findings;
   }

@@ -95,6 +95,7 @@ function lintWithFacts(
         : 'the default lock_timeout is set to 0',
     facts,
     lineOf: (offset) => section.position(offset).line,
+    scan: (sql) => context.parser.scan(sql),
   });
 
   const findings: LintFinding[] = [];

@@ -282,6 +282,13 @@ export const LINT_RULES = [
     lock: '-',
   },
   {
+    id: 'identifier-too-long',
+    severity: 'warning',
+    title: 'an identifier longer than 63 bytes (NAMEDATALEN - 1), which PostgreSQL truncates',
+    help: 'Shorten it to 63 bytes at most (characters outside ASCII take 2 to 4 bytes each). PostgreSQL cuts longer identifiers with only a NOTICE, so the object gets a name other than the one written, and two names that agree in their first 63 bytes are one name: the second CREATE fails, or with IF NOT EXISTS silently creates nothing.',
+    lock: '-',
+  },
+  {
     id: 'require-enum-value-ordering',
     severity: 'warning',
     title: 'ALTER TYPE … ADD VALUE without BEFORE or AFTER',

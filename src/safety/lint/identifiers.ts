@@ -1,0 +1,50 @@
+// identifier-too-long: PostgreSQL keeps at most NAMEDATALEN - 1 = 63 bytes of an identifier and
+// drops the rest with only a NOTICE (42622), so the object gets a name other than the one
+// written, and two names that agree in their first 63 bytes are one name. The parse tree holds
+// the truncated names, so this reads the lexer's tokens.
+import type { ScanToken } from 'libpg-query';
+
+/** NAMEDATALEN - 1 (PostgreSQL's default build). */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+export interface LongIdentifier {
+  /** The identifier as PostgreSQL reads it: unquoted ones folded to lower case. */
+  readonly name: string;
+  readonly bytes: number;
+  /** What PostgreSQL keeps: the first 63 bytes, cut at a character boundary. */
+  readonly truncated: string;
+  /** Byte offset of the token in the scanned text. */
+  readonly offset: number;
+}
+
+/** Identifiers longer than 63 bytes among `tokens`, each name once. */
+export function longIdentifiers(tokens: readonly ScanToken[]): LongIdentifier[] {
+  const seen = new Set<string>();
+  const out: LongIdentifier[] = [];
+  for (const t of tokens) {
+    if (t.tokenName !== 'IDENT') continue;
+    const name = identifierOf(t.text);
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes <= MAX_IDENTIFIER_BYTES || seen.has(name)) continue;
+    seen.add(name);
+    out.push({ name, bytes, truncated: truncate(name), offset: t.start });
+  }
+  return out;
+}
+
+/** `"Quoted ""name"""` as written → its name; unquoted names fold ASCII letters only (UTF-8). */
+function identifierOf(text: string): string {
+  if (text.startsWith('"')) return text.slice(1, -1).replace(/""/g, '"');
+  return text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+function truncate(name: string): string {
+  let kept = '';
+  let bytes = 0;
+  for (const ch of name) {
+    bytes += Buffer.byteLength(ch, 'utf8');
+    if (bytes > MAX_IDENTIFIER_BYTES) break;
+    kept += ch;
+  }
+  return kept;
+}
