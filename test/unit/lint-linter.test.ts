@@ -182,6 +182,29 @@ describe('ignore comments', () => {
     expect(findings.map((f) => [f.ruleId, f.line])).toEqual([['renaming-column', 6]]);
   });
 
+  it('the former ID prefer-bigint-primary-key still ignores prefer-bigint, above a statement or file-wide', async () => {
+    const statement = await lintOne(
+      lines(
+        '-- dbmigrate-lint: ignore prefer-bigint-primary-key lookup table of 12 rows',
+        'create table months (id smallint primary key, name text);',
+        'create table days (id smallint primary key);',
+      ),
+    );
+    expect(statement.map((f) => [f.ruleId, f.line])).toEqual([['prefer-bigint', 4]]);
+    expect(statement[0]?.message).toBe(
+      'primary key column days.id is smallint: values stop at 32,767',
+    );
+    const file = await lintFile(
+      '0003_lookups.sql',
+      lines(
+        '-- dbmigrate-lint: ignore-file Prefer-Bigint-Primary-Key lookup tables',
+        '-- migrate:up',
+        'create table months (id smallint primary key, n int);',
+      ),
+    );
+    expect(file).toEqual([]);
+  });
+
   it('a blank line between comment and statement breaks the link and is reported', async () => {
     const findings = await lintOne(
       lines('-- dbmigrate-lint: ignore ban-drop-table', '', 'drop table t;'),

@@ -337,17 +337,23 @@ const CASES: Record<LintRuleId, RuleCases> = {
     flagged: ['refresh materialized view daily_stats;'],
     safe: ['refresh materialized view concurrently daily_stats;'],
   },
-  'prefer-bigint-primary-key': {
+  'prefer-bigint': {
     flagged: [
       'create table t2 (id integer primary key);',
       'create table t2 (id serial, primary key (id));',
       'create table t2 (id smallint generated always as identity primary key);',
       'alter table t add column id int primary key default 1;',
+      'create table t2 (id bigint primary key, n int4);',
+      'create table t2 (id bigint primary key, n smallserial);',
+      'create table t2 (id bigint primary key, tags int[]);',
+      'alter table t add column n smallint;',
+      'alter table t alter column n type integer;',
     ],
     safe: [
       'create table t2 (id bigint generated always as identity primary key);',
-      'create table t2 (a integer, b integer, primary key (a, b));',
-      'create table t2 (id uuid primary key);',
+      'create table t2 (id uuid primary key, n bigint, tags bigint[], ratio numeric(5, 2));',
+      'alter table t add column n bigint;',
+      '-- dbmigrate-lint: ignore prefer-bigint quarters are bounded\ncreate table t2 (id bigint primary key, quarter int2 check (quarter between 1 and 4));',
     ],
   },
   'prefer-identity': {

@@ -80,7 +80,13 @@ interface StatementScope {
 }
 
 const SERIAL_TYPES = new Set(['serial', 'bigserial', 'smallserial']);
-const SMALL_INTEGER_TYPES = new Set(['int2', 'int4', 'serial', 'smallserial']);
+/** The largest value of the integer types smaller than bigint (serials are integer sequences). */
+const SMALL_INTEGER_LIMITS: Partial<Record<string, string>> = {
+  int2: '32,767',
+  smallserial: '32,767',
+  int4: '2,147,483,647',
+  serial: '2,147,483,647',
+};
 const REWRITING_SUBTYPES: Partial<Record<string, string>> = {
   AT_SetLogged: 'SET LOGGED',
   AT_SetUnLogged: 'SET UNLOGGED',
@@ -357,30 +363,28 @@ export class MigrationChecker {
     if (rel === undefined) return;
     const facts = this.settings.facts;
     facts.dropTable(rel.name);
-    const columns = new Map<string, { def: ColumnDef; type: ColumnType | undefined }>();
-    const tableConstraints: Constraint[] = [];
-    for (const e of [...(s.tableElts ?? []), ...(s.constraints ?? [])]) {
-      if ('Constraint' in e) tableConstraints.push(e.Constraint);
+    const elements = [...(s.tableElts ?? []), ...(s.constraints ?? [])];
+    const tableConstraints = elements.flatMap((e) => ('Constraint' in e ? [e.Constraint] : []));
+    const keyColumns = new Set(
+      tableConstraints.flatMap((c) => (c.contype === 'CONSTR_PRIMARY' ? stringsOf(c.keys) : [])),
+    );
+    for (const e of elements) {
       if (!('ColumnDef' in e) || e.ColumnDef.colname === undefined) continue;
       const col = e.ColumnDef;
       const type = columnTypeOf(col.typeName);
-      columns.set(col.colname ?? '', { def: col, type });
+      const constraints = constraintsOf(col);
       if (type !== undefined) {
         facts.setColumnType(rel.name, col.colname ?? '', type);
-        this.columnStyle(rel, col, type, scope);
+        const primaryKey =
+          keyColumns.has(col.colname ?? '') ||
+          constraints.some((c) => c.contype === 'CONSTR_PRIMARY');
+        this.columnStyle(rel, col, type, scope, primaryKey);
       }
-      for (const c of constraintsOf(col)) {
-        if (c.contype === 'CONSTR_PRIMARY') this.primaryKeyType(rel, col, type, scope);
+      for (const c of constraints)
         if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
-      }
     }
-    for (const c of tableConstraints) {
+    for (const c of tableConstraints)
       if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
-      const keys = stringsOf(c.keys);
-      const only = keys.length === 1 ? columns.get(keys[0] ?? '') : undefined;
-      if (c.contype === 'CONSTR_PRIMARY' && only !== undefined)
-        this.primaryKeyType(rel, only.def, only.type, scope);
-    }
     this.newTables.add(rel);
   }
 
@@ -389,6 +393,7 @@ export class MigrationChecker {
     col: ColumnDef,
     type: ColumnType,
     scope: StatementScope,
+    primaryKey = false,
   ): void {
     const column = `${displayName(rel)}.${col.colname ?? ''}`;
     const at = scope.at(col.location);
@@ -404,20 +409,13 @@ export class MigrationChecker {
         `column ${column} is timestamp without time zone`,
         scope.at(col.typeName?.location) ?? at,
       );
-  }
-
-  private primaryKeyType(
-    rel: RelationName,
-    col: ColumnDef,
-    type: ColumnType | undefined,
-    scope: StatementScope,
-  ): void {
-    if (type === undefined || type.array || !SMALL_INTEGER_TYPES.has(type.name)) return;
-    scope.report(
-      'prefer-bigint-primary-key',
-      `primary key ${displayName(rel)}.${col.colname ?? ''} is ${typeLabel(type)}: 32-bit or smaller IDs run out`,
-      scope.at(col.location),
-    );
+    const limit = SMALL_INTEGER_LIMITS[type.name];
+    if (limit !== undefined)
+      scope.report(
+        'prefer-bigint',
+        `${primaryKey ? 'primary key column' : 'column'} ${column} is ${typeLabel(type)}: ${type.array ? 'each element stops' : 'values stop'} at ${limit}`,
+        at,
+      );
   }
 
   private recordNotNullCheck(table: string, c: Constraint, validated: boolean): string {
@@ -525,9 +523,8 @@ export class MigrationChecker {
     const pk = has('CONSTR_PRIMARY');
     if (type !== undefined) {
       this.settings.facts.setColumnType(rel.name, name, type);
-      this.columnStyle(rel, col, type, scope);
+      this.columnStyle(rel, col, type, scope, pk !== undefined);
     }
-    if (pk) this.primaryKeyType(rel, col, type, scope);
     for (const c of constraints)
       if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
     if (this.isNew(rel)) return;

@@ -1,7 +1,7 @@
 // Ignore comments:
 //   -- dbmigrate-lint: ignore <rule-id>[,<rule-id>] [reason]   on the line(s) directly above a statement
 //   -- dbmigrate-lint: ignore-file <rule-id>[,<rule-id>] [reason]   anywhere, conventionally in the header
-import { isLintRuleId, UNIGNORABLE_RULES } from './rules.js';
+import { resolveLintRuleId, UNIGNORABLE_RULES } from './rules.js';
 
 const MARKER = /^--\s*dbmigrate-lint\s*:\s*(.*)$/i;
 const DIRECTIVE = /^(ignore-file|ignore)(?:\s+(.*))?$/i;
@@ -10,7 +10,10 @@ const RULE_LIST = /^([A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)(?:\s+(.*))?$/;
 export interface IgnoreComment {
   readonly line: number;
   readonly scope: 'statement' | 'file';
+  /** The rules ignored, former IDs resolved to current ones. */
   readonly ruleIds: readonly string[];
+  /** The IDs as written, same order as ruleIds. */
+  readonly written: readonly string[];
   readonly reason: string | undefined;
 }
 
@@ -74,7 +77,7 @@ export class IgnoreIndex {
       .filter((c) => !this.used.has(c.line))
       .map((c) => ({
         line: c.line,
-        message: `ignore comment for ${c.ruleIds.join(', ')} is not directly above a statement (a blank line or SQL stands between), so it ignores nothing`,
+        message: `ignore comment for ${c.written.join(', ')} is not directly above a statement (a blank line or SQL stands between), so it ignores nothing`,
       }));
   }
 }
@@ -99,18 +102,19 @@ export function parseIgnoreComment(
   if (!list) {
     return { line, message: `dbmigrate-lint ${directive[1] ?? ''} needs the rule IDs to ignore` };
   }
-  const ruleIds = (list[1] ?? '').split(',').map((id) => id.trim().toLowerCase());
-  const unknown = ruleIds.filter((id) => !isLintRuleId(id));
+  const written = (list[1] ?? '').split(',').map((id) => id.trim().toLowerCase());
+  const unknown = written.filter((id) => resolveLintRuleId(id) === undefined);
   if (unknown.length > 0) {
     return {
       line,
       message: `unknown lint rule${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} in ignore comment; see docs/lint.md for the rule IDs`,
     };
   }
+  const ruleIds = written.map((id) => resolveLintRuleId(id) ?? id);
   const fixed = ruleIds.filter((id) => UNIGNORABLE_RULES.has(id));
   if (fixed.length > 0) {
     return { line, message: `${fixed.join(', ')} cannot be ignored; fix the file instead` };
   }
   const reason = list[2]?.trim();
-  return { line, scope, ruleIds, reason: reason === '' ? undefined : reason };
+  return { line, scope, ruleIds, written, reason: reason === '' ? undefined : reason };
 }

@@ -233,10 +233,11 @@ export const LINT_RULES = [
     lock: 'ACCESS EXCLUSIVE on the view (blocks reads)',
   },
   {
-    id: 'prefer-bigint-primary-key',
+    id: 'prefer-bigint',
     severity: 'warning',
-    title: 'a primary key column of type smallint/integer/serial',
-    help: 'Use bigint (`bigint generated always as identity`): running out of 32-bit IDs forces a column type change on the largest table, the riskiest migration there is.',
+    title:
+      'smallint/integer/smallserial/serial columns (arrays of them too) in CREATE TABLE, ADD COLUMN and ALTER COLUMN … TYPE',
+    help: 'Use bigint (for an ID: `bigint generated always as identity`): it takes 8 bytes instead of 4 (integer) or 2 (smallint), while running out forces a column type change that rewrites the table under ACCESS EXCLUSIVE, by then a large one. Keep a smaller type only where the values are bounded by nature (a percentage, a day of the month) and ignore the finding with the reason. Formerly `prefer-bigint-primary-key` (primary keys only); that ID still works in ignore comments.',
     lock: '-',
   },
   {
@@ -299,10 +300,24 @@ export const LINT_RULES = [
 
 export type LintRuleId = (typeof LINT_RULES)[number]['id'];
 
+/**
+ * Former IDs of rules that were renamed or widened. An ignore comment naming one ignores the
+ * rule it resolves to; findings carry the current ID.
+ */
+export const LINT_RULE_ALIASES: Readonly<Record<string, LintRuleId>> = {
+  'prefer-bigint-primary-key': 'prefer-bigint',
+};
+
 const BY_ID = new Map<string, LintRule>(LINT_RULES.map((r) => [r.id, r]));
 
 export function isLintRuleId(id: string): id is LintRuleId {
   return BY_ID.has(id);
+}
+
+/** The rule an ID names, current or former (see LINT_RULE_ALIASES); undefined when unknown. */
+export function resolveLintRuleId(id: string): LintRuleId | undefined {
+  if (isLintRuleId(id)) return id;
+  return Object.hasOwn(LINT_RULE_ALIASES, id) ? LINT_RULE_ALIASES[id] : undefined;
 }
 
 export function lintRule(id: LintRuleId): LintRule {
