@@ -379,7 +379,7 @@ describe('a set of migrations', () => {
     const a = migration('0010', 'validate', { up: 'alter table t alter column a set not null;' });
     const b = migration('0002', 'check', {
       header: NON_TX,
-      up: 'alter table t add constraint t_a_nn check (a is not null) not valid;\nalter table t validate constraint t_a_nn;',
+      up: 'alter table t drop constraint if exists t_a_nn, add constraint t_a_nn check (a is not null) not valid;\nalter table t validate constraint t_a_nn;',
     });
     expect(await lintMigrations([a, b])).toEqual([]);
   });
@@ -396,7 +396,7 @@ describe('a set of migrations', () => {
     const findings = await lintSet([
       {
         header: NON_TX,
-        up: 'alter table t add constraint c check (a is not null) not valid;\nalter table t validate constraint c;',
+        up: 'alter table t drop constraint if exists c, add constraint c check (a is not null) not valid;\nalter table t validate constraint c;',
       },
       'alter table t drop constraint c;',
       'alter table t alter column a set not null;',

@@ -41,6 +41,7 @@ import {
 import { duplicateColumns } from './duplicate-columns.js';
 import { longIdentifiers, MAX_IDENTIFIER_BYTES } from './identifiers.js';
 import { locksTaken } from './locks.js';
+import { RepeatabilityCheck } from './robust-statements.js';
 import type { ParsedStatement } from './parser.js';
 import type { LintRuleId } from './rules.js';
 import type { SchemaFacts } from './schema-facts.js';
@@ -104,6 +105,7 @@ export class MigrationChecker {
   private readonly newIndexes = new Set<string>();
   /** `table\0constraint` added NOT VALID in this migration. */
   private readonly notValidHere = new Set<string>();
+  private readonly repeatability = new RepeatabilityCheck();
 
   constructor(private readonly settings: CheckerSettings) {
     this.lockTimeoutMs = settings.lockTimeoutMs;
@@ -142,6 +144,15 @@ export class MigrationChecker {
     else if ('AlterEnumStmt' in n) this.alterEnum(n.AlterEnumStmt, scope);
     else if ('TransactionStmt' in n) this.transaction(n.TransactionStmt, scope);
     else if ('VariableSetStmt' in n) this.setVariable(n.VariableSetStmt, scope);
+    // Checked in every migration (it remembers constraints dropped IF EXISTS), reported only
+    // where statements commit one by one: a transactional migration rolls back as a whole.
+    for (const r of this.repeatability.check(n))
+      if (!scope.inTransaction)
+        scope.report(
+          'prefer-robust-stmts',
+          `${r.what}: in this transaction=false migration it may run twice (apply --resume after a runner lost before recording it), and the second run fails or duplicates it`,
+          scope.at(r.location),
+        );
     for (const d of duplicateColumns(n))
       scope.report(
         'ban-duplicate-column-assignments',

@@ -283,6 +283,14 @@ export const LINT_RULES = [
     lock: '-',
   },
   {
+    id: 'prefer-robust-stmts',
+    severity: 'warning',
+    title:
+      'a statement of a transaction=false migration that fails or duplicates its object when it runs a second time',
+    help: 'In a transaction=false migration each statement commits on its own and the engine records progress after it, so a runner lost in between (crash, lost connection, killed pod) leaves a statement that ran but is not recorded, and `apply --resume` runs it again. Make each one repeatable: IF NOT EXISTS on CREATE TABLE/INDEX/SEQUENCE/SCHEMA/EXTENSION, ADD COLUMN and ADD VALUE; IF EXISTS on DROP …, DROP COLUMN and DROP CONSTRAINT; OR REPLACE on views, functions and triggers; ALTER TABLE … DROP CONSTRAINT IF EXISTS c, ADD CONSTRAINT c … for constraints. Give CREATE INDEX CONCURRENTLY a name: the engine then counts an index already built as done and drops an INVALID one before building again. Transactional migrations are exempt: they roll back as a whole.',
+    lock: '-',
+  },
+  {
     id: 'identifier-too-long',
     severity: 'warning',
     title: 'an identifier longer than 63 bytes (NAMEDATALEN - 1), which PostgreSQL truncates',
