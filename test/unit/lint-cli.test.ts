@@ -46,12 +46,28 @@ describe('dbmigrate lint', () => {
       `${join(dir, '0002_index.sql')}:3: error require-concurrent-index-creation: CREATE INDEX docs_id_idx on existing table docs`,
     );
     expect(text).toMatch(/\n {4}help: Use CREATE INDEX CONCURRENTLY/);
-    expect(text).toContain('failed: 2 migrations linted, 1 error, 0 warnings');
+    expect(text).toContain('failed: 2 migrations linted, 1 error, 1 warning');
+  });
+
+  it('warns when a write-blocking statement runs without statement_timeout, unless --statement-timeout gives the runner one', async () => {
+    await writeFile(
+      join(dir, '0001_x.sql'),
+      '-- migrate:up\nalter table docs add column note text;\n',
+    );
+    expect(await main(['lint', '--migrations', dir], io())).toBe(0);
+    expect(out.join('\n')).toContain(
+      `${join(dir, '0001_x.sql')}:2: warning require-statement-timeout: takes ACCESS EXCLUSIVE on docs with statement_timeout 0`,
+    );
+    out = [];
+    expect(await main(['lint', '--migrations', dir, '--statement-timeout', '5min'], io())).toBe(0);
+    expect(out.join('\n')).toContain('ok: 1 migration linted, no findings');
   });
 
   it('prints JSON with --json', async () => {
     await writeFile(join(dir, '0001_x.sql'), '-- migrate:up\ndrop table docs;\n');
-    expect(await main(['lint', '--migrations', dir, '--json'], io())).toBe(3);
+    expect(
+      await main(['lint', '--migrations', dir, '--json', '--statement-timeout', '1min'], io()),
+    ).toBe(3);
     const report = JSON.parse(out.join('\n')) as {
       ok: boolean;
       errors: number;
@@ -84,6 +100,7 @@ describe('dbmigrate lint', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     expect(await main(['lint', '--migrations', dir, '--no-such-flag'], io())).toBe(2);
     expect(await main(['lint', '--migrations', dir, '--lock-timeout', 'soon'], io())).toBe(2);
+    expect(await main(['lint', '--migrations', dir, '--statement-timeout', 'later'], io())).toBe(2);
     await writeFile(join(dir, '0001_x.sql'), 'create table t (id bigint);\n');
     expect(await main(['lint', '--migrations', dir], io())).toBe(3);
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('migrate:up');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { migration, splitter } from './fixtures.js';
-import { lintOne, lintSet, NON_TX, ruleIds } from './lint-helpers.js';
+import { lintOne, lintSet, NON_TX, ruleIds, TEST_STATEMENT_TIMEOUT } from './lint-helpers.js';
 import { parseMigrationFile } from '../../src/engine/migration-file.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
 import { LintFindingSchema, summariseFindings } from '../../src/safety/lint/finding.js';
@@ -18,6 +18,7 @@ async function lintFile(name: string, text: string) {
   return lintMigration(parseMigrationFile(`migrations/${name}`, text, splitter), {
     parser,
     fileText: text,
+    ...TEST_STATEMENT_TIMEOUT,
   });
 }
 
@@ -362,6 +363,57 @@ describe('lock_timeout', () => {
   });
 });
 
+describe('statement_timeout', () => {
+  const up = lines(
+    'create table t2 (id bigint);',
+    'alter table t add column c text;',
+    'drop table u;',
+  );
+  const engineDefault = { defaultStatementTimeoutMs: undefined };
+
+  it("is flagged under the engine's default (none), once per migration, at the first statement that blocks writes", async () => {
+    const findings = await lintOne(up, engineDefault);
+    expect(findings.map((f) => [f.ruleId, f.line, f.severity])).toEqual([
+      ['require-statement-timeout', 3, 'warning'],
+      ['ban-drop-table', 4, 'error'],
+    ]);
+    expect(findings[0]?.message).toContain(
+      'takes ACCESS EXCLUSIVE on t with statement_timeout 0 (no statement_timeout directive, and the default statement_timeout is 0 (none))',
+    );
+  });
+
+  it('follows the context default, and a header directive overrides it either way', async () => {
+    const flagged = (findings: { ruleId: string }[]) =>
+      findings.some((f) => f.ruleId === 'require-statement-timeout');
+    expect(flagged(await lintOne(up, { defaultStatementTimeoutMs: 300_000 }))).toBe(false);
+    expect(flagged(await lintOne(up, { defaultStatementTimeoutMs: 0 }))).toBe(true);
+    const withDirective = (value: string) => ({
+      header: `-- dbmigrate:statement_timeout=${value}`,
+      up,
+    });
+    expect(flagged(await lintOne(withDirective('2min'), engineDefault))).toBe(false);
+    const zero = await lintOne(withDirective('0'), { defaultStatementTimeoutMs: 300_000 });
+    expect(zero.find((f) => f.ruleId === 'require-statement-timeout')?.message).toContain(
+      'the header directive statement_timeout=0',
+    );
+  });
+
+  it('follows SET and RESET in the migration, and names the one that turned it off', async () => {
+    const set = await lintOne(
+      lines("set statement_timeout = '30s';", 'alter table t add column c text;'),
+      engineDefault,
+    );
+    expect(ruleIds(set)).toEqual([]);
+    const reset = await lintOne(
+      lines('reset statement_timeout;', 'alter table t add column c text;'),
+      { defaultStatementTimeoutMs: 300_000 },
+    );
+    expect(reset.map((f) => f.message)).toEqual([
+      expect.stringContaining('reset at line 2 to the server default'),
+    ]);
+  });
+});
+
 describe('a set of migrations', () => {
   it('a table is new only in the migration that creates it', async () => {
     const findings = await lintSet([
@@ -381,7 +433,7 @@ describe('a set of migrations', () => {
       header: NON_TX,
       up: 'alter table t drop constraint if exists t_a_nn, add constraint t_a_nn check (a is not null) not valid;\nalter table t validate constraint t_a_nn;',
     });
-    expect(await lintMigrations([a, b])).toEqual([]);
+    expect(await lintMigrations([a, b], TEST_STATEMENT_TIMEOUT)).toEqual([]);
   });
 
   it('a NOT VALID check that an earlier migration never validated does not count', async () => {

@@ -80,6 +80,30 @@ const CASES: Record<LintRuleId, RuleCases> = {
       },
     ],
   },
+  'require-statement-timeout': {
+    flagged: [
+      'alter table t add column c text;',
+      {
+        header: '-- dbmigrate:statement_timeout=0',
+        up: 'create index concurrently t_a_idx on t (a);\ndrop table u;',
+      },
+      {
+        header: '-- dbmigrate:statement_timeout=1min',
+        up: 'set statement_timeout = 0;\nalter table t add column c text;',
+      },
+      {
+        header: '-- dbmigrate:statement_timeout=1min',
+        up: 'reset all;\nalter table t add column c text;',
+      },
+    ],
+    safe: [
+      { header: '-- dbmigrate:statement_timeout=1min', up: 'alter table t add column c text;' },
+      "set statement_timeout = '5min';\nalter table t add column c text;",
+      'create table t2 (id bigint);\nalter table t2 add column c text;',
+      'alter table t validate constraint t_c_check;',
+      nonTx('create index concurrently t_a_idx on t (a);'),
+    ],
+  },
   'require-concurrent-index-creation': {
     flagged: [
       'create index t_a_idx on t (a);',
@@ -471,10 +495,16 @@ function isSet(c: Case): c is readonly (string | MigrationSpec)[] {
   return Array.isArray(c);
 }
 
-async function lintCase(c: Case): Promise<LintFinding[]> {
-  if (typeof c === 'string') return lintOne(c);
+/** The helpers lint with a statement_timeout; require-statement-timeout's cases use the engine's default (none). */
+const CONTEXT: Partial<Record<LintRuleId, { defaultStatementTimeoutMs: undefined }>> = {
+  'require-statement-timeout': { defaultStatementTimeoutMs: undefined },
+};
+
+async function lintCase(c: Case, id?: LintRuleId): Promise<LintFinding[]> {
+  const context = id === undefined ? {} : (CONTEXT[id] ?? {});
+  if (typeof c === 'string') return lintOne(c, context);
   if (isSet(c)) return lintSet(c);
-  return lintOne(c);
+  return lintOne(c, context);
 }
 
 function label(c: Case): string {
@@ -498,7 +528,7 @@ for (const [id, cases] of Object.entries(CASES)) {
   describe(id, () => {
     for (const c of cases.flagged) {
       it(`flags: ${label(c)}`, async () => {
-        const findings = await lintCase(c);
+        const findings = await lintCase(c, id as LintRuleId);
         expect(ruleIds(findings)).toContain(id);
         const f = findings.find((x) => x.ruleId === id);
         expect(f?.message).toBeTruthy();
@@ -508,7 +538,7 @@ for (const [id, cases] of Object.entries(CASES)) {
     }
     for (const c of cases.safe) {
       it(`passes: ${label(c)}`, async () => {
-        const findings = await lintCase(c);
+        const findings = await lintCase(c, id as LintRuleId);
         expect(ruleIds(findings)).not.toContain(id);
         expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
       });

@@ -18,21 +18,17 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
   const { values } = parseCommandArgs(lintSpec, args);
   const config = await projectConfig(values, io);
   const directory = values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations;
-  let defaultLockTimeoutMs: number | undefined;
-  if (values['lock-timeout'] !== undefined) {
-    const ms = parseDurationMs(values['lock-timeout']);
-    if (ms === null) {
-      throw new UsageError(
-        `--lock-timeout: "${values['lock-timeout']}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`,
-      );
-    }
-    defaultLockTimeoutMs = ms;
-  }
+  const defaultLockTimeoutMs = durationFlag('lock-timeout', values['lock-timeout']);
+  const defaultStatementTimeoutMs = durationFlag('statement-timeout', values['statement-timeout']);
 
   const migrations = await new DirectoryMigrationSource(directory).load();
   const fileTexts = new Map<string, string>();
   for (const m of migrations) fileTexts.set(m.file, await readFile(m.file, 'utf8'));
-  const findings = await lintMigrations(migrations, { defaultLockTimeoutMs, fileTexts });
+  const findings = await lintMigrations(migrations, {
+    defaultLockTimeoutMs,
+    defaultStatementTimeoutMs,
+    fileTexts,
+  });
   const warningsAsErrors = values['warnings-as-errors'] ?? false;
   const summary = summariseFindings(findings, warningsAsErrors);
 
@@ -55,6 +51,14 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     io.stdout(summaryLine(migrations.length, summary.errors, summary.warnings, warningsAsErrors));
   }
   return summary.ok ? ExitCode.ok : ExitCode.validation;
+}
+
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDurationMs(value);
+  if (ms === null)
+    throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`);
+  return ms;
 }
 
 /** `file:line: severity rule-id: message`, then the safe alternative indented. */

@@ -14,6 +14,11 @@ export const lintSpec = defineCommand({
       description:
         'the lock_timeout migrations will run with, for the rule that wants one on lock-taking statements',
     },
+    'statement-timeout': {
+      ...GLOBAL_FLAGS['statement-timeout'],
+      description:
+        'the statement_timeout migrations will run with (0 for none), for the rule that wants one on statements that block writes',
+    },
   },
   globals: ['migrations', 'config', 'json', 'log-level'],
 });

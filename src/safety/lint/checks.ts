@@ -61,6 +61,10 @@ export interface CheckerSettings {
   readonly lockTimeoutMs: number;
   /** Where that value came from, for the message when it is 0. */
   readonly lockTimeoutSource: string;
+  /** statement_timeout the engine sets before the first statement (0: none). */
+  readonly statementTimeoutMs: number;
+  /** Where that value came from, for the message when it is 0. */
+  readonly statementTimeoutSource: string;
   /** Facts from earlier migrations of the set; the checker adds this migration's. */
   readonly facts: SchemaFacts;
   /** File line of a byte offset in the section. */
@@ -96,9 +100,8 @@ const REWRITING_SUBTYPES: Partial<Record<string, string>> = {
 };
 
 export class MigrationChecker {
-  private lockTimeoutMs: number;
-  private lockTimeoutSource: string;
-  private lockTimeoutReported = false;
+  private readonly lockTimeout: SessionTimeout;
+  private readonly statementTimeout: SessionTimeout;
   /** Line of an explicit BEGIN not yet committed. */
   private explicitBeginLine: number | null = null;
   private readonly newTables = new RelationSet();
@@ -108,8 +111,16 @@ export class MigrationChecker {
   private readonly repeatability = new RepeatabilityCheck();
 
   constructor(private readonly settings: CheckerSettings) {
-    this.lockTimeoutMs = settings.lockTimeoutMs;
-    this.lockTimeoutSource = settings.lockTimeoutSource;
+    this.lockTimeout = new SessionTimeout(
+      'lock_timeout',
+      settings.lockTimeoutMs,
+      settings.lockTimeoutSource,
+    );
+    this.statementTimeout = new SessionTimeout(
+      'statement_timeout',
+      settings.statementTimeoutMs,
+      settings.statementTimeoutSource,
+    );
   }
 
   check(stmt: ParsedStatement): RawFinding[] {
@@ -121,7 +132,7 @@ export class MigrationChecker {
       line: this.settings.lineOf(stmt.start),
     };
     const n = stmt.node;
-    this.checkLockTimeout(n, scope);
+    this.checkTimeouts(n, scope);
     if ('IndexStmt' in n) this.createIndex(n.IndexStmt, scope);
     else if ('DropStmt' in n) this.drop(n.DropStmt, scope);
     else if ('DropdbStmt' in n)
@@ -186,34 +197,38 @@ export class MigrationChecker {
       : 'this migration runs in a transaction; put the statement in its own migration with `-- dbmigrate:transaction=false`';
   }
 
-  // ---- lock_timeout ----------------------------------------------------------------------
+  // ---- lock_timeout and statement_timeout ---------------------------------------------------
 
-  private checkLockTimeout(n: Node, scope: StatementScope): void {
-    if (this.lockTimeoutMs !== 0 || this.lockTimeoutReported) return;
+  /** Each is reported once per migration, at the first statement that blocks writes without it. */
+  private checkTimeouts(n: Node, scope: StatementScope): void {
+    const lock = this.lockTimeout.unset();
+    const statement = this.statementTimeout.unset();
+    if (!lock && !statement) return;
     const blocking = locksTaken(n, (r) => !this.isNew(r)).filter((l) => blocksWrites(l.mode));
     if (blocking.length === 0) return;
     const strongest = blocking.reduce((a, b) =>
       lockStrength(b.mode) > lockStrength(a.mode) ? b : a,
     );
-    this.lockTimeoutReported = true;
-    scope.report(
-      'missing-lock-timeout',
-      `takes ${lockModeLabel(strongest.mode)} on ${strongest.relation} with lock_timeout 0 (${this.lockTimeoutSource}): it waits without limit behind any open transaction on the table, and every query on the table queues behind it`,
-    );
+    const takes = `takes ${lockModeLabel(strongest.mode)} on ${strongest.relation}`;
+    if (lock) {
+      this.lockTimeout.reported = true;
+      scope.report(
+        'missing-lock-timeout',
+        `${takes} with lock_timeout 0 (${this.lockTimeout.source}): it waits without limit behind any open transaction on the table, and every query on the table queues behind it`,
+      );
+    }
+    if (statement) {
+      this.statementTimeout.reported = true;
+      scope.report(
+        'require-statement-timeout',
+        `${takes} with statement_timeout 0 (${this.statementTimeout.source}): nothing limits how long it runs once it holds the lock, and writers to ${strongest.relation} wait as long`,
+      );
+    }
   }
 
   private setVariable(s: VariableSetStmt, scope: StatementScope): void {
-    const name = s.name?.toLowerCase();
-    if (s.kind === 'VAR_RESET_ALL' || (name === 'lock_timeout' && s.kind !== 'VAR_SET_VALUE')) {
-      if (name !== undefined && name !== 'lock_timeout') return;
-      this.lockTimeoutMs = 0;
-      this.lockTimeoutSource = `reset at line ${scope.line} to the server default, 0 unless the server sets one`;
-      return;
-    }
-    if (name !== 'lock_timeout' || s.kind !== 'VAR_SET_VALUE') return;
-    const zero = isZeroSetting(s.args?.[0]);
-    this.lockTimeoutMs = zero ? 0 : 1;
-    if (zero) this.lockTimeoutSource = `SET lock_timeout = 0 at line ${scope.line}`;
+    this.lockTimeout.follow(s, scope.line);
+    this.statementTimeout.follow(s, scope.line);
   }
 
   // ---- transactions ----------------------------------------------------------------------
@@ -763,6 +778,41 @@ export class MigrationChecker {
       'require-enum-value-ordering',
       `ALTER TYPE ${type} ADD VALUE '${s.newVal}' without BEFORE or AFTER appends it as the greatest value of ${type}, which comparisons and ORDER BY on its columns then see`,
     );
+  }
+}
+
+/** A timeout setting of the migration's session, as SET and RESET in the migration change it. */
+class SessionTimeout {
+  /** Reported once per migration. */
+  reported = false;
+
+  constructor(
+    private readonly name: 'lock_timeout' | 'statement_timeout',
+    /** 0 means none; any other value counts as set (the linter does not judge its size). */
+    private ms: number,
+    /** Where the current value came from, for the message. */
+    public source: string,
+  ) {}
+
+  /** 0 and not yet reported. */
+  unset(): boolean {
+    return this.ms === 0 && !this.reported;
+  }
+
+  follow(s: VariableSetStmt, line: number): void {
+    const name = s.name?.toLowerCase();
+    if (s.kind === 'VAR_RESET_ALL' || (name === this.name && s.kind !== 'VAR_SET_VALUE')) {
+      if (name !== undefined && name !== this.name) return;
+      // RESET (and SET … TO DEFAULT) go back to the session's default from the server or role
+      // settings, not to the value the engine set.
+      this.ms = 0;
+      this.source = `reset at line ${line} to the server default, 0 unless the server sets one`;
+      return;
+    }
+    if (name !== this.name || s.kind !== 'VAR_SET_VALUE') return;
+    const zero = isZeroSetting(s.args?.[0]);
+    this.ms = zero ? 0 : 1;
+    if (zero) this.source = `SET ${this.name} = 0 at line ${line}`;
   }
 }
 

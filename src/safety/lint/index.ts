@@ -2,6 +2,7 @@ export {
   lintMigration,
   lintMigrations,
   DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
   type LintContext,
   type LintOptions,
 } from './linter.js';

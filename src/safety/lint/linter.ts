@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../api/settings.js';
 import { compareMigrationIds, type Migration } from '../../engine/migration.js';
 import { MigrationChecker } from './checks.js';
 import type { LintFinding } from './finding.js';
@@ -14,12 +15,17 @@ import { lintRule, type LintRuleId } from './rules.js';
 import { SchemaFacts } from './schema-facts.js';
 
 /** The engine's lock_timeout when neither a directive nor a flag sets one. */
-export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_LOCK_TIMEOUT_MS = DEFAULTS.lockTimeoutMs;
+
+/** The engine's statement_timeout when neither a directive nor a flag sets one: none. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = DEFAULTS.statementTimeoutMs;
 
 export interface LintContext {
   readonly parser: SqlParser;
   /** lock_timeout (ms) the engine uses for a migration without a lock_timeout directive. */
   readonly defaultLockTimeoutMs?: number | undefined;
+  /** statement_timeout (ms, 0 for none) the engine uses for a migration without a directive. */
+  readonly defaultStatementTimeoutMs?: number | undefined;
   /**
    * The whole file as written. Only the up section is kept in a Migration, so ignore-file
    * comments in the header are seen only when this is given.
@@ -31,6 +37,7 @@ export interface LintContext {
 
 export interface LintOptions {
   readonly defaultLockTimeoutMs?: number | undefined;
+  readonly defaultStatementTimeoutMs?: number | undefined;
   /** The text of each file by `migration.file`, for header ignore-file comments. */
   readonly fileTexts?: ReadonlyMap<string, string> | undefined;
 }
@@ -61,6 +68,7 @@ export async function lintMigrations(
     const result = lintWithFacts(m, {
       parser,
       defaultLockTimeoutMs: options.defaultLockTimeoutMs,
+      defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
       fileText: options.fileTexts?.get(m.file),
       facts,
     });
@@ -86,6 +94,7 @@ function lintWithFacts(
     migration.up.startLine,
   );
   const directive = migration.directives.lockTimeoutMs;
+  const statementDirective = migration.directives.statementTimeoutMs;
   const checker = new MigrationChecker({
     transactional: migration.directives.transaction,
     lockTimeoutMs: directive ?? context.defaultLockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
@@ -93,6 +102,12 @@ function lintWithFacts(
       directive !== undefined
         ? 'the header directive lock_timeout=0'
         : 'the default lock_timeout is set to 0',
+    statementTimeoutMs:
+      statementDirective ?? context.defaultStatementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    statementTimeoutSource:
+      statementDirective !== undefined
+        ? 'the header directive statement_timeout=0'
+        : 'no statement_timeout directive, and the default statement_timeout is 0 (none)',
     facts,
     lineOf: (offset) => section.position(offset).line,
     scan: (sql) => context.parser.scan(sql),

@@ -233,6 +233,14 @@ export const LINT_RULES = [
     lock: 'ACCESS EXCLUSIVE on the view (blocks reads)',
   },
   {
+    id: 'require-statement-timeout',
+    severity: 'warning',
+    title:
+      'a statement that blocks writes on an existing table while statement_timeout is 0 (the default)',
+    help: 'Give the migration a statement_timeout: `-- dbmigrate:statement_timeout=5min` in its header, or `--statement-timeout` (statementTimeoutMs in the operator) for every migration, and lint with the same `--statement-timeout`. lock_timeout bounds the wait for a lock; statement_timeout bounds how long a statement then holds it, so a scan or rewrite that turns out slower than expected is cancelled (a transactional migration rolls back; a transaction=false one stops for `apply --resume`) instead of blocking writers until it ends. The engine sets the value itself, so a role or database statement_timeout does not apply to migrations.',
+    lock: 'holds SHARE or stronger without a time limit',
+  },
+  {
     id: 'prefer-bigint',
     severity: 'warning',
     title:
