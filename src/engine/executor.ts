@@ -48,6 +48,7 @@ export interface StatementEvent {
   readonly migration: Migration;
   readonly index: number;
   readonly line: number;
+  readonly sql: string;
   readonly inTransaction: boolean;
   /** performance.now() when the statement was sent. */
   readonly startedAt: number;
@@ -66,6 +67,15 @@ export interface ExecutionObserver {
     readonly total: number;
   }) => void;
   statementFinished?(event: StatementEvent): Promise<void>;
+  /**
+   * After a transactional migration's COMMIT or ROLLBACK returned, with performance.now()
+   * then: the moment its locks were released. Never awaited, never fails the run.
+   */
+  readonly transactionEnded?: (event: {
+    readonly migration: Migration;
+    readonly endedAt: number;
+    readonly committed: boolean;
+  }) => void;
 }
 
 export interface ExecutionOutcome {
@@ -149,6 +159,7 @@ export class MigrationExecutor {
       migration: m,
       index,
       line: statement.line,
+      sql: statement.sql,
       inTransaction,
       startedAt,
       durationMs: performance.now() - startedAt,
@@ -198,9 +209,19 @@ export class MigrationExecutor {
         await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null);
         this.checkpoint(m);
         await this.client.query('commit');
+        this.settings.observer?.transactionEnded?.({
+          migration: m,
+          endedAt: performance.now(),
+          committed: true,
+        });
         return { durationMs, statements: statements.length, lockRetries: attempt };
       } catch (err) {
         await this.client.query('rollback').catch(() => undefined);
+        this.settings.observer?.transactionEnded?.({
+          migration: m,
+          endedAt: performance.now(),
+          committed: false,
+        });
         if (err instanceof RunStoppedError) throw err;
         const stopped = this.stoppedBy(m, err);
         if (stopped) throw stopped;

@@ -176,10 +176,22 @@ describe("the doc-server's migrations", () => {
     ]);
   });
 
-  it('never blocks writes for long on a populated table, according to the staging dry-run', async () => {
+  it('blocks writes only for milliseconds on a populated table, except 0009’s set-up statement, according to the staging dry-run', async () => {
     const report = await dryRunAbove(db, '0001', populate);
     expect(report.ok).toBe(true);
-    expect(report.needsWindow).toBe(false);
+    // 0009 creates the partitioned parent and its monthly partitions in one statement: the
+    // foreign key holds SHARE ROW EXCLUSIVE on document_sources, and the NOT VALID CHECK
+    // ACCESS EXCLUSIVE on documents, until the last partition exists (100-250 ms here), which
+    // the default 20 ms threshold sends to a maintenance window.
+    expect(report.migrations.filter((m) => m.needsWindow).map((m) => m.id)).toEqual(['0009']);
+    expect(report.migrations.find((m) => m.id === '0009')?.reasons.join('\n')).toMatch(
+      /holds ACCESS EXCLUSIVE on documents for \d+ ms, blocking reads and writes \(threshold 20 ms\)/,
+    );
+    // Everything else that blocks writes is a catalog change: milliseconds (generous here for
+    // a loaded test machine; bench/online measures it).
+    for (const m of report.migrations.filter((x) => x.id !== '0009'))
+      for (const lock of m.locks.filter((l) => l.blocksWrites))
+        expect(lock.heldMs, `${m.id} ${lock.relation}`).toBeLessThan(100);
     const indexes = report.migrations.find((m) => m.id === '0007');
     // CREATE/DROP INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE on documents, writes go on
     // (builds this small may finish between two samples, so none seen is no failure).

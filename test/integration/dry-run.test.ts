@@ -119,6 +119,112 @@ describe('staging dry-run', () => {
     expect(report.needsWindow).toBe(true);
   });
 
+  it('times catalog-only changes from their statement to the commit, not at the sampler’s interval, so they pass the threshold', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_prepare.sql',
+        content: migrationText(
+          `alter table items add column label varchar(20);
+alter table items add constraint items_label_nn check (label is not null) not valid;
+update items set label = 'x';
+alter table items validate constraint items_label_nn;
+create unique index items_v_key on items (v);
+create table plain (id bigint not null);
+create unique index plain_id_key on plain (id);`,
+        ),
+      },
+      {
+        file: '0003_constant_default.sql',
+        content: migrationText("alter table items add column state text not null default 'new';"),
+      },
+      {
+        file: '0004_widen_varchar.sql',
+        content: migrationText('alter table items alter column label type varchar(200);'),
+      },
+      {
+        file: '0005_not_null_by_check.sql',
+        content: migrationText('alter table items alter column label set not null;'),
+      },
+      {
+        file: '0006_pk_using_index.sql',
+        content: migrationText(
+          'alter table plain add constraint plain_pkey primary key using index plain_id_key;',
+        ),
+      },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'url', url: staging.url },
+      windowThresholdMs: 50,
+      lint: false,
+    });
+    expect(report.ok).toBe(true);
+    for (const id of ['0003', '0004', '0005', '0006']) {
+      const m = report.migrations.find((x) => x.id === id);
+      expect(m?.locks[0], id).toMatchObject({ mode: 'ACCESS EXCLUSIVE', blocksWrites: true });
+      // Held for the statement, the history row and the commit (about 2 ms on an idle machine,
+      // bench/online), never floored at the sampler's 50 ms interval.
+      expect(m?.locks[0]?.heldMs, id).toBeLessThan(50);
+      expect(m?.rewrites, id).toEqual([]);
+      expect(m?.needsWindow, id).toBe(false);
+    }
+  });
+
+  it('holds a transaction’s lock from the statement that took it until the commit', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_then_wait.sql',
+        content: migrationText('alter table items add column a int;\nselect pg_sleep(0.25);'),
+      },
+      {
+        file: '0003_wait_then.sql',
+        content: migrationText('select pg_sleep(0.25);\nalter table items add column b int;'),
+      },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'url', url: staging.url },
+      windowThresholdMs: 200,
+      lint: false,
+    });
+    const [first, second] = report.migrations;
+    expect(first?.locks[0]?.heldMs).toBeGreaterThanOrEqual(250);
+    expect(first?.needsWindow).toBe(true);
+    // Taken after the sleep, by the last statement: the wait before it blocked nobody.
+    expect(second?.locks[0]?.heldMs).toBeLessThan(200);
+    expect(second?.needsWindow).toBe(false);
+  });
+
+  it('reports the lock of a statement outside a transaction even when no sample falls inside it', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_autocommit.sql',
+        content: migrationText(
+          'alter table items alter column v type bigint;\ncreate index concurrently items_v_idx on items (v);',
+          undefined,
+          '-- dbmigrate:transaction=false',
+        ),
+      },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'url', url: staging.url },
+      // The sampler never fires during the run: only the statement timing can see the lock.
+      sampleIntervalMs: 60_000,
+      windowThresholdMs: 5,
+      lint: false,
+    });
+    const m = report.migrations[0];
+    expect(m?.locks[0]).toMatchObject({ relation: 'items', mode: 'ACCESS EXCLUSIVE' });
+    // The rewrite of 20 000 rows holds it for its whole duration.
+    expect(m?.locks[0]?.heldMs).toBeGreaterThanOrEqual(5);
+    expect(m?.rewrites).toContain('table items');
+    expect(m?.needsWindow).toBe(true);
+  });
+
   it('reports a failing migration and does not run the ones after it', async () => {
     const files = [
       BASE,

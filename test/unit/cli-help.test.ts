@@ -54,7 +54,7 @@ describe('dbmigrate <command> --help', () => {
   it('documents the flags that were documented nowhere, with their defaults', async () => {
     const expectations: [string, string, RegExp][] = [
       ['dry-run', 'scratch-url', /--scratch-url URL .*env DBMIGRATE_SCRATCH_URL/],
-      ['dry-run', 'threshold', /--threshold DURATION .*default: 1000ms/],
+      ['dry-run', 'threshold', /--threshold DURATION .*default: 20ms/],
       ['dry-run', 'keep', /--keep .*keep the restored staging database/],
       ['backfill', 'key', /--key COLUMN .*default: id/],
       ['snapshot', 'allow-unverified', /--allow-unverified .*never verified/],

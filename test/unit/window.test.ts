@@ -64,7 +64,7 @@ describe('dbmigrate.json', () => {
     const c = parseConfig({}, 'dbmigrate.json');
     expect(c).toMatchObject({
       migrations: 'migrations',
-      windowThresholdMs: 1000,
+      windowThresholdMs: 20,
       maintenanceWindows: [],
     });
   });

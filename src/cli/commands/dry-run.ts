@@ -16,34 +16,48 @@ import { scratchServer, type ScratchValues } from '../scratch.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 
+/**
+ * The predicted impact: per migration, one row per relation it locked (the strongest lock on
+ * it, the longest hold, whether the relation was rewritten), then why a window is needed, the
+ * lint findings the dry-run kept, and failures.
+ */
 export function dryRunTable(report: DryRunReport): string {
   if (report.migrations.length === 0) return 'nothing pending: the dry-run had nothing to apply';
+  const rows = report.migrations.flatMap((m) => {
+    const head = [m.id, m.name, m.status, formatMs(m.durationMs)];
+    const tail = [String(m.rowsTouched), m.needsWindow ? 'REQUIRED' : '-'];
+    const rewrote = (relation: string): string =>
+      m.rewrites.includes(`table ${relation}`) ? 'yes' : 'no';
+    if (m.locks.length === 0) {
+      const rewrites = m.rewrites.length ? m.rewrites.join(', ') : '-';
+      return [[...head, '-', '-', '-', rewrites, ...tail]];
+    }
+    return m.locks.map((lock, i) => [
+      ...(i === 0 ? head : ['', '', '', '']),
+      lock.relation,
+      lock.mode,
+      formatMs(lock.heldMs),
+      rewrote(lock.relation),
+      ...(i === 0 ? tail : ['', '']),
+    ]);
+  });
   const table = renderTable(
-    ['ID', 'NAME', 'RESULT', 'DURATION', 'STRONGEST LOCK', 'HELD', 'REWRITES', 'ROWS', 'WINDOW'],
-    report.migrations.map((m) => {
-      const lock = m.locks[0];
-      return [
-        m.id,
-        m.name,
-        m.status,
-        formatMs(m.durationMs),
-        lock ? `${lock.mode} ${lock.relation}` : '-',
-        lock ? formatMs(lock.heldMs) : '-',
-        m.rewrites.length ? m.rewrites.join(', ') : '-',
-        String(m.rowsTouched),
-        m.needsWindow ? 'REQUIRED' : '-',
-      ];
-    }),
+    ['ID', 'NAME', 'RESULT', 'DURATION', 'RELATION', 'LOCK', 'HELD', 'REWRITE', 'ROWS', 'WINDOW'],
+    rows,
   );
   const notes = report.migrations.flatMap((m) => [
     ...m.reasons.map((r) => `  ${m.id} needs a maintenance window: ${r}`),
+    ...m.lint
+      .filter((f) => f.severity === 'warning')
+      .map((f) => `  ${m.id} lint warning ${f.ruleId} at line ${String(f.line)}: ${f.message}`),
     ...(m.error ? [`  ${m.id} failed on staging: ${m.error}`] : []),
   ]);
   return [
     table,
     ...(notes.length ? ['', ...notes] : []),
     '',
-    `staging ${report.staging.database}${report.staging.snapshotId ? ` (from snapshot ${report.staging.snapshotId})` : ''}; ${report.samples} lock samples every ${report.sampleIntervalMs} ms; ${formatMs(report.durationMs)} in all`,
+    `holds timed per statement to the end of its transaction; a lock blocking writes longer than ${formatMs(report.windowThresholdMs)} needs a window`,
+    `staging ${report.staging.database}${report.staging.snapshotId ? ` (from snapshot ${report.staging.snapshotId})` : ''}; ${String(report.samples)} lock samples every ${String(report.sampleIntervalMs)} ms; ${formatMs(report.durationMs)} in all`,
   ].join('\n');
 }
 

@@ -20,7 +20,9 @@ import {
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { lintMigrations } from '../lint/linter.js';
 import { summariseLocks, windowReasons, type MigrationImpact } from './impact.js';
-import { LockProbe } from './lock-probe.js';
+import { LockProbe, type LockPrediction } from './lock-probe.js';
+import { loadSqlParser } from '../../engine/sql-parser.js';
+import { locksTaken } from '../lint/locks.js';
 import { readRelationState, rewrittenRelations, rowsWritten } from './relation-state.js';
 
 export type StagingSource =
@@ -203,7 +205,13 @@ async function measure(
 ): Promise<DryRunReport> {
   const { historySchema, threshold, interval, started, startedAt } = run;
   const runPrefix = `dbmigrate:dry${randomBytes(4).toString('hex')}`;
-  const probe = new LockProbe(probeClient, runPrefix, historySchema, interval);
+  const probe = new LockProbe(
+    probeClient,
+    runPrefix,
+    historySchema,
+    interval,
+    lockPrediction(await loadSqlParser()),
+  );
   const migrator = createMigrator({
     database: stagingUrl,
     source: options.source,
@@ -218,6 +226,7 @@ async function measure(
     logger: log,
     observer: {
       statementFinished: (event) => probe.statementFinished(event),
+      transactionEnded: probe.transactionEnded,
       ...(options.statementStarted !== undefined && { statementStarted: options.statementStarted }),
     },
   });
@@ -271,8 +280,10 @@ async function measure(
       // A table the migration itself created is invisible to everyone else until commit: its locks block nobody.
       const existed = new Set([...before.filenodes.values()].map((r) => r.name));
       const locks = summariseLocks(
-        probe.sightingsFor(m.id, ended).filter((s) => existed.has(s.relation)),
-        Math.min(interval, Math.round(ended - t0)),
+        probe
+          .holdsFor(m.id, ended)
+          .map((h) => ({ ...h, relation: h.relation.replace(/^public\./, '') }))
+          .filter((h) => existed.has(h.relation)),
       );
       const lint = lintOf(m.file);
       const reasons = windowReasons(locks, threshold, m.directives.window === 'required', lint);
@@ -330,4 +341,21 @@ async function measure(
     'dry-run finished',
   );
   return report;
+}
+
+/**
+ * The locks a statement's text says it takes (the linter's lock model), for statements that run
+ * outside a transaction, whose locks are gone before anyone can look. A statement that does not
+ * parse alone predicts nothing; the sampler still sees it.
+ */
+function lockPrediction(parser: Awaited<ReturnType<typeof loadSqlParser>>): LockPrediction {
+  return (sql) => {
+    try {
+      return (parser.parse(sql).stmts ?? []).flatMap((s) =>
+        s.stmt ? locksTaken(s.stmt, () => true) : [],
+      );
+    } catch {
+      return [];
+    }
+  };
 }

@@ -6,15 +6,7 @@ import {
   lockStrength,
   type LockMode,
 } from './lock-modes.js';
-
-/** A lock the migrating session was seen holding on one relation. */
-export interface LockSighting {
-  readonly relation: string;
-  readonly mode: LockMode;
-  /** performance.now() of the first and last time it was seen held. */
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-}
+import type { LockHold } from './lock-probe.js';
 
 export const LockImpactSchema = z.object({
   relation: z.string(),
@@ -51,33 +43,24 @@ export const MigrationImpactSchema = z.object({
 export type MigrationImpact = z.infer<typeof MigrationImpactSchema>;
 
 /**
- * Per relation: the strongest lock seen and how long it was held. A lock seen once is
- * counted as held for at least one sampling interval.
+ * Per relation: the strongest lock taken and its longest single hold (each hold is one stall
+ * for a writer), in whole milliseconds rounded up, so a 0.4 ms hold reads 1 ms, never 0.
  */
-export function summariseLocks(
-  sightings: readonly LockSighting[],
-  minimumHeldMs: number,
-): LockImpact[] {
-  const byRelation = new Map<string, { mode: LockMode; first: number; last: number }>();
-  for (const s of sightings) {
-    const cur = byRelation.get(s.relation);
-    if (!cur) {
-      byRelation.set(s.relation, { mode: s.mode, first: s.firstSeen, last: s.lastSeen });
-      continue;
-    }
-    if (lockStrength(s.mode) > lockStrength(cur.mode)) {
-      // The strong lock's own hold time matters, not the weaker lock's before it.
-      byRelation.set(s.relation, { mode: s.mode, first: s.firstSeen, last: s.lastSeen });
-    } else if (s.mode === cur.mode) {
-      cur.first = Math.min(cur.first, s.firstSeen);
-      cur.last = Math.max(cur.last, s.lastSeen);
+export function summariseLocks(holds: readonly LockHold[]): LockImpact[] {
+  const byRelation = new Map<string, { mode: LockMode; heldMs: number }>();
+  for (const h of holds) {
+    const cur = byRelation.get(h.relation);
+    if (!cur || lockStrength(h.mode) > lockStrength(cur.mode)) {
+      byRelation.set(h.relation, { mode: h.mode, heldMs: h.heldMs });
+    } else if (h.mode === cur.mode) {
+      cur.heldMs = Math.max(cur.heldMs, h.heldMs);
     }
   }
   return [...byRelation.entries()]
     .map(([relation, l]) => ({
       relation,
       mode: lockModeLabel(l.mode),
-      heldMs: Math.max(minimumHeldMs, Math.round(l.last - l.first)),
+      heldMs: Math.max(1, Math.ceil(l.heldMs)),
       blocksWrites: blocksWrites(l.mode),
       blocksReads: blocksReads(l.mode),
     }))
