@@ -88,6 +88,19 @@ describe('dbmigrate lint', () => {
     expect(await main(['lint', '--migrations', dir, '--warnings-as-errors'], io())).toBe(3);
   });
 
+  it('runs an opt-in rule with --include', async () => {
+    await writeFile(join(dir, '0001_x.sql'), '-- migrate:up\ncreate table docs (id bigint);\n');
+    expect(await main(['lint', '--migrations', dir], io())).toBe(0);
+    expect(out.join('\n')).toContain('no findings');
+    out = [];
+    expect(
+      await main(['lint', '--migrations', dir, '--include', 'require-table-schema'], io()),
+    ).toBe(0);
+    expect(out.join('\n')).toContain(
+      'warning require-table-schema: CREATE TABLE docs names no schema',
+    );
+  });
+
   it('honours a header ignore-file comment', async () => {
     await writeFile(
       join(dir, '0001_x.sql'),
@@ -101,6 +114,9 @@ describe('dbmigrate lint', () => {
     expect(await main(['lint', '--migrations', dir, '--no-such-flag'], io())).toBe(2);
     expect(await main(['lint', '--migrations', dir, '--lock-timeout', 'soon'], io())).toBe(2);
     expect(await main(['lint', '--migrations', dir, '--statement-timeout', 'later'], io())).toBe(2);
+    expect(
+      await main(['lint', '--migrations', dir, '--include', 'require-tabel-schema'], io()),
+    ).toBe(2);
     await writeFile(join(dir, '0001_x.sql'), 'create table t (id bigint);\n');
     expect(await main(['lint', '--migrations', dir], io())).toBe(3);
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('migrate:up');

@@ -21,6 +21,7 @@ export async function lintOne(
     defaultLockTimeoutMs?: number;
     defaultStatementTimeoutMs?: number | undefined;
     fileText?: string;
+    include?: readonly string[];
   } = {},
 ): Promise<LintFinding[]> {
   const parser = await loadSqlParser();

@@ -467,6 +467,23 @@ const CASES: Record<LintRuleId, RuleCases> = {
       nonTx("set maintenance_work_mem = '1GB';\nreset maintenance_work_mem;"),
     ],
   },
+  'require-table-schema': {
+    flagged: [
+      'create table t2 (id bigint);',
+      'create table t2 as select * from t;',
+      'alter table t add column c text;',
+      'drop table if exists t2;',
+      'create table t2_2026 partition of t2 for values from (1) to (2);',
+    ],
+    safe: [
+      'create table public.t2 (id bigint);',
+      'create table app.t2 as select * from app.t;',
+      'alter table public.t add column c text;',
+      'create temporary table scratch (id bigint);',
+      'create materialized view daily as select 1 as one;',
+      nonTx('create index concurrently if not exists t_a_idx on t (a);'),
+    ],
+  },
   'identifier-too-long': {
     flagged: [
       `create table t2 (id bigint, ${'x'.repeat(64)} text);`,
@@ -495,9 +512,15 @@ function isSet(c: Case): c is readonly (string | MigrationSpec)[] {
   return Array.isArray(c);
 }
 
-/** The helpers lint with a statement_timeout; require-statement-timeout's cases use the engine's default (none). */
-const CONTEXT: Partial<Record<LintRuleId, { defaultStatementTimeoutMs: undefined }>> = {
+/**
+ * How a rule's cases are linted when the defaults do not fit: the helpers lint with a
+ * statement_timeout, and opt-in rules run only when included.
+ */
+const CONTEXT: Partial<
+  Record<LintRuleId, { defaultStatementTimeoutMs?: undefined; include?: readonly string[] }>
+> = {
   'require-statement-timeout': { defaultStatementTimeoutMs: undefined },
+  'require-table-schema': { include: ['require-table-schema'] },
 };
 
 async function lintCase(c: Case, id?: LintRuleId): Promise<LintFinding[]> {
@@ -545,6 +568,20 @@ for (const [id, cases] of Object.entries(CASES)) {
     }
   });
 }
+
+describe('opt-in rules', () => {
+  it('run only when included, and an ignore comment may name them either way', async () => {
+    const optIn = LINT_RULES.filter((r) => 'optIn' in r && r.optIn).map((r) => r.id);
+    expect(optIn).toEqual(['require-table-schema']);
+    const sql = 'alter table t add column c text;';
+    expect(ruleIds(await lintOne(sql))).toEqual([]);
+    expect(ruleIds(await lintOne(sql, { include: ['require-table-schema'] }))).toEqual([
+      'require-table-schema',
+    ]);
+    const ignored = `-- dbmigrate-lint: ignore require-table-schema search_path is fixed by the role\n${sql}`;
+    expect(ruleIds(await lintOne(ignored, { include: ['require-table-schema'] }))).toEqual([]);
+  });
+});
 
 describe('REINDEX SYSTEM', () => {
   it('is its own finding, and never advised to run CONCURRENTLY, which PostgreSQL has not for it', async () => {

@@ -3,6 +3,7 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { summariseFindings, type LintFinding } from '../../safety/lint/finding.js';
 import { lintMigrations } from '../../safety/lint/linter.js';
+import { resolveLintRuleId } from '../../safety/lint/rules.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { lintSpec } from '../specs/lint.js';
@@ -20,6 +21,7 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
   const directory = values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations;
   const defaultLockTimeoutMs = durationFlag('lock-timeout', values['lock-timeout']);
   const defaultStatementTimeoutMs = durationFlag('statement-timeout', values['statement-timeout']);
+  const include = ruleList('include', values.include);
 
   const migrations = await new DirectoryMigrationSource(directory).load();
   const fileTexts = new Map<string, string>();
@@ -28,6 +30,7 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     defaultLockTimeoutMs,
     defaultStatementTimeoutMs,
     fileTexts,
+    include,
   });
   const warningsAsErrors = values['warnings-as-errors'] ?? false;
   const summary = summariseFindings(findings, warningsAsErrors);
@@ -59,6 +62,20 @@ function durationFlag(flag: string, value: string | undefined): number | undefin
   if (ms === null)
     throw new UsageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 5s, 5m, 1h30m)`);
   return ms;
+}
+
+function ruleList(flag: string, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const ids = value
+    .split(',')
+    .map((id) => id.trim().toLowerCase())
+    .filter((id) => id !== '');
+  const unknown = ids.filter((id) => resolveLintRuleId(id) === undefined);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `--${flag}: unknown lint rule ${unknown.map((u) => `"${u}"`).join(', ')}; the rule IDs are listed in docs/lint.md`,
+    );
+  return ids;
 }
 
 /** `file:line: severity rule-id: message`, then the safe alternative indented. */

@@ -3,12 +3,17 @@ import { defineCommand, GLOBAL_FLAGS } from '../command-spec.js';
 export const lintSpec = defineCommand({
   name: 'lint',
   summary: 'check migration SQL for locks, rewrites and breaking changes (no database needed)',
-  usage: ['lint [--migrations DIR] [--warnings-as-errors] [--json]'],
+  usage: ['lint [--migrations DIR] [--warnings-as-errors] [--include RULE[,RULE]] [--json]'],
   details: [
     'Parses each up section with PostgreSQL\'s own parser. Silence a reviewed finding with "-- dbmigrate-lint: ignore <rule-id> <reason>" above the statement (docs/lint.md). Exits 3 on an error finding.',
   ],
   flags: {
     'warnings-as-errors': { type: 'boolean', description: 'exit 3 on warnings too' },
+    include: {
+      type: 'string',
+      value: 'RULE[,RULE]',
+      description: 'also run these opt-in rules (require-table-schema)',
+    },
     'lock-timeout': {
       ...GLOBAL_FLAGS['lock-timeout'],
       description:

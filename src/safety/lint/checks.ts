@@ -9,6 +9,7 @@ import type {
   Constraint,
   CreateDomainStmt,
   CreateStmt,
+  CreateTableAsStmt,
   DropStmt,
   IndexStmt,
   Node,
@@ -144,7 +145,7 @@ export class MigrationChecker {
     else if ('RenameStmt' in n) this.rename(n.RenameStmt, scope);
     else if ('AlterTableStmt' in n) this.alterTable(n.AlterTableStmt, scope);
     else if ('CreateStmt' in n) this.createTable(n.CreateStmt, scope);
-    else if ('CreateTableAsStmt' in n) this.created(n.CreateTableAsStmt.into?.rel);
+    else if ('CreateTableAsStmt' in n) this.createTableAs(n.CreateTableAsStmt, scope);
     else if ('SelectStmt' in n) this.created(n.SelectStmt.intoClause?.rel);
     else if ('ReindexStmt' in n) this.reindex(n.ReindexStmt, scope);
     else if ('VacuumStmt' in n) this.vacuum(n.VacuumStmt, scope);
@@ -189,6 +190,30 @@ export class MigrationChecker {
     if (rel === undefined) return;
     this.newTables.add(rel);
     this.settings.facts.dropTable(rel.name);
+  }
+
+  private createTableAs(s: CreateTableAsStmt, scope: StatementScope): void {
+    const rv = s.into?.rel;
+    if (s.objtype !== 'OBJECT_MATVIEW' && !s.is_select_into)
+      this.requireSchema('CREATE TABLE … AS', rv, scope, 'is created in the first schema of');
+    this.created(rv);
+  }
+
+  /** require-table-schema: a table named without its schema, resolved through search_path. */
+  private requireSchema(
+    what: string,
+    rv: RangeVar | undefined,
+    scope: StatementScope,
+    how = 'is looked up through',
+  ): void {
+    const rel = relationOf(rv);
+    // A temporary table lives in the session's own schema whatever search_path says.
+    if (rel === undefined || rel.schema !== undefined || rv?.relpersistence === 't') return;
+    scope.report(
+      'require-table-schema',
+      `${what} ${rel.name} names no schema: the table ${how} search_path, which the role, the database or a SET decides`,
+      scope.at(rv?.location),
+    );
   }
 
   private whyInTransaction(): string {
@@ -305,6 +330,12 @@ export class MigrationChecker {
           `DROP INDEX ${existing.map(displayName).join(', ')} without CONCURRENTLY takes ACCESS EXCLUSIVE on the table, blocking reads and writes until every running query on it finishes`,
         );
     } else if (s.removeType === 'OBJECT_TABLE') {
+      const unqualified = objects.filter((o) => o.schema === undefined);
+      if (unqualified.length > 0)
+        scope.report(
+          'require-table-schema',
+          `DROP TABLE ${unqualified.map(displayName).join(', ')} names no schema: the table is looked up through search_path, which the role, the database or a SET decides`,
+        );
       const existing = objects.filter((o) => !this.isNew(o));
       if (existing.length > 0)
         scope.report(
@@ -387,6 +418,7 @@ export class MigrationChecker {
   private createTable(s: CreateStmt, scope: StatementScope): void {
     const rel = relationOf(s.relation);
     if (rel === undefined) return;
+    this.requireSchema('CREATE TABLE', s.relation, scope, 'is created in the first schema of');
     const facts = this.settings.facts;
     facts.dropTable(rel.name);
     const elements = [...(s.tableElts ?? []), ...(s.constraints ?? [])];
@@ -458,6 +490,7 @@ export class MigrationChecker {
     if (s.objtype !== undefined && s.objtype !== 'OBJECT_TABLE') return;
     const rel = relationOf(s.relation);
     if (rel === undefined) return;
+    this.requireSchema('ALTER TABLE', s.relation, scope);
     for (const c of s.cmds ?? []) {
       if ('AlterTableCmd' in c) this.alterTableCmd(rel, c.AlterTableCmd, scope);
     }

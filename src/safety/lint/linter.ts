@@ -11,7 +11,7 @@ import {
   type SqlParser,
   type SyntaxProblem,
 } from './parser.js';
-import { lintRule, type LintRuleId } from './rules.js';
+import { lintRule, lintRuleEnabled, type LintRuleId } from './rules.js';
 import { SchemaFacts } from './schema-facts.js';
 
 /** The engine's lock_timeout when neither a directive nor a flag sets one. */
@@ -33,6 +33,8 @@ export interface LintContext {
   readonly fileText?: string | undefined;
   /** What earlier migrations of the same set declared; lintMigrations passes it along. */
   readonly facts?: SchemaFacts | undefined;
+  /** Opt-in rules to run as well (`--include`), by ID. */
+  readonly include?: readonly string[] | undefined;
 }
 
 export interface LintOptions {
@@ -40,6 +42,8 @@ export interface LintOptions {
   readonly defaultStatementTimeoutMs?: number | undefined;
   /** The text of each file by `migration.file`, for header ignore-file comments. */
   readonly fileTexts?: ReadonlyMap<string, string> | undefined;
+  /** Opt-in rules to run as well (`--include`), by ID. */
+  readonly include?: readonly string[] | undefined;
 }
 
 /**
@@ -69,6 +73,7 @@ export async function lintMigrations(
       parser,
       defaultLockTimeoutMs: options.defaultLockTimeoutMs,
       defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
+      include: options.include,
       fileText: options.fileTexts?.get(m.file),
       facts,
     });
@@ -148,6 +153,7 @@ function lintWithFacts(
       continue;
     }
     for (const f of checker.check(event.stmt)) {
+      if (!lintRuleEnabled(f.ruleId, context.include)) continue;
       if (ignores.fileRules.has(f.ruleId) || ignored.has(f.ruleId)) continue;
       add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text);
     }

@@ -10,6 +10,8 @@ export interface LintRule {
   readonly help: string;
   /** The lock the flagged statement takes (for the docs table). */
   readonly lock: string;
+  /** Off unless asked for (`dbmigrate lint --include <id>`): a convention, not a hazard. */
+  readonly optIn?: boolean;
 }
 
 const CONCURRENT_HEADER = 'put it in its own migration with `-- dbmigrate:transaction=false`';
@@ -299,6 +301,15 @@ export const LINT_RULES = [
     lock: '-',
   },
   {
+    id: 'require-table-schema',
+    severity: 'warning',
+    title:
+      'CREATE TABLE, CREATE TABLE AS, ALTER TABLE or DROP TABLE of a table not qualified with its schema (opt-in)',
+    help: 'Qualify the name (`public.documents`): PostgreSQL looks an unqualified name up through search_path, which the role, the database or a SET can change, so the same migration can create, alter or drop a table in another schema than intended. Opt-in, with `dbmigrate lint --include require-table-schema`: most projects rely on search_path on purpose.',
+    lock: '-',
+    optIn: true,
+  },
+  {
     id: 'identifier-too-long',
     severity: 'warning',
     title: 'an identifier longer than 63 bytes (NAMEDATALEN - 1), which PostgreSQL truncates',
@@ -340,6 +351,11 @@ export function lintRule(id: LintRuleId): LintRule {
   const rule = BY_ID.get(id);
   if (!rule) throw new Error(`unknown lint rule ${id}`);
   return rule;
+}
+
+/** Whether a rule runs: every rule that is not opt-in, and opt-in ones when `include` names them. */
+export function lintRuleEnabled(id: LintRuleId, include: readonly string[] = []): boolean {
+  return lintRule(id).optIn !== true || include.some((i) => resolveLintRuleId(i) === id);
 }
 
 /** Rules an ignore comment may not switch off: they report problems with the file itself. */
