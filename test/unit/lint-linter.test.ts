@@ -180,7 +180,50 @@ describe('ignore comments', () => {
         'alter table t rename column b to c;',
       ),
     );
-    expect(findings.map((f) => [f.ruleId, f.line])).toEqual([['renaming-column', 6]]);
+    // The renaming-column ignore stands above the first statement, which renames nothing.
+    expect(findings.map((f) => [f.ruleId, f.line])).toEqual([
+      ['unused-ignore', 4],
+      ['renaming-column', 6],
+    ]);
+  });
+
+  it('reports each rule of an ignore that suppresses nothing, at the comment, as a warning', async () => {
+    const findings = await lintFile(
+      '0004_cleanup.sql',
+      lines(
+        '-- dbmigrate-lint: ignore-file ban-truncate nothing is truncated here', // 1
+        '-- migrate:up', //                                                       2
+        '-- dbmigrate-lint: ignore ban-drop-table, renaming-table retired in v3', // 3
+        'drop table legacy;', //                                                   4
+        '-- dbmigrate-lint: ignore prefer-bigint-primary-key small lookup table', // 5
+        'create table kinds (id bigint primary key);', //                         6
+      ),
+    );
+    expect(findings.map((f) => [f.ruleId, f.severity, f.line])).toEqual([
+      ['unused-ignore', 'warning', 1],
+      ['unused-ignore', 'warning', 3],
+      ['unused-ignore', 'warning', 5],
+    ]);
+    expect(findings.map((f) => f.message)).toEqual([
+      'ignore-file for ban-truncate suppresses nothing: no statement of this file has a ban-truncate finding',
+      'ignore for renaming-table suppresses nothing: the statement at line 4 has no renaming-table finding',
+      'ignore for prefer-bigint-primary-key (now prefer-bigint) suppresses nothing: the statement at line 6 has no prefer-bigint finding',
+    ]);
+    expect(findings[1]?.statement).toBe(
+      '-- dbmigrate-lint: ignore ban-drop-table, renaming-table retired in v3',
+    );
+  });
+
+  it('does not judge an ignore above a statement that does not parse, or of an opt-in rule not run', async () => {
+    const findings = await lintOne(
+      lines(
+        '-- dbmigrate-lint: ignore ban-drop-table reviewed',
+        'drop tabel t;',
+        '-- dbmigrate-lint: ignore require-table-schema search_path is fixed',
+        'alter table t add column c text;',
+      ),
+    );
+    expect(ruleIds(findings)).toEqual(['syntax-error']);
   });
 
   it('the former ID prefer-bigint-primary-key still ignores prefer-bigint, above a statement or file-wide', async () => {

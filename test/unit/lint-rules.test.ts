@@ -506,6 +506,20 @@ const CASES: Record<LintRuleId, RuleCases> = {
       "alter type doc_status rename value 'draft' to 'drafted';",
     ],
   },
+  'unused-ignore': {
+    flagged: [
+      '-- dbmigrate-lint: ignore ban-drop-table reviewed\nalter table t add column c text;',
+      '-- dbmigrate-lint: ignore ban-drop-column, renaming-column reviewed\nalter table t drop column c;',
+      '-- dbmigrate-lint: ignore-file ban-truncate reviewed\nalter table t add column c text;',
+      '-- dbmigrate-lint: ignore prefer-bigint-primary-key reviewed\ncreate table t2 (id bigint primary key);',
+    ],
+    safe: [
+      '-- dbmigrate-lint: ignore ban-drop-table retired in v3\ndrop table t;',
+      '-- dbmigrate-lint: ignore-file ban-drop-table retired in v3\ndrop table t;\ncreate table t2 (id bigint);',
+      '-- dbmigrate-lint: ignore require-table-schema search_path is fixed\nalter table t add column c text;',
+      '-- dbmigrate-lint: ignore-file unused-ignore kept for the staging lint\n-- dbmigrate-lint: ignore ban-drop-table\nalter table t add column c text;',
+    ],
+  },
 };
 
 function isSet(c: Case): c is readonly (string | MigrationSpec)[] {

@@ -28,13 +28,24 @@ export interface FileLine {
   readonly text: string;
 }
 
+/** The ignore comments that apply to one statement: the file's and the ones directly above it. */
+export interface StatementIgnores {
+  /** Line of the statement's first token. */
+  readonly line: number;
+  readonly above: readonly IgnoreComment[];
+}
+
 export class IgnoreIndex {
-  /** Rules switched off for the whole file. */
-  readonly fileRules = new Set<string>();
   readonly problems: IgnoreProblem[] = [];
+  private readonly fileComments: IgnoreComment[] = [];
   private readonly byLine = new Map<number, IgnoreComment>();
   private readonly textByLine = new Map<number, string>();
-  private readonly used = new Set<number>();
+  /** Statement-level comment line → line of the statement it stands above. */
+  private readonly above = new Map<number, number>();
+  /** Comment lines above a statement that did not parse: nothing was checked to ignore. */
+  private readonly aboveUnchecked = new Set<number>();
+  /** `line\0rule` of each comment rule that suppressed at least one finding. */
+  private readonly suppressed = new Set<string>();
 
   constructor(
     lines: readonly FileLine[],
@@ -49,36 +60,84 @@ export class IgnoreIndex {
         this.problems.push(comment);
         continue;
       }
-      if (comment.scope === 'file') for (const id of comment.ruleIds) this.fileRules.add(id);
+      if (comment.scope === 'file') this.fileComments.push(comment);
       else this.byLine.set(line, comment);
     }
   }
 
+  /** Whether an ignore-file comment names the rule. */
+  ignoresFileWide(ruleId: string): boolean {
+    return this.fileComments.some((c) => c.ruleIds.includes(ruleId));
+  }
+
   /**
-   * Rules ignored for the statement whose first token is on `line`: the ignore comments on the
-   * unbroken run of comment lines directly above it.
+   * The ignore comments for the statement whose first token is on `line`: the ones on the
+   * unbroken run of comment lines directly above it. `checked` is false for a statement that
+   * did not parse, whose ignores can then not be judged unused.
    */
-  forStatementAt(line: number): Set<string> {
-    const rules = new Set<string>();
+  forStatementAt(line: number, checked = true): StatementIgnores {
+    const above: IgnoreComment[] = [];
     for (let l = line - 1; l >= this.firstSectionLine; l--) {
       const text = this.textByLine.get(l)?.trim();
       if (text?.startsWith('--') !== true) break;
       const comment = this.byLine.get(l);
       if (comment === undefined) continue;
-      this.used.add(l);
-      for (const id of comment.ruleIds) rules.add(id);
+      this.above.set(l, line);
+      if (!checked) this.aboveUnchecked.add(l);
+      above.push(comment);
     }
-    return rules;
+    return { line, above };
+  }
+
+  /** True when a comment ignores `ruleId` for this statement; records which comments did. */
+  suppresses(ruleId: string, statement: StatementIgnores): boolean {
+    const comments = [
+      ...statement.above.filter((c) => c.ruleIds.includes(ruleId)),
+      ...this.fileComments.filter((c) => c.ruleIds.includes(ruleId)),
+    ];
+    for (const c of comments) this.suppressed.add(`${c.line}\u0000${ruleId}`);
+    return comments.length > 0;
   }
 
   /** Statement-level ignore comments that stood above no statement. */
-  unused(): IgnoreProblem[] {
+  misplaced(): IgnoreProblem[] {
     return [...this.byLine.values()]
-      .filter((c) => !this.used.has(c.line))
+      .filter((c) => !this.above.has(c.line))
       .map((c) => ({
         line: c.line,
         message: `ignore comment for ${c.written.join(', ')} is not directly above a statement (a blank line or SQL stands between), so it ignores nothing`,
       }));
+  }
+
+  /**
+   * Rules of well-placed ignore comments that suppressed no finding. `judged` says which rules
+   * ran (an opt-in rule that did not run proves nothing); an ignore of unused-ignore itself is
+   * never unused.
+   */
+  unused(judged: (ruleId: string) => boolean): IgnoreProblem[] {
+    const out: IgnoreProblem[] = [];
+    const comments = [
+      ...this.fileComments,
+      ...[...this.byLine.values()].filter(
+        (c) => this.above.has(c.line) && !this.aboveUnchecked.has(c.line),
+      ),
+    ];
+    for (const c of comments) {
+      c.ruleIds.forEach((id, i) => {
+        if (id === 'unused-ignore' || !judged(id) || this.suppressed.has(`${c.line}\u0000${id}`))
+          return;
+        const written = c.written[i] ?? id;
+        const name = written === id ? id : `${written} (now ${id})`;
+        out.push({
+          line: c.line,
+          message:
+            c.scope === 'file'
+              ? `ignore-file for ${name} suppresses nothing: no statement of this file has a ${id} finding`
+              : `ignore for ${name} suppresses nothing: the statement at line ${this.above.get(c.line) ?? '?'} has no ${id} finding`,
+        });
+      });
+    }
+    return out;
   }
 }
 

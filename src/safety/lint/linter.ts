@@ -11,7 +11,7 @@ import {
   type SqlParser,
   type SyntaxProblem,
 } from './parser.js';
-import { lintRule, lintRuleEnabled, type LintRuleId } from './rules.js';
+import { isLintRuleId, lintRule, lintRuleEnabled, type LintRuleId } from './rules.js';
 import { SchemaFacts } from './schema-facts.js';
 
 /** The engine's lock_timeout when neither a directive nor a flag sets one. */
@@ -145,7 +145,10 @@ function lintWithFacts(
   ].sort((a, b) => a.start - b.start);
 
   for (const event of events) {
-    const ignored = ignores.forStatementAt(section.position(event.start).line);
+    const ignored = ignores.forStatementAt(
+      section.position(event.start).line,
+      event.kind === 'statement',
+    );
     if (event.kind === 'syntax') {
       const p = event.problem;
       const text = p.text !== '' ? p.text : lineText(sectionLines, section, p.at);
@@ -154,13 +157,22 @@ function lintWithFacts(
     }
     for (const f of checker.check(event.stmt)) {
       if (!lintRuleEnabled(f.ruleId, context.include)) continue;
-      if (ignores.fileRules.has(f.ruleId) || ignored.has(f.ruleId)) continue;
+      if (ignores.suppresses(f.ruleId, ignored)) continue;
       add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text);
     }
   }
 
-  for (const p of [...ignores.problems, ...ignores.unused()]) {
-    const rule = lintRule('invalid-ignore-comment');
+  const unused = ignores.ignoresFileWide('unused-ignore')
+    ? []
+    : ignores.unused((id) => isLintRuleId(id) && lintRuleEnabled(id, context.include));
+  const commentFindings = [
+    ...[...ignores.problems, ...ignores.misplaced()].map((p) => ({
+      ...p,
+      rule: lintRule('invalid-ignore-comment'),
+    })),
+    ...unused.map((p) => ({ ...p, rule: lintRule('unused-ignore') })),
+  ];
+  for (const { rule, ...p } of commentFindings) {
     findings.push({
       ruleId: rule.id,
       severity: rule.severity,

@@ -323,6 +323,14 @@ export const LINT_RULES = [
     help: "Say where the value goes: ALTER TYPE … ADD VALUE 'new' BEFORE 'existing' (or AFTER). Enum values sort in declaration order, so `<`, `>`, ORDER BY, min()/max() and range conditions on the column see an appended value as the greatest. If last is right, ignore this finding with the reason.",
     lock: '-',
   },
+  {
+    id: 'unused-ignore',
+    severity: 'warning',
+    title:
+      'a dbmigrate-lint ignore comment (or one rule of it) that suppresses no finding of the statement below, or with ignore-file of the file',
+    help: "Remove the rule from the comment, or the whole comment: an ignore that suppresses nothing usually outlived a change to the statement or to the rule, and would silence a later finding of that rule nobody reviewed. It can also depend on how you lint: lint with the runner's --lock-timeout and --statement-timeout. To keep such comments in a file, add `-- dbmigrate-lint: ignore-file unused-ignore <reason>`.",
+    lock: '-',
+  },
 ] as const satisfies readonly LintRule[];
 
 export type LintRuleId = (typeof LINT_RULES)[number]['id'];
