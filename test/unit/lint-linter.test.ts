@@ -406,6 +406,29 @@ describe('lock_timeout', () => {
   });
 });
 
+describe('prefer-robust-stmts', () => {
+  it('names the statement and the guard it lacks, in transaction=false migrations only', async () => {
+    const up = lines(
+      'drop trigger t_sync on app.t;',
+      'alter table t add column note text, drop constraint t_old_check;',
+      'create index concurrently on t (note);',
+    );
+    const findings = await lintOne({ header: NON_TX, up });
+    expect(
+      findings
+        .filter((f) => f.ruleId === 'prefer-robust-stmts')
+        .map((f) => f.message.split(':')[0]),
+    ).toEqual([
+      'DROP TRIGGER t_sync ON app.t without IF EXISTS',
+      // A subcommand without a location in the parse tree points at its statement.
+      'DROP CONSTRAINT t_old_check on t without IF EXISTS',
+      'ADD COLUMN note on t without IF NOT EXISTS',
+      'CREATE INDEX CONCURRENTLY on t without a name (the engine finds the index a failed or interrupted build left only by its name)',
+    ]);
+    expect(ruleIds(await lintOne(up))).not.toContain('prefer-robust-stmts');
+  });
+});
+
 describe('statement_timeout', () => {
   const up = lines(
     'create table t2 (id bigint);',

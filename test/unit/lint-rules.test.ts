@@ -437,6 +437,7 @@ const CASES: Record<LintRuleId, RuleCases> = {
       nonTx('drop index concurrently t_a_idx;'),
       nonTx('drop table t;'),
       nonTx('drop type doc_status;'),
+      nonTx('drop trigger t_sync on t;'),
       nonTx('alter table t add column c text;'),
       nonTx('alter table t drop column c;'),
       nonTx('alter table t drop constraint t_c_check;'),

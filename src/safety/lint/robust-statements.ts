@@ -47,7 +47,9 @@ export class RepeatabilityCheck {
     } else if ('DropStmt' in node) {
       const s = node.DropStmt;
       if (s.missing_ok !== true)
-        flag(`DROP ${objectKind(s.removeType)} ${dropped(s.objects)} without IF EXISTS`);
+        flag(
+          `DROP ${objectKind(s.removeType)} ${dropped(s.objects, s.removeType)} without IF EXISTS`,
+        );
     } else if ('AlterTableStmt' in node) {
       const s = node.AlterTableStmt;
       const rel = relationOf(s.relation);
@@ -142,9 +144,16 @@ function tableName(rv: RangeVar | undefined): string {
   return rel === undefined ? '' : displayName(rel);
 }
 
-function dropped(objects: readonly Node[] | undefined): string {
+/** Objects that belong to a table are listed as [schema.]table.name: `name ON [schema.]table`. */
+const ON_TABLE = new Set(['OBJECT_TRIGGER', 'OBJECT_RULE', 'OBJECT_POLICY']);
+
+function dropped(objects: readonly Node[] | undefined, removeType: string | undefined): string {
   const nameOf = (o: Node): string[] => {
-    if ('List' in o) return stringsOf(o.List.items);
+    if ('List' in o) {
+      const parts = stringsOf(o.List.items);
+      if (!ON_TABLE.has(removeType ?? '') || parts.length < 2) return parts;
+      return [`${parts.at(-1) ?? ''} ON ${parts.slice(0, -1).join('.')}`];
+    }
     if ('TypeName' in o) return stringsOf(o.TypeName.names);
     if ('ObjectWithArgs' in o) return stringsOf(o.ObjectWithArgs.objname);
     return stringsOf([o]);
