@@ -1,6 +1,7 @@
 // The four changes, each written the naive way and the online way this project documents
-// (docs/playbook.md, "Online patterns"). Every DDL is an inline migration file applied through
-// the real Migrator; the online paths add the project's keyset backfill between migrations.
+// (docs/playbook.md, "Online patterns"), and four catalog-only changes, which written plainly
+// already are the online way. Every DDL is an inline migration file applied through the real
+// Migrator; the online paths add the project's keyset backfill between migrations.
 import type { MigrationText } from '../../src/engine/source.js';
 
 export type Step =
@@ -243,5 +244,137 @@ alter table documents drop constraint documents_doc_type_new_not_null;`,
     verify: `select format_type(a.atttypid, a.atttypmod) = 'character varying(64)' and a.attnotnull as ok
                from pg_attribute a
               where a.attrelid = 'documents'::regclass and a.attname = 'doc_type' and not a.attisdropped`,
+  },
+];
+
+/**
+ * A change PostgreSQL makes in the catalog only (no rewrite, no scan): one migration, written
+ * plainly, that the dry-run should find brief enough to need no window.
+ */
+export interface CatalogScenario {
+  readonly key: string;
+  readonly title: string;
+  /**
+   * Migrations of the same set applied beforehand on every fresh copy, with no load and not
+   * measured: the state the change starts from (the linter sees them too, as in a project).
+   */
+  readonly before: readonly MigrationText[];
+  /** What `before` and the seed prepared, for the report. */
+  readonly prepared: string;
+  /** The change: the last migration, applied under load. */
+  readonly change: { readonly id: string; readonly file: MigrationText; readonly label: string };
+  readonly verify: string;
+}
+
+/** The plan of a catalog-only change: everything before it already applied by `prepare`. */
+export function catalogPlan(s: CatalogScenario): { prepare: PathPlan | null; change: PathPlan } {
+  const files = [...s.before, s.change.file];
+  const last = s.before.at(-1);
+  return {
+    prepare: last
+      ? { files, steps: [migrate(last.file.slice(0, last.file.indexOf('_')), 'prepare')] }
+      : null,
+    change: { files, steps: [migrate(s.change.id, s.change.label)] },
+  };
+}
+
+// `documents.lang varchar(5) default 'en'` (nullable, no NULLs) is declared by the schema
+// migration and filled by the seed (databases.ts), so these start from a populated column.
+export const CATALOG_SCENARIOS: readonly CatalogScenario[] = [
+  {
+    key: 'const-default',
+    title: "new column status text NOT NULL DEFAULT 'published' (constant default)",
+    before: [],
+    prepared: 'nothing',
+    change: {
+      id: '0001',
+      file: file(
+        '0001',
+        'status',
+        "alter table documents add column status text not null default 'published';",
+      ),
+      label: "ADD COLUMN … NOT NULL DEFAULT 'published' (no rewrite since PG 11)",
+    },
+    verify: `select a.attnotnull and a.atthasmissing as ok
+               from pg_attribute a
+              where a.attrelid = 'documents'::regclass and a.attname = 'status'`,
+  },
+  {
+    key: 'varchar',
+    title: 'lang varchar(5) → varchar(35) (widening)',
+    before: [],
+    prepared: 'nothing (0000_schema has lang varchar(5); the seed fills it)',
+    change: {
+      id: '0001',
+      file: file(
+        '0001',
+        'lang_varchar35',
+        'alter table documents alter column lang type varchar(35);',
+      ),
+      label: 'ALTER COLUMN lang TYPE varchar(35) (binary-compatible)',
+    },
+    verify: `select format_type(a.atttypid, a.atttypmod) = 'character varying(35)' as ok
+               from pg_attribute a
+              where a.attrelid = 'documents'::regclass and a.attname = 'lang'`,
+  },
+  {
+    key: 'not-null',
+    title: 'lang SET NOT NULL, proved by a validated CHECK (lang IS NOT NULL)',
+    before: [
+      file(
+        '0001',
+        'lang_check',
+        'alter table documents add constraint documents_lang_not_null check (lang is not null) not valid;',
+        SHORT_LOCK,
+      ),
+      file(
+        '0002',
+        'lang_validate',
+        'alter table documents validate constraint documents_lang_not_null;',
+        SHORT_LOCK,
+      ),
+    ],
+    prepared: 'CHECK (lang IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT',
+    change: {
+      id: '0003',
+      file: file(
+        '0003',
+        'lang_not_null',
+        `alter table documents alter column lang set not null;
+alter table documents drop constraint documents_lang_not_null;`,
+      ),
+      label: 'SET NOT NULL (no scan: the CHECK proves it), DROP CHECK',
+    },
+    verify: `select a.attnotnull and not exists (select 1 from pg_constraint
+                                                     where conname = 'documents_lang_not_null') as ok
+               from pg_attribute a
+              where a.attrelid = 'documents'::regclass and a.attname = 'lang'`,
+  },
+  {
+    key: 'pk-using-index',
+    title: 'primary key moved to a unique index on id built beforehand (PRIMARY KEY USING INDEX)',
+    before: [
+      file(
+        '0001',
+        'documents_id_key',
+        'create unique index concurrently documents_id_key on documents (id);',
+        `-- dbmigrate:transaction=false\n${SHORT_LOCK}`,
+      ),
+    ],
+    prepared: 'CREATE UNIQUE INDEX CONCURRENTLY documents_id_key ON documents (id)',
+    change: {
+      id: '0002',
+      file: file(
+        '0002',
+        'documents_pkey_swap',
+        `alter table documents
+  drop constraint documents_pkey,
+  add constraint documents_pkey primary key using index documents_id_key;`,
+      ),
+      label: 'DROP CONSTRAINT documents_pkey, ADD PRIMARY KEY USING INDEX',
+    },
+    verify: `select count(*) = 1 and bool_and(i.indisprimary) as ok
+               from pg_index i
+              where i.indrelid = 'documents'::regclass and i.indisunique`,
   },
 ];

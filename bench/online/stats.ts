@@ -76,3 +76,27 @@ export function median(values: readonly number[]): number {
   const sorted = Float64Array.from(values).sort();
   return percentile(sorted, 0.5);
 }
+
+/**
+ * The longest latency of the operations of `kinds` due in each consecutive `width`-ms window of
+ * [from, to) that has any: what a window as long as a short DDL sees with no DDL at all.
+ */
+export function windowMaxima(
+  samples: Samples,
+  kinds: readonly OpKind[],
+  from: number,
+  to: number,
+  width: number,
+): number[] {
+  if (!(width > 0)) return [];
+  const codes = new Set(kinds.map((k) => KIND_CODE[k]));
+  const maxima = new Map<number, number>();
+  for (let i = 0; i < samples.due.length; i++) {
+    const due = samples.due[i] ?? 0;
+    if (due < from || due >= to || !codes.has(samples.kind[i] ?? -1)) continue;
+    const slot = Math.floor((due - from) / width);
+    if ((slot + 1) * width > to - from) continue;
+    maxima.set(slot, Math.max(maxima.get(slot) ?? 0, samples.latency[i] ?? 0));
+  }
+  return [...maxima.values()];
+}
