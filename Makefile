@@ -34,14 +34,15 @@ image: setup
 ## the Helm chart's tests use helm, built once by hack/helm.sh; the Argo CD health checks run
 ## in Lua 5.1 from Debian, fetched once by hack/lua.sh; the shell scripts pass ShellCheck from Debian,
 ## hack/shellcheck.sh; promtool, built once by hack/promtool.sh, checks the metrics and alert rules;
-## the image is built by hack/image.sh with buildah and tested in test/image)
+## the image is built by hack/image.sh with buildah and tested in test/image; the linter is compared
+## with Squawk's native binary, fetched once by hack/squawk.sh)
 test: setup build
 	npm run -s typecheck
 	npm run -s lint
 	npm run -s format:check
 	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" \
 	  DBM_SHELLCHECK="$$(bash hack/shellcheck.sh)" DBM_PROMTOOL_BIN="$$(bash hack/promtool.sh)" \
-	  DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
+	  DBM_SQUAWK="$$(bash hack/squawk.sh)" DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
 
 bench-engine: setup build
 	node dist/bench/engine/run.js
