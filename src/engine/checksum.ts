@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Line endings and trailing whitespace are editor noise, not schema changes: a file checked
  * out with CRLF on Windows must not look drifted, so they are normalised before hashing.
@@ -13,7 +11,9 @@ export function normaliseSql(sql: string): string {
     .trim();
 }
 
+/** node:crypto costs tens of milliseconds to load; commands that hash nothing never load it. */
 export function sha256Hex(text: string): string {
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
