@@ -10,6 +10,9 @@ export interface SqlParser {
   scan(sql: string): readonly ScanToken[];
 }
 
+/** Parse trees kept for a repeated parse of the same text; bounded, since the operator lives long. */
+const RECENT_PARSES = 64;
+
 let loading: Promise<SqlParser> | undefined;
 
 /**
@@ -21,8 +24,18 @@ export function loadSqlParser(): Promise<SqlParser> {
     // Kept external by rolldown.config.js: libpg-query finds its .wasm next to its own file.
     const pg = await import('libpg-query');
     await pg.loadModule();
+    // The splitter and the linter parse the same section text one after the other: the second
+    // parse is answered from here. Every consumer reads parse trees and never changes them.
+    const recent = new Map<string, ParseResult>();
     return {
-      parse: (sql: string) => pg.parseSync(sql),
+      parse: (sql: string) => {
+        const known = recent.get(sql);
+        if (known) return known;
+        const tree = pg.parseSync(sql);
+        if (recent.size >= RECENT_PARSES) recent.delete(recent.keys().next().value ?? '');
+        recent.set(sql, tree);
+        return tree;
+      },
       scan: (sql: string) => pg.scanSync(sql).tokens,
     };
   })().catch((err: unknown) => {

@@ -40,7 +40,7 @@ import {
   type RelationName,
 } from './ast.js';
 import { duplicateColumns } from './duplicate-columns.js';
-import { longIdentifiers, MAX_IDENTIFIER_BYTES } from './identifiers.js';
+import { longIdentifiers, mayHoldLongIdentifier, MAX_IDENTIFIER_BYTES } from './identifiers.js';
 import { locksTaken } from './locks.js';
 import { RepeatabilityCheck } from './robust-statements.js';
 import type { ParsedStatement } from './parser.js';
@@ -171,7 +171,8 @@ export class MigrationChecker {
         `column ${d.name} is ${d.verb} twice in ${d.where}: PostgreSQL refuses the statement when it runs`,
         scope.at(d.location),
       );
-    for (const id of longIdentifiers(this.settings.scan(stmt.text)))
+    const tokens = mayHoldLongIdentifier(stmt.text) ? this.settings.scan(stmt.text) : [];
+    for (const id of longIdentifiers(tokens))
       scope.report(
         'identifier-too-long',
         `identifier ${id.name} is ${id.bytes} bytes; PostgreSQL keeps only the first ${MAX_IDENTIFIER_BYTES}: ${id.truncated}`,

@@ -17,6 +17,22 @@ export interface LongIdentifier {
   readonly offset: number;
 }
 
+/** A run of characters an unquoted identifier may hold (letters of any script, digits, _ and $). */
+const UNQUOTED_RUN = /[\p{L}\p{M}\p{N}_$]{2,}/gu;
+
+/**
+ * Whether `sql` can hold an identifier over 63 bytes, so the lexer (a call into the parser's
+ * WebAssembly per statement) runs only for statements that may: a quoted identifier may be
+ * anything, so any double quote counts; an unquoted one is a run of identifier characters.
+ */
+export function mayHoldLongIdentifier(sql: string): boolean {
+  if (Buffer.byteLength(sql, 'utf8') <= MAX_IDENTIFIER_BYTES) return false;
+  if (sql.includes('"')) return true;
+  for (const run of sql.matchAll(UNQUOTED_RUN))
+    if (Buffer.byteLength(run[0], 'utf8') > MAX_IDENTIFIER_BYTES) return true;
+  return false;
+}
+
 /** Identifiers longer than 63 bytes among `tokens`, each name once. */
 export function longIdentifiers(tokens: readonly ScanToken[]): LongIdentifier[] {
   const seen = new Set<string>();
