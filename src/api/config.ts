@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { HealthConfigSchema } from './health-config.js';
-import { DEFAULTS, type SettingsInput } from './settings.js';
+import { DEFAULTS, type LintRuleSetting, type SettingsInput } from './settings.js';
 
 const Hhmm = z
   .string()
@@ -67,6 +67,62 @@ export const PostVerifyConfigSchema = z
   .strict();
 export type PostVerifyConfig = z.infer<typeof PostVerifyConfigSchema>;
 
+const LintPolicySchema = z.enum(['enforce', 'warn', 'off'], {
+  error: 'must be "enforce", "warn" or "off"',
+});
+
+const LintRuleSettingSchema = z.enum(['off', 'warning', 'error'] satisfies LintRuleSetting[], {
+  error: 'must be "off", "warning" or "error"',
+});
+
+export const LintConfigSchema = z
+  .object({
+    /** enforce: lint errors in pending migrations stop `apply --safe`; warn: they only require a window. */
+    policy: LintPolicySchema.default(DEFAULTS.lint).describe(
+      'enforce: lint errors in pending migrations stop apply --safe; warn: they require a maintenance window instead; off: no lint step.',
+    ),
+    /**
+     * Rule ID → off | warning | error, wherever the linter runs with this file (`dbmigrate
+     * lint`, `apply --safe`). IDs are checked against the catalogue where the file is loaded
+     * (the catalogue lives in src/safety/lint, above this layer).
+     */
+    rules: z
+      .record(z.string(), LintRuleSettingSchema)
+      .default({})
+      .describe(
+        'Lint rule ID → "off", "warning" or "error"; "warning" or "error" also turns on an opt-in rule.',
+      ),
+  })
+  .strict();
+export type LintConfig = z.infer<typeof LintConfigSchema>;
+
+/**
+ * `lint` is either the policy alone (`"lint": "warn"`, as before rules could be configured)
+ * or `{ "policy": …, "rules": { … } }`, the shape of the operator's `spec.lint`. Both parse to
+ * the object, and an error names the field the user wrote (`lint`, `lint.rules.<id>`).
+ */
+const LintSettingSchema = z.unknown().transform((value, ctx): LintConfig => {
+  const parsed =
+    typeof value === 'string'
+      ? LintPolicySchema.transform((policy) => ({ policy, rules: {} })).safeParse(value)
+      : typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? LintConfigSchema.safeParse(value)
+        : null;
+  if (parsed === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be "enforce", "warn" or "off", or an object { "policy": …, "rules": { "<rule-id>": "off" | "warning" | "error" } }',
+    });
+    return z.NEVER;
+  }
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
 /** `dbmigrate.json`: project settings the CLI and the operator share. */
 export const DbmigrateConfigSchema = z
   .object({
@@ -81,8 +137,8 @@ export const DbmigrateConfigSchema = z
       })
       .strict()
       .default({ storage: 'snapshots', checksums: 'full' }),
-    /** enforce: lint errors in pending migrations stop `apply --safe`; warn: they only require a window. */
-    lint: z.enum(['enforce', 'warn', 'off']).default(DEFAULTS.lint),
+    /** The lint step's policy and per-rule severities (LintSettingSchema: a string or an object). */
+    lint: LintSettingSchema.default({ policy: DEFAULTS.lint, rules: {} }),
     /** A lock that blocks writes longer than this on staging needs a maintenance window. */
     windowThresholdMs: z.number().int().positive().default(DEFAULTS.windowThresholdMs),
     maintenanceWindows: z.array(MaintenanceWindowSchema).default([]),
@@ -140,7 +196,8 @@ export async function loadConfig(file: string, optional: boolean): Promise<Dbmig
 export function configSettings(config: DbmigrateConfig): SettingsInput {
   return {
     historySchema: config.historySchema,
-    lint: config.lint,
+    lint: config.lint.policy,
+    lintRules: config.lint.rules,
     windowThresholdMs: config.windowThresholdMs,
   };
 }

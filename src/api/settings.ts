@@ -20,6 +20,8 @@ export const DEFAULTS = {
    */
   windowThresholdMs: 20,
   lint: 'enforce',
+  /** Lint rules switched off or given another severity (none: the catalogue's own). */
+  lintRules: Object.freeze({}) as LintRuleSettings,
   snapshotChecksums: 'full',
 } as const;
 
@@ -37,6 +39,12 @@ export const OPERATOR_DEFAULTS = {
 
 export type LintPolicySetting = 'enforce' | 'warn' | 'off';
 
+/** What a lint rule can be set to: not run, or run at this severity. */
+export type LintRuleSetting = 'off' | 'warning' | 'error';
+
+/** Lint rule ID (a former ID too) → its setting; rules not named keep their catalogue default. */
+export type LintRuleSettings = Readonly<Record<string, LintRuleSetting>>;
+
 export interface ResolvedSettings {
   readonly historySchema: string;
   readonly lockWaitMs: number;
@@ -45,6 +53,8 @@ export interface ResolvedSettings {
   readonly lockRetries: number;
   readonly windowThresholdMs: number;
   readonly lint: LintPolicySetting;
+  /** Per-rule severities for every lint of the run (dbmigrate.json `lint.rules`). */
+  readonly lintRules: LintRuleSettings;
   readonly allowOutOfOrder: boolean;
   /** Apply up to this migration ID; all pending when unset. */
   readonly target?: string;
@@ -65,6 +75,7 @@ export function resolveSettings(given: SettingsInput = {}): ResolvedSettings {
     lockRetries: given.lockRetries ?? DEFAULTS.lockRetries,
     windowThresholdMs: given.windowThresholdMs ?? DEFAULTS.windowThresholdMs,
     lint: given.lint ?? DEFAULTS.lint,
+    lintRules: given.lintRules ?? DEFAULTS.lintRules,
     allowOutOfOrder: given.allowOutOfOrder ?? false,
     ...(given.target !== undefined && { target: given.target }),
   };

@@ -24,3 +24,20 @@ export function nearest(typed: string, candidates: readonly string[]): string | 
   }
   return best?.name ?? null;
 }
+
+/**
+ * The candidate a user most likely meant: a typo (see nearest), else the closest candidate that
+ * contains what was typed or is contained in it (`require-concurrent-index` for
+ * `require-concurrent-index-creation`, `prefer-bigint-pk` for `prefer-bigint`), or null.
+ */
+export function suggestName(typed: string, candidates: readonly string[]): string | null {
+  const near = nearest(typed, candidates);
+  if (near !== null || typed.length < 4) return near;
+  let best: { name: string; d: number } | null = null;
+  for (const name of candidates) {
+    if (!name.includes(typed) && !typed.includes(name)) continue;
+    const d = editDistance(typed, name);
+    if (best === null || d < best.d) best = { name, d };
+  }
+  return best?.name ?? null;
+}

@@ -1,11 +1,25 @@
-import { loadConfig, type DbmigrateConfig } from '../api/config.js';
+import { ConfigError, loadConfig, type DbmigrateConfig } from '../api/config.js';
+import { lintRuleSettingProblems } from '../safety/lint/rules.js';
 import type { CommandIo } from './context.js';
+import { suggestName } from './nearest.js';
 
-/** `--config FILE`, else `$DBMIGRATE_CONFIG`, else `./dbmigrate.json` when it exists. */
-export function projectConfig(
+/**
+ * `--config FILE`, else `$DBMIGRATE_CONFIG`, else `./dbmigrate.json` when it exists. Lint rule
+ * IDs in `lint.rules` are checked here, against the linter's catalogue (src/api, which parses
+ * the file, sits below the linter), so every command refuses a typo the same way.
+ */
+export async function projectConfig(
   values: { config?: string | undefined },
   io: CommandIo,
 ): Promise<DbmigrateConfig> {
   const explicit = values.config ?? io.env['DBMIGRATE_CONFIG'];
-  return loadConfig(explicit ?? 'dbmigrate.json', explicit === undefined);
+  const file = explicit ?? 'dbmigrate.json';
+  const config = await loadConfig(file, explicit === undefined);
+  const problems = lintRuleSettingProblems(config.lint.rules, suggestName);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `${file}: ${problems.map((p) => `lint.rules.${p.key}: ${p.message}`).join('; ')}`,
+    );
+  }
+  return config;
 }

@@ -121,4 +121,59 @@ describe('dbmigrate lint', () => {
     expect(await main(['lint', '--migrations', dir], io())).toBe(3);
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('migrate:up');
   });
+
+  describe('with lint.rules in dbmigrate.json', () => {
+    const config = async (lint: unknown): Promise<string> => {
+      const file = join(dir, 'dbmigrate.json');
+      await writeFile(file, JSON.stringify({ lint }));
+      return file;
+    };
+
+    it('switches rules off, lowers and raises severities, and turns an opt-in rule on', async () => {
+      await writeFile(
+        join(dir, '0001_x.sql'),
+        '-- migrate:up\ncreate table docs (id serial primary key, n integer);\n',
+      );
+      await writeFile(join(dir, '0002_y.sql'), '-- migrate:up\nalter table docs drop column n;\n');
+      const lint = ['lint', '--migrations', dir, '--statement-timeout', '1min'];
+      expect(await main(lint, io())).toBe(3);
+      expect(out.join('\n')).toContain('error ban-drop-column');
+      expect(out.join('\n')).toContain('warning prefer-bigint');
+
+      out = [];
+      const file = await config({
+        rules: {
+          'prefer-bigint': 'off',
+          'ban-drop-column': 'warning',
+          'prefer-identity': 'error',
+          'require-table-schema': 'warning',
+        },
+      });
+      expect(await main([...lint, '--config', file], io())).toBe(3);
+      const text = out.join('\n');
+      expect(text).not.toContain('prefer-bigint');
+      expect(text).toContain('warning ban-drop-column');
+      expect(text).toContain('error prefer-identity');
+      expect(text).toContain('warning require-table-schema: CREATE TABLE docs names no schema');
+      expect(text).toContain('failed: 2 migrations linted, 1 error, 3 warnings');
+    });
+
+    it('accepts the former ID prefer-bigint-primary-key and the plain policy string', async () => {
+      await writeFile(join(dir, '0001_x.sql'), '-- migrate:up\ncreate table t (id int);\n');
+      const lint = ['lint', '--migrations', dir, '--warnings-as-errors'];
+      expect(await main([...lint, '--config', await config('warn')], io())).toBe(3);
+      const file = await config({ policy: 'warn', rules: { 'prefer-bigint-primary-key': 'off' } });
+      expect(await main([...lint, '--config', file], io())).toBe(0);
+    });
+
+    it('refuses an unknown rule, naming the file, the field and the rule meant', async () => {
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      await writeFile(join(dir, '0001_baseline.sql'), BASELINE);
+      const file = await config({ rules: { 'prefer-bigin': 'off' } });
+      expect(await main(['lint', '--migrations', dir, '--config', file], io())).toBe(3);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(
+        `${file}: lint.rules.prefer-bigin: unknown lint rule "prefer-bigin"; did you mean "prefer-bigint"?`,
+      );
+    });
+  });
 });

@@ -3,11 +3,12 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { summariseFindings, type LintFinding } from '../../safety/lint/finding.js';
 import { lintMigrations } from '../../safety/lint/linter.js';
-import { resolveLintRuleId } from '../../safety/lint/rules.js';
+import { KNOWN_LINT_RULE_IDS, resolveLintRuleId } from '../../safety/lint/rules.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { lintSpec } from '../specs/lint.js';
 import { ExitCode } from '../exit-codes.js';
+import { suggestName } from '../nearest.js';
 import { projectConfig } from '../project-config.js';
 import { UsageError } from '../usage-error.js';
 
@@ -31,6 +32,7 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     defaultStatementTimeoutMs,
     fileTexts,
     include,
+    rules: config.lint.rules,
   });
   const warningsAsErrors = values['warnings-as-errors'] ?? false;
   const summary = summariseFindings(findings, warningsAsErrors);
@@ -71,10 +73,17 @@ function ruleList(flag: string, value: string | undefined): string[] {
     .map((id) => id.trim().toLowerCase())
     .filter((id) => id !== '');
   const unknown = ids.filter((id) => resolveLintRuleId(id) === undefined);
-  if (unknown.length > 0)
+  if (unknown.length > 0) {
+    const guesses = unknown.flatMap((u) => {
+      const near = suggestName(u, KNOWN_LINT_RULE_IDS);
+      return near === null ? [] : [`"${resolveLintRuleId(near) ?? near}"`];
+    });
     throw new UsageError(
-      `--${flag}: unknown lint rule ${unknown.map((u) => `"${u}"`).join(', ')}; the rule IDs are listed in docs/lint.md`,
+      `--${flag}: unknown lint rule ${unknown.map((u) => `"${u}"`).join(', ')}${
+        guesses.length > 0 ? `; did you mean ${guesses.join(', ')}?` : ''
+      }; the rule IDs are listed in docs/lint.md`,
     );
+  }
   return ids;
 }
 

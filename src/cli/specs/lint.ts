@@ -6,13 +6,15 @@ export const lintSpec = defineCommand({
   usage: ['lint [--migrations DIR] [--warnings-as-errors] [--include RULE[,RULE]] [--json]'],
   details: [
     'Parses each up section with PostgreSQL\'s own parser. Silence a reviewed finding with "-- dbmigrate-lint: ignore <rule-id> <reason>" above the statement (docs/lint.md). Exits 3 on an error finding.',
+    'Rules can be switched off or given another severity in dbmigrate.json: "lint": { "rules": { "<rule-id>": "off" | "warning" | "error" } } (docs/lint.md#configuration).',
   ],
   flags: {
     'warnings-as-errors': { type: 'boolean', description: 'exit 3 on warnings too' },
     include: {
       type: 'string',
       value: 'RULE[,RULE]',
-      description: 'also run these opt-in rules (require-table-schema)',
+      description:
+        'also run these opt-in rules (require-table-schema), or rules that lint.rules in dbmigrate.json switches off',
     },
     'lock-timeout': {
       ...GLOBAL_FLAGS['lock-timeout'],

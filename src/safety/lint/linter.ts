@@ -1,4 +1,4 @@
-import { DEFAULTS } from '../../api/settings.js';
+import { DEFAULTS, type LintRuleSettings } from '../../api/settings.js';
 import { compareMigrationIds, type Migration } from '../../engine/migration.js';
 import { MigrationChecker } from './checks.js';
 import type { LintFinding } from './finding.js';
@@ -11,7 +11,7 @@ import {
   type SqlParser,
   type SyntaxProblem,
 } from './parser.js';
-import { isLintRuleId, lintRule, lintRuleEnabled, type LintRuleId } from './rules.js';
+import { isLintRuleId, lintRule, LintRuleSelection, type LintRuleId } from './rules.js';
 import { SchemaFacts } from './schema-facts.js';
 
 /** The engine's lock_timeout when neither a directive nor a flag sets one. */
@@ -35,6 +35,11 @@ export interface LintContext {
   readonly facts?: SchemaFacts | undefined;
   /** Opt-in rules to run as well (`--include`), by ID. */
   readonly include?: readonly string[] | undefined;
+  /**
+   * Rules switched off or run at another severity (dbmigrate.json `lint.rules`); warning or
+   * error turns an opt-in rule on. An unknown rule ID throws.
+   */
+  readonly rules?: LintRuleSettings | undefined;
 }
 
 export interface LintOptions {
@@ -44,6 +49,8 @@ export interface LintOptions {
   readonly fileTexts?: ReadonlyMap<string, string> | undefined;
   /** Opt-in rules to run as well (`--include`), by ID. */
   readonly include?: readonly string[] | undefined;
+  /** Per-rule settings (dbmigrate.json `lint.rules`), as in LintContext. */
+  readonly rules?: LintRuleSettings | undefined;
 }
 
 /**
@@ -51,7 +58,8 @@ export interface LintOptions {
  * (nobody else uses them yet); anything else is assumed to exist and be in use.
  */
 export function lintMigration(migration: Migration, context: LintContext): LintFinding[] {
-  return lintWithFacts(migration, context).findings;
+  return lintWithFacts(migration, context, new LintRuleSelection(context.include, context.rules))
+    .findings;
 }
 
 /**
@@ -64,19 +72,23 @@ export async function lintMigrations(
   migrations: readonly Migration[],
   options: LintOptions = {},
 ): Promise<LintFinding[]> {
+  const selection = new LintRuleSelection(options.include, options.rules);
   const parser = await loadSqlParser();
   let facts = new SchemaFacts();
   const findings: LintFinding[] = [];
   const ordered = [...migrations].sort((a, b) => compareMigrationIds(a.id, b.id));
   for (const m of ordered) {
-    const result = lintWithFacts(m, {
-      parser,
-      defaultLockTimeoutMs: options.defaultLockTimeoutMs,
-      defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
-      include: options.include,
-      fileText: options.fileTexts?.get(m.file),
-      facts,
-    });
+    const result = lintWithFacts(
+      m,
+      {
+        parser,
+        defaultLockTimeoutMs: options.defaultLockTimeoutMs,
+        defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
+        fileText: options.fileTexts?.get(m.file),
+        facts,
+      },
+      selection,
+    );
     findings.push(...result.findings);
     facts = result.facts;
   }
@@ -90,6 +102,7 @@ type Event =
 function lintWithFacts(
   migration: Migration,
   context: LintContext,
+  selection: LintRuleSelection,
 ): { findings: LintFinding[]; facts: SchemaFacts } {
   const facts = context.facts?.clone() ?? new SchemaFacts();
   const section = new SectionText(migration.up.sql, migration.up.startLine);
@@ -124,7 +137,7 @@ function lintWithFacts(
     const { line, column } = section.position(at);
     findings.push({
       ruleId,
-      severity: rule.severity,
+      severity: selection.severity(ruleId),
       file: migration.file,
       line,
       column,
@@ -156,31 +169,32 @@ function lintWithFacts(
       continue;
     }
     for (const f of checker.check(event.stmt)) {
-      if (!lintRuleEnabled(f.ruleId, context.include)) continue;
+      if (!selection.enabled(f.ruleId)) continue;
       if (ignores.suppresses(f.ruleId, ignored)) continue;
       add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text);
     }
   }
 
-  const unused = ignores.ignoresFileWide('unused-ignore')
-    ? []
-    : ignores.unused((id) => isLintRuleId(id) && lintRuleEnabled(id, context.include));
+  const unused =
+    !selection.enabled('unused-ignore') || ignores.ignoresFileWide('unused-ignore')
+      ? []
+      : ignores.unused((id) => isLintRuleId(id) && selection.enabled(id));
   const commentFindings = [
     ...[...ignores.problems, ...ignores.misplaced()].map((p) => ({
       ...p,
-      rule: lintRule('invalid-ignore-comment'),
+      ruleId: 'invalid-ignore-comment' as const,
     })),
-    ...unused.map((p) => ({ ...p, rule: lintRule('unused-ignore') })),
+    ...unused.map((p) => ({ ...p, ruleId: 'unused-ignore' as const })),
   ];
-  for (const { rule, ...p } of commentFindings) {
+  for (const { ruleId, ...p } of commentFindings) {
     findings.push({
-      ruleId: rule.id,
-      severity: rule.severity,
+      ruleId,
+      severity: selection.severity(ruleId),
       file: migration.file,
       line: p.line,
       statement: abbreviate(textOfLine(context.fileText, sectionLines, migration, p.line)),
       message: p.message,
-      help: rule.help,
+      help: lintRule(ruleId).help,
     });
   }
   findings.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));

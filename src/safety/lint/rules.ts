@@ -1,3 +1,4 @@
+import type { LintRuleSetting, LintRuleSettings } from '../../api/settings.js';
 import type { LintSeverity } from './finding.js';
 
 /** One lint rule. `id` is stable: ignore comments, CI scripts and docs/lint.md name it. */
@@ -361,13 +362,106 @@ export function lintRule(id: LintRuleId): LintRule {
   return rule;
 }
 
-/** Whether a rule runs: every rule that is not opt-in, and opt-in ones when `include` names them. */
-export function lintRuleEnabled(id: LintRuleId, include: readonly string[] = []): boolean {
-  return lintRule(id).optIn !== true || include.some((i) => resolveLintRuleId(i) === id);
-}
-
 /** Rules an ignore comment may not switch off: they report problems with the file itself. */
 export const UNIGNORABLE_RULES: ReadonlySet<string> = new Set<LintRuleId>([
   'syntax-error',
   'invalid-ignore-comment',
 ]);
+
+/** Current and former IDs: what a typo in `lint.rules` or `--include` is compared with. */
+export const KNOWN_LINT_RULE_IDS: readonly string[] = [
+  ...LINT_RULES.map((r) => r.id),
+  ...Object.keys(LINT_RULE_ALIASES),
+];
+
+export interface LintRuleSettingProblem {
+  /** The key as written in `lint.rules`. */
+  readonly key: string;
+  readonly message: string;
+}
+
+/**
+ * What is wrong with a `lint.rules` setting: an unknown ID (with `suggest`'s guess at the one
+ * meant), a rule named twice (once by a former ID), or a rule that reports a broken file set
+ * to anything but error. Empty when every entry can be applied.
+ */
+export function lintRuleSettingProblems(
+  settings: LintRuleSettings,
+  suggest: (id: string, known: readonly string[]) => string | null = () => null,
+): LintRuleSettingProblem[] {
+  const problems: LintRuleSettingProblem[] = [];
+  const seen = new Map<LintRuleId, string>();
+  for (const [key, setting] of Object.entries(settings)) {
+    const id = resolveLintRuleId(key);
+    if (id === undefined) {
+      const near = suggest(key, KNOWN_LINT_RULE_IDS);
+      const meant = near === null ? undefined : (resolveLintRuleId(near) ?? near);
+      problems.push({
+        key,
+        message: `unknown lint rule "${key}"${meant === undefined ? '' : `; did you mean "${meant}"?`} (the rule IDs are listed in docs/lint.md)`,
+      });
+      continue;
+    }
+    const earlier = seen.get(id);
+    if (earlier !== undefined) {
+      problems.push({
+        key,
+        message: `"${earlier}" and "${key}" both name ${id} (one is its former ID): set it once`,
+      });
+      continue;
+    }
+    seen.set(id, key);
+    if (UNIGNORABLE_RULES.has(id) && setting !== 'error') {
+      problems.push({
+        key,
+        message: `${id} reports a migration file the linter cannot check as written and is always an error`,
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Which rules run and at what severity, from `--include` (opt-in rules to run) and the
+ * project's `lint.rules`. A rule set to warning or error runs at that severity, opt-in or not;
+ * one set to off does not run, unless `--include` names it (the command line wins, at the
+ * catalogue's severity); any other rule runs at the catalogue's severity unless it is opt-in.
+ */
+export class LintRuleSelection {
+  private readonly included: ReadonlySet<LintRuleId>;
+  private readonly settings: ReadonlyMap<LintRuleId, LintRuleSetting>;
+
+  /** Throws when `settings` names an unknown rule (see lintRuleSettingProblems). */
+  constructor(include: readonly string[] = [], settings: LintRuleSettings = {}) {
+    const problems = lintRuleSettingProblems(settings);
+    if (problems.length > 0) {
+      throw new Error(
+        `lint rule settings: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
+      );
+    }
+    this.included = new Set(
+      include.flatMap((i) => {
+        const id = resolveLintRuleId(i);
+        return id === undefined ? [] : [id];
+      }),
+    );
+    this.settings = new Map(
+      Object.entries(settings).flatMap(([key, setting]) => {
+        const id = resolveLintRuleId(key);
+        return id === undefined ? [] : [[id, setting] as const];
+      }),
+    );
+  }
+
+  enabled(id: LintRuleId): boolean {
+    if (this.included.has(id)) return true;
+    const setting = this.settings.get(id);
+    if (setting !== undefined) return setting !== 'off';
+    return lintRule(id).optIn !== true;
+  }
+
+  severity(id: LintRuleId): LintSeverity {
+    const setting = this.settings.get(id);
+    return setting === 'warning' || setting === 'error' ? setting : lintRule(id).severity;
+  }
+}

@@ -166,7 +166,9 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
   if (settings.lint !== 'off') {
     if (
       !(await step('lint', async () => {
-        const verdict = await lintPending(await source.load(), pendingIds, settings.lint);
+        const verdict = await lintPending(await source.load(), pendingIds, settings.lint, {
+          rules: settings.lintRules,
+        });
         return { ok: verdict.ok, detail: verdict.detail };
       }))
     ) {

@@ -3,22 +3,28 @@
  * sequence, the operator's reconciler calls one per phase. Each takes typed input and returns
  * a typed outcome, so neither driver re-derives a verdict on its own.
  */
+import type { LintRuleSettings } from '../../api/settings.js';
 import type { Migration } from '../../engine/migration.js';
 import type { MigrationImpact } from '../dryrun/impact.js';
 import { lintMigrations } from '../lint/linter.js';
 import { lintVerdict, type LintFindingRef, type LintPolicy, type LintVerdict } from './choices.js';
 
-/** Lints the whole set (later files see earlier ones' tables) and judges the pending ones. */
+/**
+ * Lints the whole set (later files see earlier ones' tables) and judges the pending ones, with
+ * the project's per-rule severities (`settings.lintRules`): a rule set to error blocks like any
+ * error, one set to off or warning does not.
+ */
 export async function lintPending(
   migrations: readonly Migration[],
   pendingIds: readonly string[],
   policy: LintPolicy,
+  options: { readonly rules?: LintRuleSettings | undefined } = {},
 ): Promise<LintVerdict & { readonly findings: readonly LintFindingRef[] }> {
   if (policy === 'off') return { ...lintVerdict([], 'off'), findings: [] };
   const pending = new Map(
     migrations.filter((m) => pendingIds.includes(m.id)).map((m) => [m.file, m.id]),
   );
-  const findings = (await lintMigrations(migrations)).flatMap((f) => {
+  const findings = (await lintMigrations(migrations, { rules: options.rules })).flatMap((f) => {
     const id = pending.get(f.file);
     return id === undefined
       ? []
