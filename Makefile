@@ -69,9 +69,10 @@ bench-lint: setup build
 	node dist/bench/lint/run.js
 
 ## bench-online: naive vs online DDL, and catalog-only changes as written, under a rate-limited
-## writer on 1M rows (~20 min); some scenarios only: node dist/bench/online/run.js --scenarios a,b
-## (index,fk,default,type; const-default,varchar,not-null,pk-using-index): a docs/benchmarks.md
-## section is rewritten only when all of its scenarios ran
+## writer on 1M rows (~20 min). Some only: node dist/bench/online/run.js --scenarios a,b
+## (index,fk,default,type; const-default,varchar,not-null,pk-using-index,pk-swap), --paths naive,
+## --repeat 0 (dry-runs alone); a docs/benchmarks.md section is rewritten only when all of its
+## scenarios ran
 bench-online: setup build
 	node dist/bench/online/run.js
 

@@ -50,6 +50,7 @@ const { values: flags } = parseArgs({
     'cooldown-s': { type: 'string', default: '3' },
     repeat: { type: 'string', default: '2' },
     'catalog-repeat': { type: 'string', default: '5' },
+    paths: { type: 'string', default: 'naive,online' },
     scenarios: { type: 'string', default: ALL_KEYS.join(',') },
     'batch-size': { type: 'string', default: '1000' },
     'throttle-ms': { type: 'string', default: '50' },
@@ -81,6 +82,8 @@ if (flags.help) {
       '                           the change (default 3 / 10 / 3)',
       '  --repeat N               naive/online pairs per scenario, order alternating (default 2;',
       '                           0: only the staging dry-runs of the naive migrations)',
+      '  --paths naive,online     which paths of the naive/online scenarios to run (default both;',
+      '                           naive alone re-checks the dry-run against the stalls)',
       '  --catalog-repeat N       runs per catalog-only change (default 5: each lasts tens of ms,',
       '                           so only a handful of writes fall inside one; 0: dry-runs only)',
       `  --scenarios a,b          subset of ${SCENARIOS.map((s) => s.key).join(',')} (naive vs online)`,
@@ -121,6 +124,10 @@ const scenarios = SCENARIOS.filter((s) => wanted.includes(s.key));
 const catalogScenarios = CATALOG_SCENARIOS.filter((s) => wanted.includes(s.key));
 if (scenarios.length + catalogScenarios.length !== wanted.length) {
   throw new Error(`--scenarios: known are ${ALL_KEYS.join(', ')}`);
+}
+const paths = flags.paths.split(',').filter(Boolean);
+if (paths.length === 0 || paths.some((p) => p !== 'naive' && p !== 'online')) {
+  throw new Error(`--paths: "${flags.paths}" is not naive, online or naive,online`);
 }
 /** The dry-run's own default: a longer write-blocking lock needs a maintenance window. */
 const WINDOW_THRESHOLD_MS = DEFAULTS.windowThresholdMs;
@@ -812,7 +819,7 @@ function renderCatalog(
   );
   lines.push('');
   lines.push(
-    `Predicted: \`runDryRun\` at its default threshold (${String(threshold)} ms), linter included, on another fresh copy prepared the same way, no load; predicted hold = the longest \`heldMs\` of a lock with \`blocksWrites\`, timed from the statement that took it to the end of its transaction. Measured per run: transaction = the migration's transaction under load, from its first statement sent to its COMMIT returned (the DDL's wait for the writes ahead of it, and its hold, lie inside); longest stall = max latency of the writes due from \`apply()\`'s start to its end (connecting, reading the history and parsing included, as for the changes above); added p99 = their p99 − baseline p50. For scale, "baseline windows" cuts each run's baseline into windows as long as its \`apply()\` and gives the median and p90 of their longest write: what such a window shows with no DDL at all.`,
+    `Predicted: \`runDryRun\` at its default threshold (${String(threshold)} ms), linter included, on another fresh copy prepared the same way, no load; predicted hold = the longest \`heldMs\` of a lock with \`blocksWrites\`, timed from the statement that took it to the end of its transaction. Measured per run: transaction = the migration's transaction under load, from its first statement sent to its COMMIT returned (the DDL's wait for the writes ahead of it, and its hold, lie inside); longest stall = max latency of the writes due from \`apply()\`'s start to its end (connecting, reading the history and parsing included, as for the changes above); longest service = the same writes timed from the moment a connection took them (the time inside the database, lock waits included, without the writer's own scheduling delays or its wait for a free connection); added p99 = their p99 − baseline p50. For scale, "baseline windows" cuts each run's baseline into windows as long as its \`apply()\` and gives the median and p90 of their longest write: what such a window shows with no DDL at all.`,
   );
   lines.push('');
   lines.push(
@@ -826,6 +833,7 @@ function renderCatalog(
         'rewrites',
         'transaction under load (per run)',
         'longest stall (per run)',
+        'longest service (per run)',
         'added p99 (per run)',
       ],
       predictions.map((p) => {
@@ -839,6 +847,7 @@ function renderCatalog(
           p.rewrites.length > 0 ? p.rewrites.join(', ') : 'none',
           perRun(p.scenario, transactionMs),
           perRun(p.scenario, (r) => r.windowWrites.max),
+          perRun(p.scenario, (r) => r.windowWrites.serviceMax),
           perRun(p.scenario, addedP99),
         ];
       }),
@@ -860,7 +869,7 @@ function renderCatalog(
   if (worst) {
     const over = judged.filter((r) => addedP99(r) >= threshold);
     lines.push(
-      `- Dry-run's no-window verdict holds under a real writer, the measured added p99 staying under the ${String(threshold)} ms threshold: **${over.length === 0 ? 'met' : 'not met'}** — worst ${ms(addedP99(worst))} (${worst.scenario} #${String(worst.rep)})${over.length > 0 ? `; ${String(over.length)} of ${String(judged.length)} runs at or over it: ${over.map((r) => `${r.scenario} #${String(r.rep)} ${ms(addedP99(r))} (${ms(addedP99(r) - threshold)} over)`).join(', ')}` : ` in ${String(judged.length)} runs`}. For scale: the transactions under load took ${range(judged.map(transactionMs))}; baseline windows of the same length (no DDL) had a longest write of ${range(judged.map((r) => r.baselineWindowMax.p50))} (median) and ${range(judged.map((r) => r.baselineWindowMax.p90))} (p90) against ${range(judged.map((r) => r.windowWrites.max))} with the DDL.`,
+      `- Dry-run's no-window verdict holds under a real writer, the measured added p99 staying under the ${String(threshold)} ms threshold: **${over.length === 0 ? 'met' : 'not met'}** — worst ${ms(addedP99(worst))} (${worst.scenario} #${String(worst.rep)})${over.length > 0 ? `; ${String(over.length)} of ${String(judged.length)} runs at or over it: ${over.map((r) => `${r.scenario} #${String(r.rep)} ${ms(addedP99(r))} (${ms(addedP99(r) - threshold)} over)`).join(', ')}` : ` in ${String(judged.length)} runs`}. For scale: the transactions under load took ${range(judged.map(transactionMs))}; baseline windows of the same length (no DDL) had a longest write of ${range(judged.map((r) => r.baselineWindowMax.p50))} (median) and ${range(judged.map((r) => r.baselineWindowMax.p90))} (p90) against ${range(judged.map((r) => r.windowWrites.max))} with the DDL; the longest service time of a write during the DDL was ${range(judged.map((r) => r.windowWrites.serviceMax))}.`,
     );
   }
   if (windowed.length > 0) {
@@ -892,6 +901,7 @@ function renderCatalog(
         'writes during DDL',
         'baseline p50 / p99',
         'p50 / p99 / max write latency',
+        'service p99 / max',
         'added p99',
         'baseline windows: median / p90 longest write',
         'read max',
@@ -909,6 +919,7 @@ function renderCatalog(
           `${String(w.count)}${failures > 0 ? ` (${String(failures)} failed)` : ''}`,
           `${ms(r.baselineWrites.p50)} / ${ms(r.baselineWrites.p99)}`,
           `${ms(w.p50)} / ${ms(w.p99)} / ${ms(w.max)}`,
+          `${ms(w.serviceP99)} / ${ms(w.serviceMax)}`,
           ms(addedP99(r)),
           `${ms(r.baselineWindowMax.p50)} / ${ms(r.baselineWindowMax.p90)}`,
           ms(r.windowReads.max),
@@ -995,7 +1006,7 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= repeat; rep++) {
         // Alternate the order so that drift on the machine hits both paths alike.
         const order: PathName[] = rep % 2 === 1 ? ['naive', 'online'] : ['online', 'naive'];
-        for (const path of order) {
+        for (const path of order.filter((p) => paths.includes(p))) {
           if (Date.now() > deadline) {
             skipped.push(`${scenario.key}/${path} #${String(rep)}`);
             continue;
@@ -1045,8 +1056,12 @@ async function main(): Promise<void> {
       writeIfComplete(
         'online',
         section,
-        scenarios.length === SCENARIOS.length && repeat > 0,
-        repeat > 0 ? 'only some of its scenarios ran' : '--repeat 0 ran the dry-runs alone',
+        scenarios.length === SCENARIOS.length && repeat > 0 && paths.length === 2,
+        repeat === 0
+          ? '--repeat 0 ran the dry-runs alone'
+          : paths.length < 2
+            ? `--paths ${flags.paths} ran one path only`
+            : 'only some of its scenarios ran',
       );
     }
     if (catalogScenarios.length > 0) {

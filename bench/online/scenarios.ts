@@ -278,6 +278,11 @@ export function catalogPlan(s: CatalogScenario): { prepare: PathPlan | null; cha
   };
 }
 
+/** Exactly one unique index on documents, and it is the primary key. */
+const PK_VERIFY = `select count(*) = 1 and bool_and(i.indisprimary) as ok
+                     from pg_index i
+                    where i.indrelid = 'documents'::regclass and i.indisunique`;
+
 // `documents.lang varchar(5) default 'en'` (nullable, no NULLs) is declared by the schema
 // migration and filled by the seed (databases.ts), so these start from a populated column.
 export const CATALOG_SCENARIOS: readonly CatalogScenario[] = [
@@ -352,7 +357,34 @@ alter table documents drop constraint documents_lang_not_null;`,
   },
   {
     key: 'pk-using-index',
-    title: 'primary key moved to a unique index on id built beforehand (PRIMARY KEY USING INDEX)',
+    title: 'primary key for documents (it has none) from a unique index on id built beforehand',
+    before: [
+      // The state it starts from: a table created without a primary key.
+      file('0001', 'documents_no_pkey', 'alter table documents drop constraint documents_pkey;'),
+      file(
+        '0002',
+        'documents_id_key',
+        'create unique index concurrently documents_id_key on documents (id);',
+        `-- dbmigrate:transaction=false\n${SHORT_LOCK}`,
+      ),
+    ],
+    prepared:
+      'no primary key (dropped), then CREATE UNIQUE INDEX CONCURRENTLY documents_id_key ON documents (id)',
+    change: {
+      id: '0003',
+      file: file(
+        '0003',
+        'documents_pkey',
+        'alter table documents add constraint documents_pkey primary key using index documents_id_key;',
+      ),
+      label: 'ADD PRIMARY KEY USING INDEX (id is NOT NULL already: no scan)',
+    },
+    verify: PK_VERIFY,
+  },
+  {
+    key: 'pk-swap',
+    title:
+      'primary key moved to a new unique index on id (also drops the old index, whose file goes at commit)',
     before: [
       file(
         '0001',
@@ -373,8 +405,6 @@ alter table documents drop constraint documents_lang_not_null;`,
       ),
       label: 'DROP CONSTRAINT documents_pkey, ADD PRIMARY KEY USING INDEX',
     },
-    verify: `select count(*) = 1 and bool_and(i.indisprimary) as ok
-               from pg_index i
-              where i.indrelid = 'documents'::regclass and i.indisunique`,
+    verify: PK_VERIFY,
   },
 ];
