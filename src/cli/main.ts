@@ -2,13 +2,13 @@
 // node: built-ins and the commands' specs (plain data) load here; each command's modules (pg,
 // pino, zod, the SQL parser, the Kubernetes client) load when that command runs, so start-up
 // and --help stay fast.
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandHelp, type CommandSpec } from './command-spec.js';
 import type { CommandIo } from './context.js';
 import { nearest } from './nearest.js';
+import { packageVersion } from './package-version.js';
 import { COMMAND_SPECS } from './specs/index.js';
 import { EXIT_CODE_LINES, ExitCode, exitCodeFor } from './exit-codes.js';
 
@@ -55,22 +55,14 @@ export function usage(): string {
   ].join('\n');
 }
 
-/** The package's version, from the package.json this file ships in (bundled or not). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'db-migration-operator' && pkg.version) return pkg.version;
-    } catch {
-      // Not here: one level up.
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
+/** `--json`, or its long form `--format json` (lint). */
+function asksForJson(args: readonly string[]): boolean {
+  const format = args.indexOf('--format');
+  return (
+    args.includes('--json') ||
+    args.includes('--format=json') ||
+    (format >= 0 && args[format + 1] === 'json')
+  );
 }
 
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -106,7 +98,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   try {
     // Human output only for a person: the terminal module (pino-pretty, ora) loads only then.
     if (process.stderr.isTTY || io.env['DBMIGRATE_LOG_FORMAT'] !== undefined) {
-      (await import('./terminal.js')).configureTerminal(io.env, args.includes('--json'));
+      (await import('./terminal.js')).configureTerminal(io.env, asksForJson(args));
     }
     return await (
       await load()
@@ -118,7 +110,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     const known = typeof code === 'string' && exitCodeFor(code) !== ExitCode.internal;
     const exit = known ? exitCodeFor(code) : ExitCode.internal;
     // Scripts that asked for JSON get the error as JSON on stdout too.
-    if (args.includes('--json')) {
+    if (asksForJson(args)) {
       io.stdout(
         JSON.stringify({
           error: {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CommandIo } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
@@ -43,9 +44,11 @@ describe('dbmigrate lint', () => {
     expect(await main(['lint', '--migrations', dir], io())).toBe(3);
     const text = out.join('\n');
     expect(text).toContain(
-      `${join(dir, '0002_index.sql')}:3: error require-concurrent-index-creation: CREATE INDEX docs_id_idx on existing table docs`,
+      `${join(dir, '0002_index.sql')}:3:1: error require-concurrent-index-creation: CREATE INDEX docs_id_idx on existing table docs`,
     );
-    expect(text).toMatch(/\n {4}help: Use CREATE INDEX CONCURRENTLY/);
+    expect(text).toContain(
+      '\n  3 | create index docs_id_idx\n    | ^\n  help: Use CREATE INDEX CONCURRENTLY',
+    );
     expect(text).toContain('failed: 2 migrations linted, 1 error, 1 warning');
   });
 
@@ -56,7 +59,7 @@ describe('dbmigrate lint', () => {
     );
     expect(await main(['lint', '--migrations', dir], io())).toBe(0);
     expect(out.join('\n')).toContain(
-      `${join(dir, '0001_x.sql')}:2: warning require-statement-timeout: takes ACCESS EXCLUSIVE on docs with statement_timeout 0`,
+      `${join(dir, '0001_x.sql')}:2:1: warning require-statement-timeout: takes ACCESS EXCLUSIVE on docs with statement_timeout 0`,
     );
     out = [];
     expect(await main(['lint', '--migrations', dir, '--statement-timeout', '5min'], io())).toBe(0);
@@ -120,6 +123,82 @@ describe('dbmigrate lint', () => {
     await writeFile(join(dir, '0001_x.sql'), 'create table t (id bigint);\n');
     expect(await main(['lint', '--migrations', dir], io())).toBe(3);
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('migrate:up');
+  });
+
+  it('--format json prints what --json prints', async () => {
+    await writeFile(join(dir, '0001_x.sql'), '-- migrate:up\ndrop table docs;\n');
+    expect(await main(['lint', '--migrations', dir, '--json'], io())).toBe(3);
+    const json = out.join('\n');
+    out = [];
+    expect(await main(['lint', '--migrations', dir, '--format', 'json'], io())).toBe(3);
+    expect(out.join('\n')).toBe(json);
+  });
+
+  it('prints SARIF 2.1.0 with --format sarif', async () => {
+    await writeFile(join(dir, '0001_x.sql'), '-- migrate:up\ndrop table docs;\n');
+    const args = ['lint', '--migrations', dir, '--format', 'sarif', '--statement-timeout', '1min'];
+    expect(await main(args, io())).toBe(3);
+    const log = JSON.parse(out.join('\n')) as {
+      $schema: string;
+      version: string;
+      runs: {
+        tool: {
+          driver: {
+            name: string;
+            version: string;
+            informationUri: string;
+            rules: { id: string; defaultConfiguration: { level: string } }[];
+          };
+        };
+        results: {
+          ruleId: string;
+          level: string;
+          message: { text: string };
+          locations: {
+            physicalLocation: {
+              artifactLocation: { uri: string };
+              region: { startLine: number; startColumn: number };
+            };
+          }[];
+        }[];
+      }[];
+    };
+    expect(log.$schema).toMatch(/sarif-schema-2\.1\.0\.json$/);
+    expect(log.version).toBe('2.1.0');
+    expect(log.runs).toHaveLength(1);
+    const [run] = log.runs;
+    expect(run?.tool.driver).toMatchObject({ name: 'dbmigrate', version: '0.1.0' });
+    expect(run?.tool.driver.informationUri).toMatch(/^https:\/\/.*docs\/lint\.md$/);
+    expect(run?.tool.driver.rules.find((r) => r.id === 'ban-drop-table')).toMatchObject({
+      defaultConfiguration: { level: 'error' },
+    });
+    expect(run?.results).toEqual([
+      {
+        ruleId: 'ban-drop-table',
+        ruleIndex: run?.tool.driver.rules.findIndex((r) => r.id === 'ban-drop-table'),
+        level: 'error',
+        message: { text: expect.stringContaining('DROP TABLE docs') as string },
+        locations: [
+          {
+            physicalLocation: {
+              // Outside the working directory (the checkout): an absolute file: URI.
+              artifactLocation: { uri: pathToFileURL(join(dir, '0001_x.sql')).href },
+              region: { startLine: 2, startColumn: 1 },
+            },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('refuses an unknown --format with a usage error naming the formats', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await writeFile(join(dir, '0001_baseline.sql'), BASELINE);
+    expect(await main(['lint', '--migrations', dir, '--format', 'xml'], io())).toBe(2);
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(
+      '--format: "xml" is not an output format; use human, json, sarif, github, gcc',
+    );
+    expect(await main(['lint', '--migrations', dir, '--json', '--format', 'gcc'], io())).toBe(2);
   });
 
   describe('with lint.rules in dbmigrate.json', () => {

@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
-import { summariseFindings, type LintFinding } from '../../safety/lint/finding.js';
+import { summariseFindings } from '../../safety/lint/finding.js';
 import { lintMigrations } from '../../safety/lint/linter.js';
 import { KNOWN_LINT_RULE_IDS, resolveLintRuleId } from '../../safety/lint/rules.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { lintSpec } from '../specs/lint.js';
 import { ExitCode } from '../exit-codes.js';
+import { formatLintRun, isLintFormat, LINT_FORMATS, type LintFormat } from '../lint-output.js';
 import { suggestName } from '../nearest.js';
+import { packageVersion } from '../package-version.js';
 import { projectConfig } from '../project-config.js';
 import { UsageError } from '../usage-error.js';
 
@@ -18,6 +20,7 @@ import { UsageError } from '../usage-error.js';
  */
 export async function lintCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandArgs(lintSpec, args);
+  const format = formatFlag(values.format, values.json);
   const config = await projectConfig(values, io);
   const directory = values.migrations ?? io.env['DBMIGRATE_MIGRATIONS'] ?? config.migrations;
   const defaultLockTimeoutMs = durationFlag('lock-timeout', values['lock-timeout']);
@@ -37,25 +40,30 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
   const warningsAsErrors = values['warnings-as-errors'] ?? false;
   const summary = summariseFindings(findings, warningsAsErrors);
 
-  if (values.json) {
-    io.stdout(
-      JSON.stringify(
-        {
-          ok: summary.ok,
-          migrations: migrations.length,
-          errors: summary.errors,
-          warnings: summary.warnings,
-          findings,
-        },
-        null,
-        2,
-      ),
-    );
-  } else {
-    for (const f of findings) io.stdout(formatFinding(f));
-    io.stdout(summaryLine(migrations.length, summary.errors, summary.warnings, warningsAsErrors));
-  }
+  const output = formatLintRun(format, {
+    findings,
+    migrations: migrations.length,
+    summary,
+    warningsAsErrors,
+    fileTexts,
+    baseDir: process.cwd(),
+    version: packageVersion(),
+  });
+  if (output !== '') io.stdout(output);
   return summary.ok ? ExitCode.ok : ExitCode.validation;
+}
+
+/** `--format`, with `--json` as its short form for `--format json`. */
+function formatFlag(value: string | undefined, json: boolean | undefined): LintFormat {
+  if (value === undefined) return json === true ? 'json' : 'human';
+  if (!isLintFormat(value)) {
+    throw new UsageError(
+      `--format: "${value}" is not an output format; use ${LINT_FORMATS.join(', ')}`,
+    );
+  }
+  if (json === true && value !== 'json')
+    throw new UsageError(`--json asks for --format json, not --format ${value}: give one of them`);
+  return value;
 }
 
 function durationFlag(flag: string, value: string | undefined): number | undefined {
@@ -85,26 +93,4 @@ function ruleList(flag: string, value: string | undefined): string[] {
     );
   }
   return ids;
-}
-
-/** `file:line: severity rule-id: message`, then the safe alternative indented. */
-export function formatFinding(f: LintFinding): string {
-  return `${f.file}:${f.line}: ${f.severity} ${f.ruleId}: ${f.message}\n    help: ${f.help}`;
-}
-
-function summaryLine(
-  migrations: number,
-  errors: number,
-  warnings: number,
-  warningsAsErrors: boolean,
-): string {
-  const files = `${migrations} migration${migrations === 1 ? '' : 's'}`;
-  if (errors === 0 && warnings === 0) return `ok: ${files} linted, no findings`;
-  const counts = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
-  const failing = errors > 0 || (warningsAsErrors && warnings > 0);
-  return `\n${failing ? 'failed' : 'ok'}: ${files} linted, ${counts}${
-    warnings > 0 && !warningsAsErrors && errors === 0
-      ? ' (warnings do not fail; --warnings-as-errors makes them)'
-      : ''
-  }\nsilence a reviewed finding with "-- dbmigrate-lint: ignore <rule-id> <reason>" above the statement (docs/lint.md)`;
 }

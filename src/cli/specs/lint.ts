@@ -3,7 +3,9 @@ import { defineCommand, GLOBAL_FLAGS } from '../command-spec.js';
 export const lintSpec = defineCommand({
   name: 'lint',
   summary: 'check migration SQL for locks, rewrites and breaking changes (no database needed)',
-  usage: ['lint [--migrations DIR] [--warnings-as-errors] [--include RULE[,RULE]] [--json]'],
+  usage: [
+    'lint [--migrations DIR] [--warnings-as-errors] [--include RULE[,RULE]] [--format human|json|sarif|github|gcc]',
+  ],
   details: [
     'Parses each up section with PostgreSQL\'s own parser. Silence a reviewed finding with "-- dbmigrate-lint: ignore <rule-id> <reason>" above the statement (docs/lint.md). Exits 3 on an error finding.',
     'Rules can be switched off or given another severity in dbmigrate.json: "lint": { "rules": { "<rule-id>": "off" | "warning" | "error" } } (docs/lint.md#configuration).',
@@ -15,6 +17,13 @@ export const lintSpec = defineCommand({
       value: 'RULE[,RULE]',
       description:
         'also run these opt-in rules (require-table-schema), or rules that lint.rules in dbmigrate.json switches off',
+    },
+    format: {
+      type: 'string',
+      value: 'FORMAT',
+      description:
+        'human; json (as --json); sarif (SARIF 2.1.0, for GitHub code scanning); github (workflow-command annotations); gcc (file:line:col: severity: message [rule], for editors)',
+      defaultText: 'human',
     },
     'lock-timeout': {
       ...GLOBAL_FLAGS['lock-timeout'],
@@ -28,4 +37,8 @@ export const lintSpec = defineCommand({
     },
   },
   globals: ['migrations', 'config', 'json', 'log-level'],
+  examples: [
+    'dbmigrate lint --format sarif > lint.sarif      # upload with github/codeql-action/upload-sarif',
+    'dbmigrate lint --format github                  # annotations on the pull request',
+  ],
 });
