@@ -675,7 +675,11 @@ export class MigrationReconciler implements Reconciler {
     const { source } = await this.world(dbm);
     const pinned = await this.pinnedSource(dbm, source);
     const ids = (dbm.status?.pinned ?? []).map((p) => p.id);
-    const lint = await lintPending(await pinned.load(), ids, settingsOf(dbm).lint);
+    const settings = settingsOf(dbm);
+    const lint = await lintPending(await pinned.load(), ids, settings.lint, {
+      lockTimeoutMs: settings.lockTimeoutMs,
+      statementTimeoutMs: settings.statementTimeoutMs,
+    });
     if (!lint.ok) {
       await this.record(
         dbm,

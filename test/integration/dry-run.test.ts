@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InlineMigrationSource } from '../../src/engine/source.js';
-import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
+import { runDryRun, type DryRunOptions } from '../../src/safety/dryrun/dry-run.js';
+import type { MigrationImpact } from '../../src/safety/dryrun/impact.js';
 import { createSnapshot, verifySnapshot } from '../../src/safety/snapshot/snapshot.js';
 import { LocalDirectoryStorage } from '../../src/safety/snapshot/storage.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -223,6 +224,43 @@ create unique index plain_id_key on plain (id);`,
     expect(m?.locks[0]?.heldMs).toBeGreaterThanOrEqual(5);
     expect(m?.rewrites).toContain('table items');
     expect(m?.needsWindow).toBe(true);
+  });
+
+  it('lints by the project’s rule settings and the runner’s timeouts', async () => {
+    const files = [
+      BASE,
+      { file: '0002_index.sql', content: migrationText('create index items_v_idx on items (v);') },
+    ];
+    const run = async (
+      migrator: NonNullable<DryRunOptions['migrator']>,
+    ): Promise<MigrationImpact | undefined> => {
+      const copy = await createTestDatabase('dry_rules');
+      try {
+        await migratorFor(copy.url, [BASE]).apply();
+        const report = await runDryRun({
+          source: new InlineMigrationSource(files),
+          staging: { kind: 'url', url: copy.url },
+          windowThresholdMs: 60_000,
+          migrator,
+        });
+        return report.migrations[0];
+      } finally {
+        await copy.drop();
+      }
+    };
+    const strict = await run({});
+    expect(strict?.lint.map((f) => f.ruleId)).toContain('require-concurrent-index-creation');
+    expect(strict?.needsWindow).toBe(true);
+    // Switched off in dbmigrate.json: no finding, so no window on its account.
+    const relaxed = await run({ lintRules: { 'require-concurrent-index-creation': 'off' } });
+    expect(relaxed?.lint.map((f) => f.ruleId)).not.toContain('require-concurrent-index-creation');
+    expect(relaxed?.needsWindow).toBe(false);
+    // The runner's lock_timeout switched off (0): the linter judges by it.
+    const noTimeout = await run({
+      lintRules: { 'require-concurrent-index-creation': 'off' },
+      lockTimeoutMs: 0,
+    });
+    expect(noTimeout?.lint.map((f) => f.ruleId)).toContain('missing-lock-timeout');
   });
 
   it('reports a failing migration and does not run the ones after it', async () => {

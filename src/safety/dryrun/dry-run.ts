@@ -53,8 +53,12 @@ export interface DryRunOptions {
   /** A lock that blocks writes longer than this marks the migration as needing a window. */
   readonly windowThresholdMs?: number;
   readonly sampleIntervalMs?: number;
+  /**
+   * The production run's settings: its timeouts run the migrations on staging, and the linter
+   * judges against them and the project's rule settings (dbmigrate.json `lint.rules`).
+   */
   readonly migrator?: Partial<
-    Pick<ResolvedSettings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries'>
+    Pick<ResolvedSettings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries' | 'lintRules'>
   >;
   readonly target?: string;
   /** Let a new migration below the newest applied one run (as `apply --out-of-order`). */
@@ -236,7 +240,14 @@ async function measure(
   };
   const plan = await migrator.plan(scope);
   const graph = await migrator.loadGraph();
-  const findings = options.lint === false ? [] : await lintMigrations(graph.ordered);
+  const findings =
+    options.lint === false
+      ? []
+      : await lintMigrations(graph.ordered, {
+          rules: options.migrator?.lintRules,
+          defaultLockTimeoutMs: options.migrator?.lockTimeoutMs,
+          defaultStatementTimeoutMs: options.migrator?.statementTimeoutMs,
+        });
   const lintOf = (file: string): MigrationImpact['lint'] =>
     findings
       .filter((f) => f.file === file)

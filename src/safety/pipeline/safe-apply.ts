@@ -168,6 +168,8 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
       !(await step('lint', async () => {
         const verdict = await lintPending(await source.load(), pendingIds, settings.lint, {
           rules: settings.lintRules,
+          lockTimeoutMs: settings.lockTimeoutMs,
+          statementTimeoutMs: settings.statementTimeoutMs,
         });
         return { ok: verdict.ok, detail: verdict.detail };
       }))

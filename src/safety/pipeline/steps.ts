@@ -18,13 +18,23 @@ export async function lintPending(
   migrations: readonly Migration[],
   pendingIds: readonly string[],
   policy: LintPolicy,
-  options: { readonly rules?: LintRuleSettings | undefined } = {},
+  options: {
+    readonly rules?: LintRuleSettings | undefined;
+    /** The runner's lock_timeout and statement_timeout, which the timeout rules judge by. */
+    readonly lockTimeoutMs?: number | undefined;
+    readonly statementTimeoutMs?: number | undefined;
+  } = {},
 ): Promise<LintVerdict & { readonly findings: readonly LintFindingRef[] }> {
   if (policy === 'off') return { ...lintVerdict([], 'off'), findings: [] };
   const pending = new Map(
     migrations.filter((m) => pendingIds.includes(m.id)).map((m) => [m.file, m.id]),
   );
-  const findings = (await lintMigrations(migrations, { rules: options.rules })).flatMap((f) => {
+  const linted = await lintMigrations(migrations, {
+    rules: options.rules,
+    defaultLockTimeoutMs: options.lockTimeoutMs,
+    defaultStatementTimeoutMs: options.statementTimeoutMs,
+  });
+  const findings = linted.flatMap((f) => {
     const id = pending.get(f.file);
     return id === undefined
       ? []
