@@ -17,6 +17,7 @@ import {
   type ControlPlane,
 } from './control-plane.js';
 import { installChartRbac } from './helm.js';
+import { APPROVED_GENERATION_ANNOTATION } from '../src/api/v1alpha1/database-migration.js';
 
 const OPERATOR_NS = 'dbmigrate-system';
 const SERVICE_ACCOUNT = 'dbmigrate-db-migration-operator';
@@ -151,6 +152,7 @@ async function main(): Promise<number> {
       shown = content;
     };
     let status: Status = {};
+    let approved = false;
     const deadline = Date.now() + TIMEOUT_MS;
     for (;;) {
       show(cp);
@@ -163,6 +165,31 @@ async function main(): Promise<number> {
       if (status.phase === 'Succeeded' || status.phase === 'Failed') {
         show(cp);
         break;
+      }
+      if (status.phase === 'AwaitingWindow' && !approved) {
+        // The dry-run found a lock that blocks writes longer than the threshold (0009's
+        // partitioning, docs/partitioning.md): a person reads why and approves this generation.
+        const why = (status.history ?? []).at(-1)?.message ?? '';
+        say(`the operator waits for a maintenance window: ${why}`);
+        const generation = String(
+          (
+            JSON.parse(cp.kubectl(['-n', APP_NS, 'get', 'dbm', NAME, '-o', 'json'])) as {
+              metadata: { generation?: number };
+            }
+          ).metadata.generation ?? 1,
+        );
+        cp.kubectl([
+          '-n',
+          APP_NS,
+          'annotate',
+          'dbm',
+          NAME,
+          `${APPROVED_GENERATION_ANNOTATION}=${generation}`,
+        ]);
+        say(
+          `approved: kubectl -n ${APP_NS} annotate dbm ${NAME} ${APPROVED_GENERATION_ANNOTATION}=${generation}\n`,
+        );
+        approved = true;
       }
       if (Date.now() > deadline) throw new Error(`still ${status.phase ?? 'Pending'} after 10 min`);
       await new Promise((r) => setTimeout(r, 500));
