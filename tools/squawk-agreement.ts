@@ -2,7 +2,7 @@
 // rule corpus of test/unit/lint-cases.ts and over migrations/, and per rule we count where they
 // agree. docs/lint.md carries the result (npm run gen:lint-agreement); its test keeps it true.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
@@ -215,14 +215,8 @@ export async function compareProjectMigrations(
   for (const f of await lintMigrations(migrations, { include: ['require-table-schema'] }))
     ours.set(f.ruleId, (ours.get(f.ruleId) ?? 0) + 1);
   const squawk = new Map<string, number>();
-  const files = readdirSync(directory)
-    .filter((f) => f.endsWith('.sql'))
-    .map((f) => ({
-      path: join(directory, f),
-      transactional: !/dbmigrate:[^\n]*transaction=false/.test(
-        readFileSync(join(directory, f), 'utf8'),
-      ),
-    }));
+  // The engine's own reading of each file: its path and its transaction directive.
+  const files = migrations.map((m) => ({ path: m.file, transactional: m.directives.transaction }));
   for (const f of runSquawk(files)) squawk.set(f.rule_name, (squawk.get(f.rule_name) ?? 0) + 1);
   return { ours, squawk, files: files.length };
 }

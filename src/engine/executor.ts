@@ -74,7 +74,6 @@ export interface ExecutionObserver {
   readonly transactionEnded?: (event: {
     readonly migration: Migration;
     readonly endedAt: number;
-    readonly committed: boolean;
   }) => void;
 }
 
@@ -212,7 +211,6 @@ export class MigrationExecutor {
         this.settings.observer?.transactionEnded?.({
           migration: m,
           endedAt: performance.now(),
-          committed: true,
         });
         return { durationMs, statements: statements.length, lockRetries: attempt };
       } catch (err) {
@@ -220,7 +218,6 @@ export class MigrationExecutor {
         this.settings.observer?.transactionEnded?.({
           migration: m,
           endedAt: performance.now(),
-          committed: false,
         });
         if (err instanceof RunStoppedError) throw err;
         const stopped = this.stoppedBy(m, err);

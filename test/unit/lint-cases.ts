@@ -1,7 +1,7 @@
 // The lint rule corpus: for every rule, statements it must flag and the safe alternatives it
 // must pass. test/unit/lint-rules.test.ts checks our linter against it; tools/squawk-agreement.ts
 // runs Squawk over the same cases (docs/lint.md, "Beside Squawk").
-import type { MigrationSpec } from './fixtures.js';
+import { migration, type MigrationSpec } from './fixtures.js';
 import { lintOne, lintSet, NON_TX } from './lint-helpers.js';
 import type { LintFinding } from '../../src/safety/lint/finding.js';
 import type { LintRuleId } from '../../src/safety/lint/rules.js';
@@ -562,7 +562,8 @@ export function caseMigrations(c: Case): { text: string; transactional: boolean 
     const header = spec.header ?? '';
     return {
       text: [...(header ? [header] : []), '-- migrate:up', spec.up ?? '', ''].join('\n'),
-      transactional: !/transaction=false/.test(header),
+      // The engine's reading of the header, as for the lint of the same case.
+      transactional: migration('0001', 'case', spec).directives.transaction,
     };
   });
 }

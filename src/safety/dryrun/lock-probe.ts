@@ -12,11 +12,6 @@ export interface LockHold {
   readonly relation: string;
   readonly mode: LockMode;
   readonly heldMs: number;
-  /**
-   * `statement`: timed from the statement that took it to the end of its transaction (or of
-   * the statement, outside one); `sampled`: only seen by the sampler, counted as one interval.
-   */
-  readonly timing: 'statement' | 'sampled';
 }
 
 /** The locks a statement takes, as far as its text tells (the linter's lock model). */
@@ -157,11 +152,7 @@ export class LockProbe implements ExecutionObserver {
     if (!event.inTransaction) {
       this.listOf(this.windows, id).push({ from: event.startedAt, to: ended });
       for (const lock of this.predict(event.sql)) {
-        this.listOf(this.holds, id).push({
-          ...lock,
-          heldMs: event.durationMs,
-          timing: 'statement',
-        });
+        this.listOf(this.holds, id).push({ ...lock, heldMs: event.durationMs });
       }
       return;
     }
@@ -201,7 +192,6 @@ export class LockProbe implements ExecutionObserver {
         relation: lock.relation,
         mode: lock.mode,
         heldMs: Math.max(0, endedAt - lock.since - (spent - lock.probeMsBefore)),
-        timing: 'statement',
       });
     }
     this.open.delete(id);
@@ -223,8 +213,7 @@ export class LockProbe implements ExecutionObserver {
     for (const s of this.sampled.get(migrationId) ?? []) {
       const w = windows.find((x) => s.at >= x.from && s.at <= x.to);
       if (!w) {
-        if (!known.has(key(s.relation, s.mode)))
-          timed.push({ ...s, heldMs: this.intervalMs, timing: 'sampled' });
+        if (!known.has(key(s.relation, s.mode))) timed.push({ ...s, heldMs: this.intervalMs });
         continue;
       }
       const k = `${key(s.relation, s.mode)}\u0000${String(w.from)}`;
@@ -236,7 +225,7 @@ export class LockProbe implements ExecutionObserver {
       // the statement's end, the tightest bound a sampler gives inside one statement.
       const before = sampledAt.filter((t) => t >= w.from && t < s.at);
       const since = before.length ? Math.max(...before) : w.from;
-      timed.push({ relation: s.relation, mode: s.mode, heldMs: w.to - since, timing: 'statement' });
+      timed.push({ relation: s.relation, mode: s.mode, heldMs: w.to - since });
     }
     return timed;
   }
