@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MigrationParseError, MigrationSourceError } from './errors.js';
 import type { Migration } from './migration.js';
 import { isMigrationFileName, parseMigrationFile } from './migration-file.js';
-import { statementSplitterFor } from './statement-splitter.js';
+import { withStatementSplitter } from './statement-splitter.js';
 
 /** Where migration SQL comes from; the engine never knows whether it was a directory or a ConfigMap. */
 export interface MigrationSource {
@@ -34,8 +34,10 @@ export class InlineMigrationSource implements MigrationSource {
 
 /** Parses texts in the order given, with one splitter for all of them. */
 export async function parseMigrationTexts(texts: readonly MigrationText[]): Promise<Migration[]> {
-  const splitter = await statementSplitterFor(texts.map((t) => t.content));
-  return texts.map((t) => parseMigrationFile(t.file, t.content, splitter));
+  return withStatementSplitter(
+    texts.map((t) => t.content),
+    (splitter) => texts.map((t) => parseMigrationFile(t.file, t.content, splitter)),
+  );
 }
 
 /**

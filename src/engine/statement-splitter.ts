@@ -1,4 +1,9 @@
-import { loadSqlParser, type SqlParser } from './sql-parser.js';
+import {
+  loadSqlParser,
+  rethrowIfParserNotLoaded,
+  withSqlParser,
+  type SqlParser,
+} from './sql-parser.js';
 import {
   hasCode,
   leadingTriviaLength,
@@ -24,7 +29,8 @@ export function parserSplitter(parser: SqlParser): StatementSplitter {
       let stmts;
       try {
         stmts = parser.parse(sql).stmts ?? [];
-      } catch {
+      } catch (err) {
+        rethrowIfParserNotLoaded(err);
         return splitSqlStatements(sql, firstLine);
       }
       // The parser reports byte offsets; lines are counted on the same bytes.
@@ -67,4 +73,16 @@ export async function statementSplitterFor(texts: readonly string[]): Promise<St
   return texts.some(mayHoldSeveralStatements)
     ? parserSplitter(await loadSqlParser())
     : scanningSplitter;
+}
+
+/**
+ * Runs `split` with the splitter a set of texts needs, through withSqlParser: the CLI's stored
+ * parse results answer before the WASM parser is loaded. `split` may run twice.
+ */
+export async function withStatementSplitter<T>(
+  texts: readonly string[],
+  split: (splitter: StatementSplitter) => T,
+): Promise<T> {
+  if (!texts.some(mayHoldSeveralStatements)) return split(scanningSplitter);
+  return withSqlParser((parser) => split(parserSplitter(parser)));
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -139,5 +139,33 @@ describe('the dbmigrate executable', () => {
     } finally {
       await db.drop();
     }
+  });
+
+  it('lints unchanged files a second time from its parse cache, without loading the parser', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'dbm-lint-cache-'));
+    // Records, at exit, whether libpg-query (the WASM parser) was loaded in this process.
+    const probe = join(cache, 'probe.cjs');
+    await writeFile(
+      probe,
+      `process.on('exit', () => process.stderr.write('parser loaded: ' + Object.keys(require.cache).some((k) => k.includes('libpg-query')) + '\\n'));`,
+    );
+    const lint = (env: Record<string, string>) =>
+      run(['lint', '--migrations', 'migrations'], {
+        env,
+        nodeArgs: ['--require', probe],
+      });
+    const dir = join(cache, 'store');
+    const cold = lint({ DBMIGRATE_CACHE_DIR: dir });
+    expect(cold.err).toContain('parser loaded: true');
+    const warm = lint({ DBMIGRATE_CACHE_DIR: dir });
+    expect(warm.err).toContain('parser loaded: false');
+    expect(warm.code).toBe(cold.code);
+    expect(warm.out).toBe(cold.out);
+    expect(warm.out).toMatch(/10 migrations/);
+    // Turned off, it neither reads nor writes the store.
+    const off = lint({ DBMIGRATE_CACHE_DIR: join(cache, 'unused'), DBMIGRATE_NO_CACHE: '1' });
+    expect(off.err).toContain('parser loaded: true');
+    expect(off.out).toBe(cold.out);
+    await expect(readdir(join(cache, 'unused'))).rejects.toThrow(/ENOENT/);
   });
 });

@@ -18,10 +18,12 @@ import {
   SnapshotError,
 } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
+import type { PgVersion } from '../../api/pg-version.js';
 import { lintMigrations } from '../lint/linter.js';
+import { liveLintContext } from '../lint/live-facts.js';
 import { summariseLocks, windowReasons, type MigrationImpact } from './impact.js';
 import { LockProbe, type LockPrediction } from './lock-probe.js';
-import { loadSqlParser } from '../../engine/sql-parser.js';
+import { loadSqlParser, rethrowIfParserNotLoaded } from '../../engine/sql-parser.js';
 import { locksTaken } from '../lint/locks.js';
 import { readRelationState, rewrittenRelations, rowsWritten } from './relation-state.js';
 
@@ -58,7 +60,10 @@ export interface DryRunOptions {
    * judges against them and the project's rule settings (dbmigrate.json `lint.rules`).
    */
   readonly migrator?: Partial<
-    Pick<ResolvedSettings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries' | 'lintRules'>
+    Pick<
+      ResolvedSettings,
+      'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries' | 'lintRules' | 'lintPgVersion'
+    >
   >;
   readonly target?: string;
   /** Let a new migration below the newest applied one run (as `apply --out-of-order`). */
@@ -86,6 +91,11 @@ export interface DryRunReport {
   readonly sampleIntervalMs: number;
   readonly samples: number;
   readonly migrations: readonly MigrationImpact[];
+  /**
+   * The PostgreSQL version the lint findings were judged for (staging's server unless the
+   * project names one); null when the dry-run did not lint.
+   */
+  readonly lintPgVersion: PgVersion | null;
   /** Every pending migration applied on staging. */
   readonly ok: boolean;
   readonly needsWindow: boolean;
@@ -240,13 +250,19 @@ async function measure(
   };
   const plan = await migrator.plan(scope);
   const graph = await migrator.loadGraph();
-  const findings =
+  // Staging runs the production server's version (a restored snapshot, or a given copy).
+  const live =
     options.lint === false
+      ? null
+      : await liveLintContext(stateClient, { config: options.migrator?.lintPgVersion });
+  const findings =
+    live === null
       ? []
       : await lintMigrations(graph.ordered, {
           rules: options.migrator?.lintRules,
           defaultLockTimeoutMs: options.migrator?.lockTimeoutMs,
           defaultStatementTimeoutMs: options.migrator?.statementTimeoutMs,
+          pgVersion: live.pgVersion.major,
         });
   const lintOf = (file: string): MigrationImpact['lint'] =>
     findings
@@ -339,6 +355,7 @@ async function measure(
     sampleIntervalMs: interval,
     samples: probe.sampleCount,
     migrations: impacts,
+    lintPgVersion: live?.pgVersion ?? null,
     ok: !failed,
     needsWindow: impacts.some((i) => i.needsWindow),
   };
@@ -365,7 +382,8 @@ function lockPrediction(parser: Awaited<ReturnType<typeof loadSqlParser>>): Lock
       return (parser.parse(sql).stmts ?? []).flatMap((s) =>
         s.stmt ? locksTaken(s.stmt, () => true) : [],
       );
-    } catch {
+    } catch (err) {
+      rethrowIfParserNotLoaded(err);
       return [];
     }
   };

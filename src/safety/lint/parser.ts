@@ -1,5 +1,9 @@
 import type { Node, ParseResult } from 'libpg-query';
-import type { SqlParser } from '../../engine/sql-parser.js';
+import {
+  rethrowIfParserNotLoaded,
+  SqlSyntaxError,
+  type SqlParser,
+} from '../../engine/sql-parser.js';
 import { leadingTriviaLength, splitSqlStatements } from '../../engine/sql-splitter.js';
 
 export { loadSqlParser, type SqlParser } from '../../engine/sql-parser.js';
@@ -87,6 +91,7 @@ export function parseSection(parser: SqlParser, section: SectionText): ParsedSec
       syntaxErrors: [],
     };
   } catch (err) {
+    rethrowIfParserNotLoaded(err);
     const whole = syntaxDetails(err);
     const statements: ParsedStatement[] = [];
     const syntaxErrors: SyntaxProblem[] = [];
@@ -101,6 +106,7 @@ export function parseSection(parser: SqlParser, section: SectionText): ParsedSec
           ...statementsOf(parser.parse(piece.sql), section, base, Buffer.byteLength(piece.sql)),
         );
       } catch (pieceErr) {
+        rethrowIfParserNotLoaded(pieceErr);
         const detail = syntaxDetails(pieceErr);
         const trivia = leadingTriviaLength(piece.sql);
         syntaxErrors.push({
@@ -151,16 +157,8 @@ interface SyntaxDetails {
 }
 
 function syntaxDetails(err: unknown): SyntaxDetails {
-  const message = err instanceof Error ? err.message : String(err);
-  let cursor = 0;
-  if (typeof err === 'object' && err !== null && 'sqlDetails' in err) {
-    const details: unknown = err.sqlDetails;
-    if (typeof details === 'object' && details !== null && 'cursorPosition' in details) {
-      const pos: unknown = details.cursorPosition;
-      if (typeof pos === 'number' && pos >= 0) cursor = pos;
-    }
-  }
-  return { message, cursor };
+  if (err instanceof SqlSyntaxError) return { message: err.message, cursor: err.cursorPosition };
+  return { message: err instanceof Error ? err.message : String(err), cursor: 0 };
 }
 
 /** Characters as PostgreSQL counts them (code points, not UTF-16 units). */
