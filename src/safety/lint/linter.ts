@@ -1,10 +1,10 @@
 import { DEFAULTS, type LintRuleSettings } from '../../api/settings.js';
 import { compareMigrationIds, type Migration } from '../../engine/migration.js';
+import { withSqlParser } from '../../engine/sql-parser.js';
 import { MigrationChecker } from './checks.js';
 import type { LintFinding } from './finding.js';
 import { IgnoreIndex, type FileLine } from './ignores.js';
 import {
-  loadSqlParser,
   parseSection,
   SectionText,
   type ParsedStatement,
@@ -72,27 +72,29 @@ export async function lintMigrations(
   migrations: readonly Migration[],
   options: LintOptions = {},
 ): Promise<LintFinding[]> {
-  const selection = new LintRuleSelection(options.include, options.rules);
-  const parser = await loadSqlParser();
-  let facts = new SchemaFacts();
-  const findings: LintFinding[] = [];
-  const ordered = [...migrations].sort((a, b) => compareMigrationIds(a.id, b.id));
-  for (const m of ordered) {
-    const result = lintWithFacts(
-      m,
-      {
-        parser,
-        defaultLockTimeoutMs: options.defaultLockTimeoutMs,
-        defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
-        fileText: options.fileTexts?.get(m.file),
-        facts,
-      },
-      selection,
-    );
-    findings.push(...result.findings);
-    facts = result.facts;
-  }
-  return findings;
+  // Pure: withSqlParser may run it twice (stored parse results first, then the parser).
+  return withSqlParser((parser) => {
+    const selection = new LintRuleSelection(options.include, options.rules);
+    let facts = new SchemaFacts();
+    const findings: LintFinding[] = [];
+    const ordered = [...migrations].sort((a, b) => compareMigrationIds(a.id, b.id));
+    for (const m of ordered) {
+      const result = lintWithFacts(
+        m,
+        {
+          parser,
+          defaultLockTimeoutMs: options.defaultLockTimeoutMs,
+          defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
+          fileText: options.fileTexts?.get(m.file),
+          facts,
+        },
+        selection,
+      );
+      findings.push(...result.findings);
+      facts = result.facts;
+    }
+    return findings;
+  });
 }
 
 type Event =
