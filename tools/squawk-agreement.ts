@@ -231,6 +231,8 @@ export const SQUAWK_NOTES: Partial<Record<LintRuleId, string>> = {
     'Ours alone: a malformed ignore comment, or one naming a rule that does not exist, is an error instead of a silent no-op.',
   'ban-reindex-system':
     'Ours alone: REINDEX SYSTEM blocks every session that touches the catalogs and has no CONCURRENTLY form; Squawk does not flag it.',
+  'requires-newer-postgres':
+    'Ours alone (its cases are linted for PostgreSQL 11): a statement the server of the version linted for rejects, such as REINDEX CONCURRENTLY before 12 or NOT NULL … NOT VALID before 18. Squawk has no such rule.',
   'add-exclusion-constraint':
     'Ours alone: an exclusion constraint has no NOT VALID or USING INDEX form, so its index is built under ACCESS EXCLUSIVE.',
   'table-rewrite':
@@ -257,7 +259,7 @@ export const SQUAWK_NOTES: Partial<Record<LintRuleId, string>> = {
   'set-not-null-without-check':
     'Ours remembers a CHECK (col IS NOT NULL) validated by an earlier migration of the set, so the later SET NOT NULL scans nothing; Squawk reads each file alone and flags it. A table created in the same migration (see above).',
   'adding-field-with-volatile-default':
-    "A `bigserial` column’s default is nextval() (volatile: the table is rewritten); Squawk misses it. `lower('X')` is immutable and evaluated once, no rewrite; Squawk flags any function not on its list.",
+    "A `bigserial` column’s default is nextval() (volatile: the table is rewritten); Squawk misses it. `lower('X')` is immutable and evaluated once, no rewrite; Squawk flags any function not on its list. A VIRTUAL generated column (PostgreSQL 18) is computed when read, so nothing is written to the rows; Squawk flags it like a stored one.",
   'adding-required-field':
     '`ADD COLUMN … PRIMARY KEY` without a default makes the column NOT NULL and fails on a table with rows; Squawk looks only for NOT NULL.',
   'changing-column-type':

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { HealthConfigSchema } from './health-config.js';
+import { PG_VERSION_RANGE, PgVersionError, pgMajorSetting } from './pg-version.js';
 import { DEFAULTS, type LintRuleSetting, type SettingsInput } from './settings.js';
 
 const Hhmm = z
@@ -75,6 +76,21 @@ const LintRuleSettingSchema = z.enum(['off', 'warning', 'error'] satisfies LintR
   error: 'must be "off", "warning" or "error"',
 });
 
+/** `15`, `"15"` or `"15.4"`: the major version the linter judges for (PG_VERSION_RANGE). */
+const PgVersionSettingSchema = z
+  .union([z.number(), z.string()], {
+    error: `must be a PostgreSQL major version from ${PG_VERSION_RANGE}, e.g. 15 or "15.4"`,
+  })
+  .transform((value, ctx): number => {
+    try {
+      return pgMajorSetting(value, 'pgVersion');
+    } catch (err) {
+      if (!(err instanceof PgVersionError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message.replace(/^pgVersion: /, '') });
+      return z.NEVER;
+    }
+  });
+
 export const LintConfigSchema = z
   .object({
     /** enforce: lint errors in pending migrations stop `apply --safe`; warn: they only require a window. */
@@ -92,6 +108,13 @@ export const LintConfigSchema = z
       .describe(
         'Lint rule ID → "off", "warning" or "error"; "warning" or "error" also turns on an opt-in rule.',
       ),
+    /**
+     * The PostgreSQL major the linter judges for when no `--pg-version` is given; unset, the
+     * server's when connected, else the newest the parser knows.
+     */
+    pgVersion: PgVersionSettingSchema.optional().describe(
+      `PostgreSQL major version (${PG_VERSION_RANGE}) the linter judges migrations for; unset: the server's when connected, else the newest supported.`,
+    ),
   })
   .strict();
 export type LintConfig = z.infer<typeof LintConfigSchema>;
@@ -198,6 +221,7 @@ export function configSettings(config: DbmigrateConfig): SettingsInput {
     historySchema: config.historySchema,
     lint: config.lint.policy,
     lintRules: config.lint.rules,
+    lintPgVersion: config.lint.pgVersion,
     windowThresholdMs: config.windowThresholdMs,
   };
 }

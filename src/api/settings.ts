@@ -55,6 +55,11 @@ export interface ResolvedSettings {
   readonly lint: LintPolicySetting;
   /** Per-rule severities for every lint of the run (dbmigrate.json `lint.rules`). */
   readonly lintRules: LintRuleSettings;
+  /**
+   * The PostgreSQL major the linter judges for, when the project names one (dbmigrate.json
+   * `lint.pgVersion`); unset, the linter asks the server it is connected to.
+   */
+  readonly lintPgVersion?: number;
   readonly allowOutOfOrder: boolean;
   /** Apply up to this migration ID; all pending when unset. */
   readonly target?: string;
@@ -77,6 +82,7 @@ export function resolveSettings(given: SettingsInput = {}): ResolvedSettings {
     lint: given.lint ?? DEFAULTS.lint,
     lintRules: given.lintRules ?? DEFAULTS.lintRules,
     allowOutOfOrder: given.allowOutOfOrder ?? false,
+    ...(given.lintPgVersion !== undefined && { lintPgVersion: given.lintPgVersion }),
     ...(given.target !== undefined && { target: given.target }),
   };
 }

@@ -2,6 +2,7 @@
 // them. Pure: the command passes in everything (findings, file texts, paths, version).
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { describePgVersion, type PgVersion } from '../api/pg-version.js';
 import type { LintFinding, LintSummary } from '../safety/lint/finding.js';
 import { LINT_RULES } from '../safety/lint/rules.js';
 
@@ -32,6 +33,8 @@ export interface LintRun {
   readonly baseDir: string;
   /** dbmigrate's version, for SARIF's tool.driver. */
   readonly version: string;
+  /** The PostgreSQL version the rules were judged for, and where it came from. */
+  readonly pgVersion?: PgVersion | undefined;
 }
 
 /** The whole output of a run in `format`; empty when a format has nothing to say. */
@@ -46,6 +49,7 @@ export function formatLintRun(format: LintFormat, run: LintRun): string {
           migrations: run.migrations,
           errors: run.summary.errors,
           warnings: run.summary.warnings,
+          ...(run.pgVersion !== undefined && { pgVersion: run.pgVersion }),
           findings: run.findings,
         },
         null,
@@ -86,7 +90,11 @@ export function humanFinding(f: LintFinding, fileText: string | undefined): stri
 
 function humanReport(run: LintRun): string {
   const findings = run.findings.map((f) => humanFinding(f, run.fileTexts.get(f.file)));
-  return [...findings.flatMap((f, i) => (i === 0 ? [f] : ['', f])), summaryLine(run)].join('\n');
+  return [
+    ...findings.flatMap((f, i) => (i === 0 ? [f] : ['', f])),
+    summaryLine(run),
+    ...(run.pgVersion === undefined ? [] : [`judged for ${describePgVersion(run.pgVersion)}`]),
+  ].join('\n');
 }
 
 /** 1-based line of a file, without its line ending; undefined past the end. */
@@ -297,6 +305,12 @@ export function sarifLog(run: LintRun): object {
         },
         // Columns count characters (code points), not UTF-16 units or bytes.
         columnKind: 'unicodeCodePoints',
+        ...(run.pgVersion !== undefined && {
+          properties: {
+            pgVersion: run.pgVersion.major,
+            pgVersionSource: run.pgVersion.source,
+          },
+        }),
         results: run.findings.map((f) => {
           const region: SarifRegion = {
             startLine: f.line,

@@ -672,13 +672,15 @@ export class MigrationReconciler implements Reconciler {
    * give the lint verdict, which needs no database.
    */
   private async skipDryRun(dbm: DatabaseMigration, why: string): Promise<Result> {
-    const { source } = await this.world(dbm);
+    const { url, source } = await this.world(dbm);
     const pinned = await this.pinnedSource(dbm, source);
     const ids = (dbm.status?.pinned ?? []).map((p) => p.id);
     const settings = settingsOf(dbm);
+    // Judged for the target server's PostgreSQL version, as the CLI's apply --safe does.
     const lint = await lintPending(await pinned.load(), ids, settings.lint, {
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
+      databaseUrl: url,
     });
     if (!lint.ok) {
       await this.record(

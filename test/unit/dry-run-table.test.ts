@@ -28,6 +28,7 @@ const report = (migrations: MigrationImpact[]): DryRunReport => ({
   sampleIntervalMs: 50,
   samples: 18,
   migrations,
+  lintPgVersion: { major: 15, source: 'server' },
   ok: true,
   needsWindow: migrations.some((m) => m.needsWindow),
 });

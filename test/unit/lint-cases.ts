@@ -205,6 +205,7 @@ export const LINT_CASES: Record<LintRuleId, RuleCases> = {
       "alter table t add column c text default lower('X');",
       "alter table t add column c bigint;\nalter table t alter column c set default nextval('t_c_seq');",
       'create table t2 (id bigint generated always as identity primary key, u uuid default gen_random_uuid());',
+      'alter table t add column c bigint generated always as (a * 2) virtual;',
     ],
   },
   'adding-required-field': {
@@ -357,6 +358,23 @@ export const LINT_CASES: Record<LintRuleId, RuleCases> = {
       'create view v as select a, a as a2, b from t;',
       'create table t2 as select a from t union all select a from u;',
       'select a, b into t2 from t;',
+    ],
+  },
+  // Linted for PostgreSQL 11 (CONTEXT below): each statement is one the server rejects there.
+  'requires-newer-postgres': {
+    flagged: [
+      nonTx('reindex index concurrently t_a_idx;'),
+      nonTx('alter table events detach partition events_2020 concurrently;'),
+      'alter table t add constraint t_a_nn not null a not valid;',
+      'alter table t add column c bigint generated always as (a * 2) virtual;',
+      'alter table t set access method heap2;',
+      "alter type doc_status add value 'archived' after 'published';",
+    ],
+    safe: [
+      nonTx('create index concurrently t_a_idx on t (a);'),
+      nonTx("alter type doc_status add value 'archived' after 'published';"),
+      "create type mood as enum ('ok');\nalter type mood add value 'sad' after 'ok';",
+      'alter table t add constraint t_a_nn check (a is not null) not valid;',
     ],
   },
   'require-concurrent-refresh': {
@@ -534,16 +552,20 @@ export function isSet(c: Case): c is readonly (string | MigrationSpec)[] {
  * statement_timeout, and opt-in rules run only when included.
  */
 const CONTEXT: Partial<
-  Record<LintRuleId, { defaultStatementTimeoutMs?: undefined; include?: readonly string[] }>
+  Record<
+    LintRuleId,
+    { defaultStatementTimeoutMs?: undefined; include?: readonly string[]; pgVersion?: number }
+  >
 > = {
   'require-statement-timeout': { defaultStatementTimeoutMs: undefined },
   'require-table-schema': { include: ['require-table-schema'] },
+  'requires-newer-postgres': { pgVersion: 11 },
 };
 
 export async function lintCase(c: Case, id?: LintRuleId): Promise<LintFinding[]> {
   const context = id === undefined ? {} : (CONTEXT[id] ?? {});
   if (typeof c === 'string') return lintOne(c, context);
-  if (isSet(c)) return lintSet(c);
+  if (isSet(c)) return lintSet(c, { pgVersion: context.pgVersion });
   return lintOne(c, context);
 }
 

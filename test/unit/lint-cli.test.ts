@@ -201,6 +201,63 @@ describe('dbmigrate lint', () => {
     expect(await main(['lint', '--migrations', dir, '--json', '--format', 'gcc'], io())).toBe(2);
   });
 
+  describe('--pg-version', () => {
+    const json = (): { pgVersion?: unknown; runs?: { properties?: unknown }[] } =>
+      JSON.parse(out.join('')) as { pgVersion?: unknown; runs?: { properties?: unknown }[] };
+    const CONSTANT_DEFAULT = "-- migrate:up\nalter table docs add column lang text default 'en';\n";
+
+    it('judges for the version given, and says which and from where', async () => {
+      await writeFile(join(dir, '0001_lang.sql'), CONSTANT_DEFAULT);
+      expect(await main(['lint', '--migrations', dir, '--statement-timeout', '1min'], io())).toBe(
+        0,
+      );
+      expect(out.join('\n')).toContain(
+        'judged for PostgreSQL 18 (the newest the parser knows; --pg-version sets it)',
+      );
+      out = [];
+      const args = ['lint', '--migrations', dir, '--statement-timeout', '1min'];
+      expect(await main([...args, '--pg-version', '10.23'], io())).toBe(3);
+      const text = out.join('\n');
+      expect(text).toContain(
+        'error adding-field-with-volatile-default: ADD COLUMN lang on existing table docs: before PostgreSQL 11 a DEFAULT, even a constant one, is written into every existing row (linted for PostgreSQL 10)',
+      );
+      expect(text).toContain('judged for PostgreSQL 10 (--pg-version)');
+      out = [];
+      expect(await main([...args, '--pg-version', '11', '--json'], io())).toBe(0);
+      expect(json().pgVersion).toEqual({ major: 11, source: 'flag' });
+      out = [];
+      expect(await main([...args, '--pg-version', '10', '--format', 'sarif'], io())).toBe(3);
+      expect(json().runs?.[0]?.properties).toEqual({
+        pgVersion: 10,
+        pgVersionSource: 'flag',
+      });
+    });
+
+    it('beats lint.pgVersion in dbmigrate.json, which applies without it', async () => {
+      await writeFile(join(dir, '0001_lang.sql'), CONSTANT_DEFAULT);
+      const file = join(dir, 'dbmigrate.json');
+      await writeFile(file, JSON.stringify({ lint: { pgVersion: 10 } }));
+      const args = ['lint', '--migrations', dir, '--config', file, '--statement-timeout', '1m'];
+      expect(await main([...args, '--json'], io())).toBe(3);
+      expect(json().pgVersion).toEqual({ major: 10, source: 'config' });
+      out = [];
+      expect(await main([...args, '--json', '--pg-version', '15'], io())).toBe(0);
+      expect(json().pgVersion).toEqual({ major: 15, source: 'flag' });
+    });
+
+    it('refuses a version outside 10 to 18 with a usage error naming the flag and the range', async () => {
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      await writeFile(join(dir, '0001_baseline.sql'), BASELINE);
+      for (const bad of ['9.6', '19', 'latest'])
+        expect(await main(['lint', '--migrations', dir, '--pg-version', bad], io()), bad).toBe(2);
+      const err = stderr.mock.calls.map((c) => String(c[0])).join('');
+      expect(err).toContain(
+        '--pg-version: "9.6" is older than the versions the lint rules know; give a major version from 10 to 18 (e.g. 15 or 15.4)',
+      );
+      expect(err).toContain('--pg-version: "latest" is not a PostgreSQL version');
+    });
+  });
+
   describe('with lint.rules in dbmigrate.json', () => {
     const config = async (lint: unknown): Promise<string> => {
       const file = join(dir, 'dbmigrate.json');

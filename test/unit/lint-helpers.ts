@@ -1,7 +1,7 @@
 import type { MigrationSpec } from './fixtures.js';
 import { migration } from './fixtures.js';
 import type { LintFinding } from '../../src/safety/lint/finding.js';
-import { lintMigration, lintMigrations } from '../../src/safety/lint/linter.js';
+import { lintMigration, lintMigrations, type LintOptions } from '../../src/safety/lint/linter.js';
 import { loadSqlParser } from '../../src/safety/lint/parser.js';
 
 export const NON_TX = '-- dbmigrate:transaction=false';
@@ -22,6 +22,7 @@ export async function lintOne(
     defaultStatementTimeoutMs?: number | undefined;
     fileText?: string;
     include?: readonly string[];
+    pgVersion?: number | undefined;
   } = {},
 ): Promise<LintFinding[]> {
   const parser = await loadSqlParser();
@@ -30,11 +31,14 @@ export async function lintOne(
 }
 
 /** Lints migrations 0001, 0002, … built from the specs, as one set. */
-export async function lintSet(specs: readonly (string | MigrationSpec)[]): Promise<LintFinding[]> {
+export async function lintSet(
+  specs: readonly (string | MigrationSpec)[],
+  options: LintOptions = {},
+): Promise<LintFinding[]> {
   const migrations = specs.map((s, i) =>
     migration(String(i + 1).padStart(4, '0'), `m${i + 1}`, typeof s === 'string' ? { up: s } : s),
   );
-  return lintMigrations(migrations, TEST_STATEMENT_TIMEOUT);
+  return lintMigrations(migrations, { ...TEST_STATEMENT_TIMEOUT, ...options });
 }
 
 export function ruleIds(findings: readonly LintFinding[]): string[] {

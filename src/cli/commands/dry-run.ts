@@ -1,3 +1,4 @@
+import { describePgVersion } from '../../api/pg-version.js';
 import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
@@ -57,6 +58,9 @@ export function dryRunTable(report: DryRunReport): string {
     ...(notes.length ? ['', ...notes] : []),
     '',
     `holds timed per statement to the end of its transaction; a lock blocking writes longer than ${formatMs(report.windowThresholdMs)} needs a window`,
+    ...(report.lintPgVersion === null
+      ? []
+      : [`lint judged for ${describePgVersion(report.lintPgVersion)}`]),
     `staging ${report.staging.database}${report.staging.snapshotId ? ` (from snapshot ${report.staging.snapshotId})` : ''}; ${String(report.samples)} lock samples every ${String(report.sampleIntervalMs)} ms; ${formatMs(report.durationMs)} in all`,
   ].join('\n');
 }

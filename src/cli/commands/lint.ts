@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { PgVersionError, pgMajorSetting, resolvePgVersion } from '../../api/pg-version.js';
 import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { summariseFindings } from '../../safety/lint/finding.js';
@@ -26,6 +27,10 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
   const defaultLockTimeoutMs = durationFlag('lock-timeout', values['lock-timeout']);
   const defaultStatementTimeoutMs = durationFlag('statement-timeout', values['statement-timeout']);
   const include = ruleList('include', values.include);
+  const pgVersion = resolvePgVersion({
+    flag: pgVersionFlag(values['pg-version']),
+    config: config.lint.pgVersion,
+  });
 
   const migrations = await new DirectoryMigrationSource(directory).load();
   const fileTexts = new Map<string, string>();
@@ -36,6 +41,7 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     fileTexts,
     include,
     rules: config.lint.rules,
+    pgVersion: pgVersion.major,
   });
   const warningsAsErrors = values['warnings-as-errors'] ?? false;
   const summary = summariseFindings(findings, warningsAsErrors);
@@ -48,6 +54,7 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     fileTexts,
     baseDir: process.cwd(),
     version: packageVersion(),
+    pgVersion,
   });
   if (output !== '') io.stdout(output);
   return summary.ok ? ExitCode.ok : ExitCode.validation;
@@ -64,6 +71,17 @@ function formatFlag(value: string | undefined, json: boolean | undefined): LintF
   if (json === true && value !== 'json')
     throw new UsageError(`--json asks for --format json, not --format ${value}: give one of them`);
   return value;
+}
+
+/** `--pg-version 15` or `15.4`: a usage error naming the flag and the range otherwise. */
+function pgVersionFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return pgMajorSetting(value, '--pg-version');
+  } catch (err) {
+    if (err instanceof PgVersionError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 function durationFlag(flag: string, value: string | undefined): number | undefined {

@@ -1,10 +1,11 @@
+import { NEWEST_PG_MAJOR, PG_VERSION_RANGE } from '../../api/pg-version.js';
 import { defineCommand, GLOBAL_FLAGS } from '../command-spec.js';
 
 export const lintSpec = defineCommand({
   name: 'lint',
   summary: 'check migration SQL for locks, rewrites and breaking changes (no database needed)',
   usage: [
-    'lint [--migrations DIR] [--warnings-as-errors] [--include RULE[,RULE]] [--format human|json|sarif|github|gcc]',
+    'lint [--migrations DIR] [--pg-version MAJOR] [--warnings-as-errors] [--include RULE[,RULE]] [--format human|json|sarif|github|gcc]',
   ],
   details: [
     'Parses each up section with PostgreSQL\'s own parser. Silence a reviewed finding with "-- dbmigrate-lint: ignore <rule-id> <reason>" above the statement (docs/lint.md). Exits 3 on an error finding.',
@@ -24,6 +25,12 @@ export const lintSpec = defineCommand({
       description:
         'human; json (as --json); sarif (SARIF 2.1.0, for GitHub code scanning); github (workflow-command annotations); gcc (file:line:col: severity: message [rule], for editors)',
       defaultText: 'human',
+    },
+    'pg-version': {
+      type: 'string',
+      value: 'MAJOR',
+      description: `the PostgreSQL major version (${PG_VERSION_RANGE}) the migrations will run on: what rewrites, scans or exists changes between versions`,
+      defaultText: `lint.pgVersion in dbmigrate.json, else ${String(NEWEST_PG_MAJOR)}`,
     },
     'lock-timeout': {
       ...GLOBAL_FLAGS['lock-timeout'],

@@ -44,7 +44,7 @@ import { longIdentifiers, mayHoldLongIdentifier, MAX_IDENTIFIER_BYTES } from './
 import { locksTaken } from './locks.js';
 import { RepeatabilityCheck } from './robust-statements.js';
 import type { ParsedStatement } from './parser.js';
-import type { LintRuleId } from './rules.js';
+import { SET_NOT_NULL_HELP, type LintRuleId } from './rules.js';
 import type { SchemaFacts } from './schema-facts.js';
 import { defaultVolatility } from './volatility.js';
 
@@ -53,6 +53,8 @@ export interface RawFinding {
   readonly message: string;
   /** Byte offset in the section the finding points at; the statement's start when absent. */
   readonly at: number | undefined;
+  /** Advice for this finding when the catalogue's does not fit (it depends on the version). */
+  readonly help?: string | undefined;
 }
 
 export interface CheckerSettings {
@@ -68,13 +70,15 @@ export interface CheckerSettings {
   readonly statementTimeoutSource: string;
   /** Facts from earlier migrations of the set; the checker adds this migration's. */
   readonly facts: SchemaFacts;
+  /** The PostgreSQL major judged for (pg-version.ts): what rewrites, scans or exists depends on it. */
+  readonly pgVersion: number;
   /** File line of a byte offset in the section. */
   readonly lineOf: (byteOffset: number) => number;
   /** PostgreSQL's lexer, for what the parse tree no longer shows (identifiers as written). */
   readonly scan: (sql: string) => readonly ScanToken[];
 }
 
-type Report = (ruleId: LintRuleId, message: string, at?: number) => void;
+type Report = (ruleId: LintRuleId, message: string, at?: number, help?: string) => void;
 
 interface StatementScope {
   readonly report: Report;
@@ -110,6 +114,8 @@ export class MigrationChecker {
   /** `table\0constraint` added NOT VALID in this migration. */
   private readonly notValidHere = new Set<string>();
   private readonly repeatability = new RepeatabilityCheck();
+  /** Enum types created in this migration: ADD VALUE to them was allowed in a transaction before 12. */
+  private readonly newEnums = new Set<string>();
 
   constructor(private readonly settings: CheckerSettings) {
     this.lockTimeout = new SessionTimeout(
@@ -127,7 +133,7 @@ export class MigrationChecker {
   check(stmt: ParsedStatement): RawFinding[] {
     const findings: RawFinding[] = [];
     const scope: StatementScope = {
-      report: (ruleId, message, at) => findings.push({ ruleId, message, at }),
+      report: (ruleId, message, at, help) => findings.push({ ruleId, message, at, help }),
       at: (location) => (location === undefined || location < 0 ? undefined : stmt.base + location),
       inTransaction: this.settings.transactional || this.explicitBeginLine !== null,
       line: this.settings.lineOf(stmt.start),
@@ -154,6 +160,8 @@ export class MigrationChecker {
     else if ('AlterDomainStmt' in n) this.alterDomain(n.AlterDomainStmt, scope);
     else if ('CreateDomainStmt' in n) this.createDomain(n.CreateDomainStmt, scope);
     else if ('AlterEnumStmt' in n) this.alterEnum(n.AlterEnumStmt, scope);
+    else if ('CreateEnumStmt' in n)
+      this.newEnums.add(stringsOf(n.CreateEnumStmt.typeName).join('.'));
     else if ('TransactionStmt' in n) this.transaction(n.TransactionStmt, scope);
     else if ('VariableSetStmt' in n) this.setVariable(n.VariableSetStmt, scope);
     // Checked in every migration (it remembers constraints dropped IF EXISTS), reported only
@@ -180,6 +188,32 @@ export class MigrationChecker {
         stmt.start + id.offset,
       );
     return findings;
+  }
+
+  /** The PostgreSQL version judged for is older than `major`. */
+  private before(major: number): boolean {
+    return this.settings.pgVersion < major;
+  }
+
+  /** `PostgreSQL 11`, the version judged for, for messages. */
+  private get pg(): string {
+    return `PostgreSQL ${String(this.settings.pgVersion)}`;
+  }
+
+  /** requires-newer-postgres: `what` exists from PostgreSQL `major`; the server rejects it. */
+  private requiresNewer(
+    what: string,
+    major: number,
+    scope: StatementScope,
+    help: string,
+    at?: number,
+  ): void {
+    scope.report(
+      'requires-newer-postgres',
+      `${what} needs PostgreSQL ${String(major)}; linted for ${this.pg}, which rejects the statement`,
+      at,
+      help,
+    );
   }
 
   private isNew(r: RelationName): boolean {
@@ -359,7 +393,8 @@ export class MigrationChecker {
     const target = relationOf(s.relation);
     const what = target === undefined ? (s.name ?? '') : displayName(target);
     if (optionEnabled(s.params, 'concurrently')) {
-      if (scope.inTransaction)
+      if (this.before(12)) this.requiresNewer('REINDEX CONCURRENTLY', 12, scope, REINDEX_BEFORE_12);
+      else if (scope.inTransaction)
         scope.report(
           'concurrently-in-transaction',
           `REINDEX CONCURRENTLY ${what} cannot run inside a transaction block: ${this.whyInTransaction()}`,
@@ -372,7 +407,9 @@ export class MigrationChecker {
     }
     scope.report(
       'reindex-without-concurrently',
-      `REINDEX ${what} without CONCURRENTLY blocks writes to the table and reads that use the index while it rebuilds`,
+      `REINDEX ${what} without CONCURRENTLY blocks writes to the table and reads that use the index while it rebuilds${this.before(12) ? ` (${this.pg} has no REINDEX CONCURRENTLY)` : ''}`,
+      undefined,
+      this.before(12) ? REINDEX_BEFORE_12 : undefined,
     );
   }
 
@@ -432,6 +469,7 @@ export class MigrationChecker {
       const col = e.ColumnDef;
       const type = columnTypeOf(col.typeName);
       const constraints = constraintsOf(col);
+      this.generatedColumnVersion(constraints, scope);
       if (type !== undefined) {
         facts.setColumnType(rel.name, col.colname ?? '', type);
         const primaryKey =
@@ -477,6 +515,52 @@ export class MigrationChecker {
       );
   }
 
+  /** Generated columns came in 12 (STORED only); VIRTUAL, the default when STORED is not written, in 18. */
+  private generatedColumnVersion(constraints: readonly Constraint[], scope: StatementScope): void {
+    const generated = constraints.find((c) => c.contype === 'CONSTR_GENERATED');
+    if (generated === undefined) return;
+    const at = scope.at(generated.location);
+    if (this.before(12))
+      this.requiresNewer(
+        'a generated column (GENERATED ALWAYS AS …)',
+        12,
+        scope,
+        'Before PostgreSQL 12, fill the column from the application or a trigger.',
+        at,
+      );
+    else if (generated.generated_kind === 'v' && this.before(18))
+      this.requiresNewer(
+        'a VIRTUAL generated column (GENERATED ALWAYS AS (…) without STORED)',
+        18,
+        scope,
+        'Write STORED: before PostgreSQL 18 generated columns are stored, and STORED must be written. Added to an existing table, a stored generated column rewrites it (adding-field-with-volatile-default).',
+        at,
+      );
+  }
+
+  /**
+   * SET NOT NULL (or ADD CONSTRAINT … NOT NULL) on an existing table: a scan under ACCESS
+   * EXCLUSIVE unless a validated CHECK (col IS NOT NULL) proves it, which PostgreSQL uses from
+   * 12 on. The advice follows the version: 18 adds NOT NULL … NOT VALID.
+   */
+  private setNotNull(rel: RelationName, column: string, what: string, scope: StatementScope): void {
+    const proven = this.settings.facts.hasValidatedNotNullCheck(rel.name, column);
+    if (proven && !this.before(12)) return;
+    const why = proven
+      ? `${this.pg} scans even with the validated CHECK (${column} IS NOT NULL); it uses one to skip the scan only from PostgreSQL 12`
+      : `no validated CHECK (${column} IS NOT NULL) precedes it in this migration set`;
+    scope.report(
+      'set-not-null-without-check',
+      `${what} on existing table ${displayName(rel)} scans the whole table under ACCESS EXCLUSIVE: ${why}`,
+      undefined,
+      this.before(12)
+        ? SET_NOT_NULL_HELP.before12
+        : this.before(18)
+          ? SET_NOT_NULL_HELP.check
+          : SET_NOT_NULL_HELP.notValid,
+    );
+  }
+
   private recordNotNullCheck(table: string, c: Constraint, validated: boolean): string {
     const columns = notNullColumnsOf(c.raw_expr);
     // PostgreSQL names an unnamed CHECK <table>_<first column>_check.
@@ -512,11 +596,7 @@ export class MigrationChecker {
           this.alterColumnType(rel, column, def.ColumnDef, scope);
         break;
       case 'AT_SetNotNull':
-        if (existing && !facts.hasValidatedNotNullCheck(rel.name, column))
-          scope.report(
-            'set-not-null-without-check',
-            `ALTER COLUMN ${column} SET NOT NULL on existing table ${table} scans the whole table under ACCESS EXCLUSIVE: no validated CHECK (${column} IS NOT NULL) precedes it in this migration set`,
-          );
+        if (existing) this.setNotNull(rel, column, `ALTER COLUMN ${column} SET NOT NULL`, scope);
         break;
       case 'AT_DropNotNull':
         if (existing)
@@ -551,7 +631,9 @@ export class MigrationChecker {
       case 'AT_DetachPartition': {
         const concurrent =
           def !== undefined && 'PartitionCmd' in def && def.PartitionCmd.concurrent === true;
-        if (concurrent && scope.inTransaction)
+        if (concurrent && this.before(14))
+          this.requiresNewer('DETACH PARTITION … CONCURRENTLY', 14, scope, DETACH_BEFORE_14);
+        else if (concurrent && scope.inTransaction)
           scope.report(
             'concurrently-in-transaction',
             `DETACH PARTITION … CONCURRENTLY cannot run inside a transaction block: ${this.whyInTransaction()}`,
@@ -559,13 +641,22 @@ export class MigrationChecker {
         else if (!concurrent && existing)
           scope.report(
             'require-concurrent-partition-detach',
-            `DETACH PARTITION on ${table} without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent, blocking reads and writes`,
+            `DETACH PARTITION on ${table} without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent, blocking reads and writes${this.before(14) ? ` (${this.pg} has no DETACH PARTITION … CONCURRENTLY)` : ''}`,
+            undefined,
+            this.before(14) ? DETACH_BEFORE_14 : undefined,
           );
         break;
       }
       default: {
         const rewrite = cmd.subtype === undefined ? undefined : REWRITING_SUBTYPES[cmd.subtype];
-        if (rewrite !== undefined && existing)
+        if (cmd.subtype === 'AT_SetAccessMethod' && this.before(15))
+          this.requiresNewer(
+            'ALTER TABLE … SET ACCESS METHOD',
+            15,
+            scope,
+            'Before PostgreSQL 15 a table changes access method only by being copied: create the new table with USING <method>, copy the rows over and switch (expand/contract).',
+          );
+        else if (rewrite !== undefined && existing)
           scope.report(
             'table-rewrite',
             `ALTER TABLE ${table} ${rewrite} rewrites the whole table under ACCESS EXCLUSIVE`,
@@ -585,6 +676,7 @@ export class MigrationChecker {
       this.settings.facts.setColumnType(rel.name, name, type);
       this.columnStyle(rel, col, type, scope, pk !== undefined);
     }
+    this.generatedColumnVersion(constraints, scope);
     for (const c of constraints)
       if (c.contype === 'CONSTR_CHECK') this.recordNotNullCheck(rel.name, c, true);
     if (this.isNew(rel)) return;
@@ -594,15 +686,19 @@ export class MigrationChecker {
     const generated = has('CONSTR_GENERATED');
     const identity = has('CONSTR_IDENTITY');
     const serial = type !== undefined && SERIAL_TYPES.has(type.name);
-    const volatile = (why: string): void => {
+    const volatile = (why: string, help?: string): void => {
       scope.report(
         'adding-field-with-volatile-default',
         `ADD COLUMN ${name} on existing table ${table}: ${why}, so every row is rewritten under ACCESS EXCLUSIVE`,
         at,
+        help,
       );
     };
-    if (generated) volatile('a stored generated column is computed for every existing row');
-    else if (identity) volatile('an identity column fills every existing row from its sequence');
+    // A VIRTUAL one (PostgreSQL 18) is computed when read: nothing is written to the rows.
+    if (generated) {
+      if (generated.generated_kind !== 'v')
+        volatile('a stored generated column is computed for every existing row');
+    } else if (identity) volatile('an identity column fills every existing row from its sequence');
     else if (serial) volatile(`a ${type.name} column fills every existing row from nextval()`);
     else if (dflt) {
       const v = defaultVolatility(dflt.raw_expr);
@@ -610,6 +706,12 @@ export class MigrationChecker {
       else if (v.kind === 'unknown')
         volatile(
           `DEFAULT calls ${v.fn}(), which is not a known non-volatile built-in (if it is IMMUTABLE or STABLE there is no rewrite: ignore this finding)`,
+        );
+      // PostgreSQL 11 stores a non-volatile default once in the catalog; before, every row got it.
+      else if (this.before(11) && !isNullConstant(dflt.raw_expr))
+        volatile(
+          `before PostgreSQL 11 a DEFAULT, even a constant one, is written into every existing row (linted for ${this.pg})`,
+          DEFAULT_BEFORE_11,
         );
     }
     const notNull = has('CONSTR_NOTNULL') !== undefined || pk !== undefined;
@@ -718,6 +820,30 @@ export class MigrationChecker {
             at,
           );
         break;
+      case 'CONSTR_NOTNULL': {
+        const columns = stringsOf(c.keys);
+        if (this.before(18)) {
+          this.requiresNewer(
+            notValid
+              ? 'ADD CONSTRAINT … NOT NULL … NOT VALID'
+              : 'ADD CONSTRAINT … NOT NULL (a NOT NULL table constraint)',
+            18,
+            scope,
+            `Before PostgreSQL 18: ${this.before(12) ? SET_NOT_NULL_HELP.before12 : SET_NOT_NULL_HELP.check}`,
+            at,
+          );
+          break;
+        }
+        // Checked before it is recorded: a validated NOT NULL proves itself only once added.
+        if (existing && !notValid)
+          for (const col of columns)
+            this.setNotNull(rel, col, `ADD CONSTRAINT ${c.conname ?? ''} NOT NULL ${col}`, scope);
+        // PostgreSQL names an unnamed one <table>_<column>_not_null.
+        const name = c.conname ?? `${rel.name}_${columns[0] ?? ''}_not_null`;
+        this.settings.facts.addNotNullCheck(rel.name, name, columns, !notValid);
+        if (existing && notValid) this.notValidHere.add(`${rel.name}\u0000${name}`);
+        break;
+      }
       case 'CONSTR_EXCLUSION':
         if (existing)
           scope.report(
@@ -805,9 +931,22 @@ export class MigrationChecker {
   }
 
   private alterEnum(s: AlterEnumStmt, scope: StatementScope): void {
+    const type = stringsOf(s.typeName).join('.');
+    if (
+      s.newVal !== undefined &&
+      s.oldVal === undefined &&
+      scope.inTransaction &&
+      this.before(12) &&
+      !this.newEnums.has(type)
+    )
+      this.requiresNewer(
+        'ALTER TYPE … ADD VALUE inside a transaction block',
+        12,
+        scope,
+        'Before PostgreSQL 12, ADD VALUE runs only outside a transaction block (unless the type was created in the same one): put it in its own migration with `-- dbmigrate:transaction=false`.',
+      );
     // RENAME VALUE has oldVal and no newValNeighbor: it moves nothing.
     if (s.newVal === undefined || s.oldVal !== undefined || s.newValNeighbor !== undefined) return;
-    const type = stringsOf(s.typeName).join('.');
     scope.report(
       'require-enum-value-ordering',
       `ALTER TYPE ${type} ADD VALUE '${s.newVal}' without BEFORE or AFTER appends it as the greatest value of ${type}, which comparisons and ORDER BY on its columns then see`,
@@ -848,6 +987,20 @@ class SessionTimeout {
     this.ms = zero ? 0 : 1;
     if (zero) this.source = `SET ${this.name} = 0 at line ${line}`;
   }
+}
+
+const REINDEX_BEFORE_12 =
+  'PostgreSQL before 12 has no REINDEX CONCURRENTLY: build a replacement with CREATE INDEX CONCURRENTLY new_idx (same definition), then DROP INDEX CONCURRENTLY the old one and ALTER INDEX new_idx RENAME TO the old name, in a migration with `-- dbmigrate:transaction=false`. An index behind a constraint needs ADD CONSTRAINT … USING INDEX instead of the drop.';
+
+const DETACH_BEFORE_14 =
+  'PostgreSQL before 14 has no DETACH PARTITION … CONCURRENTLY: detach in a maintenance window (`-- dbmigrate:window=required`) with a short lock_timeout, and ignore this finding with the reason; or leave the partition attached and stop writing to it.';
+
+const DEFAULT_BEFORE_11 =
+  'Before PostgreSQL 11 every DEFAULT on ADD COLUMN rewrites the table: add the column nullable without a default, ALTER COLUMN … SET DEFAULT for new rows (no rewrite), backfill existing rows in batches, then add NOT NULL (see set-not-null-without-check). From PostgreSQL 11 a non-volatile default needs no rewrite.';
+
+/** `DEFAULT NULL`: no value to write, on any version. */
+function isNullConstant(expr: Node | undefined): boolean {
+  return expr !== undefined && 'A_Const' in expr && expr.A_Const.isnull === true;
 }
 
 /** Type changes PostgreSQL makes without rewriting the table (binary-compatible). */

@@ -1,3 +1,4 @@
+import { NEWEST_PG_MAJOR } from '../../api/pg-version.js';
 import { DEFAULTS, type LintRuleSettings } from '../../api/settings.js';
 import { compareMigrationIds, type Migration } from '../../engine/migration.js';
 import { withSqlParser } from '../../engine/sql-parser.js';
@@ -40,6 +41,11 @@ export interface LintContext {
    * error turns an opt-in rule on. An unknown rule ID throws.
    */
   readonly rules?: LintRuleSettings | undefined;
+  /**
+   * The PostgreSQL major to judge for (src/api/pg-version.ts resolves it); the newest the
+   * parser knows when absent.
+   */
+  readonly pgVersion?: number | undefined;
 }
 
 export interface LintOptions {
@@ -51,6 +57,8 @@ export interface LintOptions {
   readonly include?: readonly string[] | undefined;
   /** Per-rule settings (dbmigrate.json `lint.rules`), as in LintContext. */
   readonly rules?: LintRuleSettings | undefined;
+  /** The PostgreSQL major to judge for, as in LintContext. */
+  readonly pgVersion?: number | undefined;
 }
 
 /**
@@ -87,6 +95,7 @@ export async function lintMigrations(
           defaultStatementTimeoutMs: options.defaultStatementTimeoutMs,
           fileText: options.fileTexts?.get(m.file),
           facts,
+          pgVersion: options.pgVersion,
         },
         selection,
       );
@@ -129,12 +138,19 @@ function lintWithFacts(
         ? 'the header directive statement_timeout=0'
         : 'no statement_timeout directive, and the default statement_timeout is 0 (none)',
     facts,
+    pgVersion: context.pgVersion ?? NEWEST_PG_MAJOR,
     lineOf: (offset) => section.position(offset).line,
     scan: (sql) => context.parser.scan(sql),
   });
 
   const findings: LintFinding[] = [];
-  const add = (ruleId: LintRuleId, message: string, at: number, statement: string): void => {
+  const add = (
+    ruleId: LintRuleId,
+    message: string,
+    at: number,
+    statement: string,
+    help?: string,
+  ): void => {
     const rule = lintRule(ruleId);
     const { line, column } = section.position(at);
     findings.push({
@@ -145,7 +161,7 @@ function lintWithFacts(
       column,
       statement: abbreviate(statement),
       message,
-      help: rule.help,
+      help: help ?? rule.help,
     });
   };
 
@@ -173,7 +189,7 @@ function lintWithFacts(
     for (const f of checker.check(event.stmt)) {
       if (!selection.enabled(f.ruleId)) continue;
       if (ignores.suppresses(f.ruleId, ignored)) continue;
-      add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text);
+      add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text, f.help);
     }
   }
 

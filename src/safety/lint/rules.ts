@@ -17,6 +17,20 @@ export interface LintRule {
 
 const CONCURRENT_HEADER = 'put it in its own migration with `-- dbmigrate:transaction=false`';
 
+/**
+ * set-not-null-without-check's advice, by what the version linted for offers: PostgreSQL 18
+ * adds NOT NULL constraints NOT VALID; from 12 a validated CHECK lets SET NOT NULL skip its
+ * scan; before 12 nothing does.
+ */
+export const SET_NOT_NULL_HELP = {
+  notValid:
+    'On PostgreSQL 18+: ALTER TABLE … ADD CONSTRAINT c NOT NULL col NOT VALID (brief lock, new rows checked), then VALIDATE CONSTRAINT c in a later migration (or later in this one when it is transaction=false): validation scans under SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes, and leaves the column NOT NULL. The CHECK (col IS NOT NULL) route below works too.',
+  check:
+    'First ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT c (in a later migration, or earlier in this one when it is transaction=false); SET NOT NULL then skips the scan (PostgreSQL 12+), and the CHECK can be dropped afterwards.',
+  before12:
+    'Before PostgreSQL 12, SET NOT NULL scans the whole table under ACCESS EXCLUSIVE even when a validated CHECK (col IS NOT NULL) proves it: keep the validated CHECK instead of NOT NULL until the server is upgraded, or run SET NOT NULL in a maintenance window (`-- dbmigrate:window=required`) and ignore this finding with the reason.',
+} as const;
+
 export const LINT_RULES = [
   {
     id: 'syntax-error',
@@ -73,7 +87,7 @@ export const LINT_RULES = [
     id: 'reindex-without-concurrently',
     severity: 'error',
     title: 'REINDEX without CONCURRENTLY',
-    help: `Use REINDEX … CONCURRENTLY and ${CONCURRENT_HEADER}.`,
+    help: `Use REINDEX … CONCURRENTLY (PostgreSQL 12+) and ${CONCURRENT_HEADER}.`,
     lock: 'SHARE on the table (blocks writes), ACCESS EXCLUSIVE on each index (blocks reads that use it)',
   },
   {
@@ -96,14 +110,15 @@ export const LINT_RULES = [
     severity: 'error',
     title:
       'ALTER COLUMN … SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL)',
-    help: 'First ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT c (in a later migration, or earlier in this one when it is transaction=false); SET NOT NULL then skips the scan (PostgreSQL 12+), and the CHECK can be dropped afterwards.',
+    // The catalogue's text covers every version; a finding carries the advice for its own.
+    help: `${SET_NOT_NULL_HELP.check} On PostgreSQL 18+, ADD CONSTRAINT c NOT NULL col NOT VALID, then VALIDATE CONSTRAINT c, needs no CHECK. Before 12 no CHECK helps: SET NOT NULL always scans.`,
     lock: 'ACCESS EXCLUSIVE for a full table scan',
   },
   {
     id: 'adding-field-with-volatile-default',
     severity: 'error',
     title:
-      'ADD COLUMN with a volatile default, a serial/identity column or a stored generated column on an existing table',
+      'ADD COLUMN with a volatile default, a serial/identity column or a stored generated column on an existing table (before PostgreSQL 11: any default)',
     help: 'Add the column without the default (or with a constant one; non-volatile defaults need no rewrite since PostgreSQL 11), ALTER COLUMN … SET DEFAULT for new rows, then backfill existing rows in batches.',
     lock: 'ACCESS EXCLUSIVE for a full table rewrite',
   },
@@ -226,6 +241,14 @@ export const LINT_RULES = [
     title:
       'a column defined, listed or assigned twice in one statement (CREATE TABLE, a view or CREATE TABLE AS, INSERT, UPDATE, ON CONFLICT, MERGE)',
     help: 'Name each column once: PostgreSQL refuses the statement when it runs ("column … specified more than once", "multiple assignments to same column"), and in a transaction=false migration the statements before it stay applied. Assigning different elements or fields of one column (`set a[1] = …, a[2] = …`) is fine.',
+    lock: '-',
+  },
+  {
+    id: 'requires-newer-postgres',
+    severity: 'error',
+    title:
+      'a statement or option the PostgreSQL version linted for does not have, so the server rejects it (REINDEX CONCURRENTLY before 12, DETACH PARTITION … CONCURRENTLY before 14, NOT NULL … NOT VALID before 18 …)',
+    help: 'Use the older form the finding names, or lint for the version production runs (`--pg-version`, dbmigrate.json lint.pgVersion; with a database connection, the server says): the statement fails there, and in a transaction=false migration the statements before it stay applied.',
     lock: '-',
   },
   {

@@ -12,6 +12,7 @@ import type { ExecutionObserver } from '../../engine/executor.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
 import { waitForWindow } from '../window/window.js';
+import { describePgVersion } from '../../api/pg-version.js';
 import { judgeDryRun, lintPending, touchedRelations } from './steps.js';
 
 export type SafeStep =
@@ -170,8 +171,13 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
           rules: settings.lintRules,
           lockTimeoutMs: settings.lockTimeoutMs,
           statementTimeoutMs: settings.statementTimeoutMs,
+          pgVersion: settings.lintPgVersion,
+          databaseUrl: options.databaseUrl,
         });
-        return { ok: verdict.ok, detail: verdict.detail };
+        return {
+          ok: verdict.ok,
+          detail: `${verdict.detail} (judged for ${describePgVersion(verdict.pgVersion)})`,
+        };
       }))
     ) {
       return finish('lint');

@@ -3,16 +3,20 @@
  * sequence, the operator's reconciler calls one per phase. Each takes typed input and returns
  * a typed outcome, so neither driver re-derives a verdict on its own.
  */
+import { resolvePgVersion, type PgVersion } from '../../api/pg-version.js';
 import type { LintRuleSettings } from '../../api/settings.js';
 import type { Migration } from '../../engine/migration.js';
 import type { MigrationImpact } from '../dryrun/impact.js';
 import { lintMigrations } from '../lint/linter.js';
+import { liveLintContextAt } from '../lint/live-facts.js';
 import { lintVerdict, type LintFindingRef, type LintPolicy, type LintVerdict } from './choices.js';
 
 /**
  * Lints the whole set (later files see earlier ones' tables) and judges the pending ones, with
  * the project's per-rule severities (`settings.lintRules`): a rule set to error blocks like any
- * error, one set to off or warning does not.
+ * error, one set to off or warning does not. With `databaseUrl` (the target: apply --safe, the
+ * operator) the rules are judged for that server's PostgreSQL version unless `pgVersion` names
+ * one.
  */
 export async function lintPending(
   migrations: readonly Migration[],
@@ -23,9 +27,21 @@ export async function lintPending(
     /** The runner's lock_timeout and statement_timeout, which the timeout rules judge by. */
     readonly lockTimeoutMs?: number | undefined;
     readonly statementTimeoutMs?: number | undefined;
+    /** The project's PostgreSQL version for the linter (dbmigrate.json lint.pgVersion). */
+    readonly pgVersion?: number | undefined;
+    /** The database the migrations are for: its server's version is used when none is given. */
+    readonly databaseUrl?: string | undefined;
   } = {},
-): Promise<LintVerdict & { readonly findings: readonly LintFindingRef[] }> {
-  if (policy === 'off') return { ...lintVerdict([], 'off'), findings: [] };
+): Promise<
+  LintVerdict & { readonly findings: readonly LintFindingRef[]; readonly pgVersion: PgVersion }
+> {
+  const explicit = { config: options.pgVersion };
+  if (policy === 'off')
+    return { ...lintVerdict([], 'off'), findings: [], pgVersion: resolvePgVersion(explicit) };
+  const pgVersion =
+    options.databaseUrl === undefined || options.pgVersion !== undefined
+      ? resolvePgVersion(explicit)
+      : (await liveLintContextAt(options.databaseUrl, explicit)).pgVersion;
   const pending = new Map(
     migrations.filter((m) => pendingIds.includes(m.id)).map((m) => [m.file, m.id]),
   );
@@ -33,6 +49,7 @@ export async function lintPending(
     rules: options.rules,
     defaultLockTimeoutMs: options.lockTimeoutMs,
     defaultStatementTimeoutMs: options.statementTimeoutMs,
+    pgVersion: pgVersion.major,
   });
   const findings = linted.flatMap((f) => {
     const id = pending.get(f.file);
@@ -40,7 +57,7 @@ export async function lintPending(
       ? []
       : [{ migration: id, file: f.file, line: f.line, ruleId: f.ruleId, severity: f.severity }];
   });
-  return { ...lintVerdict(findings, policy), findings };
+  return { ...lintVerdict(findings, policy), findings, pgVersion };
 }
 
 /** The lint verdict of a dry-run, which linted each migration it applied. */
