@@ -2,7 +2,7 @@ import { migrationChecksum } from './checksum.js';
 import { MAX_DURATION_MS, parseDurationMs } from './duration.js';
 import { MigrationParseError } from './errors.js';
 import type { StatementSplitter } from './statement-splitter.js';
-import { MigrationDirectivesSchema, type Migration, type SqlSection } from './migration.js';
+import type { Migration, MigrationDirectives, SqlSection } from './migration.js';
 
 const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
 const UP_MARKER = /^--\s*migrate:up\s*$/i;
@@ -33,7 +33,11 @@ export function parseMigrationFile(
     );
   }
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  const raw: Record<string, unknown> = {};
+  const directives: Mutable<MigrationDirectives> = {
+    transaction: true,
+    depends: [],
+    window: 'none',
+  };
   let upLine: number | null = null;
   let downLine: number | null = null;
 
@@ -73,7 +77,7 @@ export function parseMigrationFile(
     }
     const directive = DIRECTIVE.exec(trimmed);
     if (directive) {
-      parseDirectiveLine(file, lineNo, directive[1] ?? '', raw);
+      parseDirectiveLine(file, lineNo, directive[1] ?? '', directives);
     } else if (trimmed !== '' && !trimmed.startsWith('--')) {
       throw new MigrationParseError(
         file,
@@ -90,10 +94,6 @@ export function parseMigrationFile(
     throw new MigrationParseError(file, upLine, 'the up section is empty');
   const down = downLine === null ? null : section(lines, downLine, lines.length + 1, splitter);
 
-  const parsed = MigrationDirectivesSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new MigrationParseError(file, 1, `bad header directive: ${parsed.error.message}`);
-  }
   let checksum: string | undefined;
   return {
     id: nameMatch[1],
@@ -101,7 +101,7 @@ export function parseMigrationFile(
     file,
     up,
     down: down && down.statements.length > 0 ? down : null,
-    directives: parsed.data,
+    directives,
     // Hashed when first read: `lint` never reads it, and so never loads node:crypto.
     get checksum(): string {
       checksum ??= migrationChecksum(up.sql);
@@ -121,11 +121,13 @@ function section(
   return { sql, startLine, statements: splitter.split(sql, startLine) };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 function parseDirectiveLine(
   file: string,
   line: number,
   body: string,
-  into: Record<string, unknown>,
+  into: Mutable<MigrationDirectives>,
 ): void {
   for (const pair of body.trim().split(/\s+/).filter(Boolean)) {
     const eq = pair.indexOf('=');
@@ -146,31 +148,32 @@ function parseDirectiveLine(
     switch (key) {
       case 'transaction':
         if (value !== 'true' && value !== 'false') fail('must be true or false');
-        into['transaction'] = value === 'true';
+        into.transaction = value === 'true';
         break;
       case 'depends': {
         const ids = value.split(',').filter(Boolean);
         if (ids.length === 0 || ids.some((id) => !/^\d+$/.test(id)))
           fail('must be a comma-separated list of migration IDs, e.g. depends=0003,0005');
-        into['depends'] = [...((into['depends'] as string[] | undefined) ?? []), ...ids];
+        into.depends = [...into.depends, ...ids];
         break;
       }
       case 'lock_timeout':
       case 'statement_timeout': {
         const ms = parseDurationMs(value);
-        if (ms === null) fail('must be a duration such as 500ms, 5s or 2min');
-        if ((ms ?? 0) > MAX_DURATION_MS) fail('is longer than PostgreSQL allows (about 24 days)');
-        into[key === 'lock_timeout' ? 'lockTimeoutMs' : 'statementTimeoutMs'] = ms;
+        if (ms === null) return fail('must be a duration such as 500ms, 5s or 2min');
+        if (ms > MAX_DURATION_MS) fail('is longer than PostgreSQL allows (about 24 days)');
+        if (key === 'lock_timeout') into.lockTimeoutMs = ms;
+        else into.statementTimeoutMs = ms;
         break;
       }
       case 'lock_retries':
         if (!/^\d+$/.test(value) || Number(value) > 100)
           fail('must be a whole number from 0 to 100');
-        into['lockRetries'] = Number(value);
+        into.lockRetries = Number(value);
         break;
       case 'window':
-        if (value !== 'required' && value !== 'none') fail('must be required or none');
-        into['window'] = value;
+        if (value !== 'required' && value !== 'none') return fail('must be required or none');
+        into.window = value;
         break;
       default:
         fail(

@@ -1,20 +1,21 @@
 import type { SqlStatement } from './sql-splitter.js';
-import { z } from 'zod';
-
-/** Header directives of a migration file (`-- dbmigrate:key=value`). */
-export const MigrationDirectivesSchema = z.object({
+/**
+ * Header directives of a migration file (`-- dbmigrate:key=value`). A plain type, checked by
+ * the header parser value by value (migration-file.ts): every command reads every file's
+ * header, and a schema library is not worth its start-up there.
+ */
+export interface MigrationDirectives {
   /** false for statements PostgreSQL refuses inside a transaction (CREATE INDEX CONCURRENTLY). */
-  transaction: z.boolean().default(true),
+  readonly transaction: boolean;
   /** IDs this migration needs besides the one before it. */
-  depends: z.array(z.string()).default([]),
-  lockTimeoutMs: z.number().int().nonnegative().optional(),
-  statementTimeoutMs: z.number().int().nonnegative().optional(),
+  readonly depends: readonly string[];
+  readonly lockTimeoutMs?: number | undefined;
+  readonly statementTimeoutMs?: number | undefined;
   /** How often a lock_timeout failure is retried before giving up. */
-  lockRetries: z.number().int().nonnegative().optional(),
+  readonly lockRetries?: number | undefined;
   /** `required` marks a migration that may only run inside a maintenance window. */
-  window: z.enum(['required', 'none']).default('none'),
-});
-export type MigrationDirectives = z.infer<typeof MigrationDirectivesSchema>;
+  readonly window: 'required' | 'none';
+}
 
 /** SQL text and the file line it starts on. */
 export interface SqlText {
