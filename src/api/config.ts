@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { ConfigError } from './config-file.js';
 import { HealthConfigSchema } from './health-config.js';
 import { PG_VERSION_RANGE, PgVersionError, pgMajorSetting } from './pg-version.js';
 import { DEFAULTS, type LintRuleSetting, type SettingsInput } from './settings.js';
@@ -177,14 +177,8 @@ export const DbmigrateConfigSchema = z
   .strict();
 export type DbmigrateConfig = z.infer<typeof DbmigrateConfigSchema>;
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_ERROR';
-
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
-}
+// Where a file is read and defaults are known without building this schema.
+export { ConfigError, loadConfig } from './config-file.js';
 
 /** Parses a config object; errors name the file and the field path. */
 export function parseConfig(value: unknown, file: string): DbmigrateConfig {
@@ -195,24 +189,6 @@ export function parseConfig(value: unknown, file: string): DbmigrateConfig {
     );
   }
   return parsed.data;
-}
-
-/** Reads `file`; a missing file gives the defaults only when `optional`. */
-export async function loadConfig(file: string, optional: boolean): Promise<DbmigrateConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return parseConfig({}, file);
-    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  return parseConfig(json, file);
 }
 
 /** The run settings dbmigrate.json decides (flags may override them). */

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type DbmigrateConfig } from '../api/config.js';
+import type { DbmigrateConfig } from '../api/config.js';
+import { ConfigError, loadConfig } from '../api/config-file.js';
 import { lintRuleSettingProblems } from '../safety/lint/rules.js';
 import type { CommandIo } from './context.js';
 import { suggestName } from './nearest.js';

@@ -6,9 +6,8 @@ export {
   type LintContext,
   type LintOptions,
 } from './linter.js';
+export { LintFindingSchema, LintSeveritySchema } from './finding-schema.js';
 export {
-  LintFindingSchema,
-  LintSeveritySchema,
   summariseFindings,
   type LintFinding,
   type LintSeverity,

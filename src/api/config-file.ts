@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import type { DbmigrateConfig } from './config.js';
+import { DEFAULT_CONFIG } from './config-defaults.js';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_ERROR';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads `file`; a missing file gives the defaults only when `optional`. The schema (config.ts,
+ * zod) is loaded only to check a file that exists: building it costs a CLI start more than a
+ * lint of ten migrations, and without a file the defaults are known (config-defaults.ts).
+ */
+export async function loadConfig(file: string, optional: boolean): Promise<DbmigrateConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT')
+      return structuredClone(DEFAULT_CONFIG);
+    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const { parseConfig } = await import('./config.js');
+  return parseConfig(json, file);
+}
