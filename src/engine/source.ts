@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigrationParseError, MigrationSourceError } from './errors.js';
@@ -92,7 +93,8 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
  * into U+FFFD and applied.
  */
 export function decodeUtf8(file: string, bytes: Buffer): string {
-  const bad = firstInvalidUtf8(bytes);
+  // Node's native check first: the byte-by-byte scan below only has to find where.
+  const bad = isUtf8(bytes) ? -1 : firstInvalidUtf8(bytes);
   if (bad !== -1) {
     let line = 1;
     for (let i = 0; i < bad; i++) if (bytes[i] === 0x0a) line++;
