@@ -44,6 +44,8 @@ test: setup build
 	  DBM_SHELLCHECK="$$(bash hack/shellcheck.sh)" DBM_PROMTOOL_BIN="$$(bash hack/promtool.sh)" \
 	  DBM_SQUAWK="$$(bash hack/squawk.sh)" DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
 
+## bench-engine: dbmigrate's apply, start-up and status beside dbmate (Go, built once by
+## hack/dbmate.sh), node-pg-migrate and raw psql (a few minutes)
 bench-engine: setup build
 	node dist/bench/engine/run.js
 

@@ -1,4 +1,5 @@
-// Timing child processes from the outside: wall time from spawn to exit, as a user sees it.
+// Timing child processes from the outside: wall time from spawn to exit, as a user sees it, and
+// on request peak resident memory (GNU time's %M, the kernel's maxrss of the child).
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
@@ -7,13 +8,19 @@ export interface Invocation {
   readonly args: readonly string[];
   readonly cwd: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Run under /usr/bin/time for the peak resident memory (adds its own fork to the wall time). */
+  readonly rss?: boolean;
 }
 
 export interface Timed {
   readonly ms: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** Peak resident memory in KiB, when asked for. */
+  readonly maxRssKb?: number;
 }
+
+const RSS_MARK = 'dbm-bench-maxrss=';
 
 function tail(text: string, lines = 20): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -21,8 +28,11 @@ function tail(text: string, lines = 20): string {
 
 /** Runs one process to completion and times it; a non-zero exit is an error, not a figure. */
 export function timeRun(run: Invocation): Timed {
+  const [command, args] = run.rss
+    ? ['/usr/bin/time', ['-f', `${RSS_MARK}%M`, run.command, ...run.args]]
+    : [run.command, run.args];
   const start = performance.now();
-  const result = spawnSync(run.command, [...run.args], {
+  const result = spawnSync(command, [...args], {
     cwd: run.cwd,
     env: run.env ?? process.env,
     encoding: 'utf8',
@@ -36,7 +46,12 @@ export function timeRun(run: Invocation): Timed {
         `stdout:\n${tail(result.stdout)}\nstderr:\n${tail(result.stderr)}`,
     );
   }
-  return { ms, stdout: result.stdout, stderr: result.stderr };
+  if (!run.rss) return { ms, stdout: result.stdout, stderr: result.stderr };
+  const at = result.stderr.lastIndexOf(RSS_MARK);
+  const maxRssKb = at < 0 ? Number.NaN : Number.parseInt(result.stderr.slice(at + RSS_MARK.length));
+  if (!Number.isFinite(maxRssKb))
+    throw new Error(`no peak memory from /usr/bin/time: ${tail(result.stderr)}`);
+  return { ms, stdout: result.stdout, stderr: result.stderr.slice(0, at), maxRssKb };
 }
 
 export interface Summary {

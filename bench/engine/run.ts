@@ -1,12 +1,14 @@
 // The engine and CLI benchmark (docs/benchmarks.md, section "engine"): dbmigrate next to
-// node-pg-migrate and raw psql on the same generated migrations, each run on a fresh database.
+// dbmate (Go; built once by hack/dbmate.sh, or DBM_DBMATE_BIN), node-pg-migrate and raw psql on
+// the same generated migrations, each run on a fresh database.
 //
 //   npm run build && node dist/bench/engine/run.js [--repeat 3] [--runs 10]
 //
 // Measures, in one run: apply of --count (200) migrations (median and min of --repeat runs),
-// start-up (`--help`, median of --runs), and with --status-count (1,000) applied: the apply
-// itself, `status` / `status --json` (median of --runs); then an in-process breakdown of where
-// apply and status spend their time (probe.ts).
+// start-up (`--help`, and Node's own `node -e ''`, median of --runs), and with --status-count
+// (1,000) applied: the apply itself, `status` / `status --json` beside `dbmate status` (wall
+// time and peak memory, median of --runs); then an in-process breakdown of where apply and
+// status spend their time (probe.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -19,9 +21,19 @@ import { ms, perMigration, table, writeSection } from './markdown.js';
 import { median, summarize, timeRun, type Invocation, type Summary } from './measure.js';
 import type { Probe } from './probe.js';
 import { countFlag } from '../shared/flags.js';
+import { cachedTool } from '../../tools/cached-tool.js';
 
-const TARGET_START_MS = 120;
-const TARGET_STATUS_MS = 100;
+// Issue 15's targets. Its wall-time figures were taken where bare Node starts in about 40 ms;
+// they are judged here scaled by Node's own start measured in the same run, and beside dbmate.
+const ISSUE_NODE_START_MS = 40;
+/** `dbmigrate --help` within this factor of bare `node -e ''`. */
+const TARGET_START_RATIO = 1.2;
+const TARGET_STATUS_MS = 80;
+/** `status` within this factor of dbmate's, a Go binary's. */
+const TARGET_STATUS_VS_DBMATE = 4;
+const TARGET_STATUS_MB = 60;
+/** Apply of --count migrations within this factor of dbmate's. */
+const TARGET_APPLY_VS_DBMATE = 1.1;
 const TARGET_OVERHEAD_MS = 1;
 
 const { values: flags } = parseArgs({
@@ -79,6 +91,7 @@ const probeScript = join(root, 'dist/bench/engine/probe.js');
 for (const required of [cliMain, cliBundle, npmBin, probeScript]) {
   if (!existsSync(required)) throw new Error(`${required} is missing: run npm ci && npm run build`);
 }
+const dbmate = cachedTool('DBM_DBMATE_BIN', join(root, 'hack/dbmate.sh'), 'dbmate');
 
 function progress(message: string): void {
   process.stderr.write(`bench:engine: ${message}\n`);
@@ -126,6 +139,20 @@ const nodePgMigrateUp = (perMigrationTransaction: boolean) =>
     env: withUrl(url),
   }));
 
+/** dbmate's own driver (lib/pq) asks for TLS unless told not to; the others do not. */
+function dbmateEnv(url: string): NodeJS.ProcessEnv {
+  const withoutTls = new URL(url);
+  withoutTls.searchParams.set('sslmode', 'disable');
+  return { ...withUrl(withoutTls.toString()), DBMATE_NO_DUMP_SCHEMA: 'true' };
+}
+
+const dbmateUp = single((set, url) => ({
+  command: dbmate,
+  args: ['--no-dump-schema', '--migrations-dir', set.dbmigrateDir, 'up'],
+  cwd: root,
+  env: dbmateEnv(url),
+}));
+
 const psql = (url: string, ...args: string[]): Invocation => ({
   command: 'psql',
   args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, ...args],
@@ -142,6 +169,11 @@ const RUNNERS: readonly Runner[] = [
     key: 'dbmigrate-bundle',
     label: '`dbmigrate apply` (bundled bin, dist/cli/dbmigrate.js)',
     apply: dbmigrateApply(cliBundle),
+  },
+  {
+    key: 'dbmate',
+    label: 'dbmate 2.28.0 `--no-dump-schema up` (Go; a transaction per migration)',
+    apply: dbmateUp,
   },
   {
     key: 'npm-each',
@@ -175,20 +207,33 @@ function runner(key: string): Runner {
   return found;
 }
 
-/** Runs each command once per round, interleaved so that machine noise hits all alike. */
+/** Wall time of a command's runs, and the median of their peak resident memory. */
+interface Measured extends Summary {
+  readonly rssMb: number;
+}
+
+/**
+ * Runs each command once per round, interleaved so that machine noise hits all alike, each
+ * under /usr/bin/time for its peak memory.
+ */
 function interleaved(
   commands: Readonly<Record<string, Invocation>>,
   rounds: number,
   warm: number,
-): Record<string, Summary> {
+): Record<string, Measured> {
   const samples: Record<string, number[]> = {};
+  const rss: Record<string, number[]> = {};
   for (let round = 0; round < warm + rounds; round++) {
     for (const [key, invocation] of Object.entries(commands)) {
-      const { ms: took } = timeRun(invocation);
-      if (round >= warm) (samples[key] ??= []).push(took);
+      const { ms: took, maxRssKb } = timeRun({ ...invocation, rss: true });
+      if (round < warm) continue;
+      (samples[key] ??= []).push(took);
+      (rss[key] ??= []).push((maxRssKb ?? Number.NaN) / 1024);
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
+  return Object.fromEntries(
+    Object.entries(samples).map(([k, v]) => [k, { ...summarize(v), rssMb: median(rss[k] ?? []) }]),
+  );
 }
 
 function get<T>(record: Readonly<Record<string, T>>, key: string): T {
@@ -289,6 +334,7 @@ try {
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     kernel: release(),
     loadBefore: load(),
+    dbmateVersion: /\d+\.\d+\.\d+/.exec(versionOf(dbmate, ['--version']))?.[0] ?? 'unknown',
     npmVersion: (
       JSON.parse(readFileSync(join(root, 'node_modules/node-pg-migrate/package.json'), 'utf8')) as {
         version: string;
@@ -316,9 +362,10 @@ try {
   progress(`start-up: ${String(runs)} runs each`);
   const startup = interleaved(
     {
-      node: { command: node, args: ['-e', '0'], cwd: root },
+      node: { command: node, args: ['-e', ''], cwd: root },
       dbmigrate: { command: node, args: [cliMain, '--help'], cwd: root },
       'dbmigrate-bundle': { command: node, args: [cliBundle, '--help'], cwd: root },
+      dbmate: { command: dbmate, args: ['--help'], cwd: root },
       npm: { command: node, args: [npmBin, '--help'], cwd: root },
     },
     runs,
@@ -333,9 +380,16 @@ try {
   // These two databases stay for the status and no-op runs below.
   const npmLarge = await databases.create();
   const npmLargeMs = await verifiedApply(runner('npm-each'), large, npmLarge.url);
+  const mateLarge = await databases.create();
+  const mateLargeMs = await verifiedApply(runner('dbmate'), large, mateLarge.url);
   const dbmLarge = await databases.create();
   const dbmLargeMs = await verifiedApply(runner('dbmigrate'), large, dbmLarge.url);
-  const large1 = { dbmigrate: dbmLargeMs, npm: npmLargeMs, psql: psqlLargeMs };
+  const large1 = {
+    dbmigrate: dbmLargeMs,
+    dbmate: mateLargeMs,
+    npm: npmLargeMs,
+    psql: psqlLargeMs,
+  };
 
   const statusArgs = ['status', '--log-level', 'warn', '--migrations', large.dbmigrateDir];
   const check = timeRun({
@@ -347,6 +401,18 @@ try {
   if (!check.stdout.includes(`${String(statusCount)} applied, 0 pending`)) {
     throw new Error(`status does not report ${String(statusCount)} applied:\n${check.stdout}`);
   }
+  const mateStatusArgs = ['--migrations-dir', large.dbmigrateDir, 'status'];
+  const mateCheck = timeRun({
+    command: dbmate,
+    args: mateStatusArgs,
+    cwd: root,
+    env: dbmateEnv(mateLarge.url),
+  });
+  if (!mateCheck.stdout.includes(`Applied: ${String(statusCount)}`)) {
+    throw new Error(
+      `dbmate status does not report ${String(statusCount)} applied:\n${mateCheck.stdout}`,
+    );
+  }
 
   progress(`status with ${String(statusCount)} applied: ${String(runs)} runs each`);
   const dbmEnv = withUrl(dbmLarge.url);
@@ -355,6 +421,8 @@ try {
       status: { command: node, args: [cliMain, ...statusArgs], cwd: root, env: dbmEnv },
       json: { command: node, args: [cliMain, ...statusArgs, '--json'], cwd: root, env: dbmEnv },
       bundle: { command: node, args: [cliBundle, ...statusArgs], cwd: root, env: dbmEnv },
+      dbmate: { command: dbmate, args: mateStatusArgs, cwd: root, env: dbmateEnv(mateLarge.url) },
+      node: { command: node, args: ['-e', ''], cwd: root },
       'dbmigrate-noop': {
         command: node,
         args: [cliMain, 'apply', '--log-level', 'warn', '--migrations', large.dbmigrateDir],
@@ -396,26 +464,36 @@ try {
     if (i > 0) statusProbes.push(sample);
   }
   await databases.drop(npmLarge.name);
+  await databases.drop(mateLarge.name);
   await databases.drop(dbmLarge.name);
 
-  // The report.
+  // The report. Targets are judged on the installed bin (dist/cli/dbmigrate.js).
   const psqlFloor = get(apply, 'psql-session');
-  const dbm = get(apply, 'dbmigrate');
+  const dbm = get(apply, 'dbmigrate-bundle');
+  const mate = get(apply, 'dbmate');
   const npmEach = get(apply, 'npm-each');
   const overhead = (dbm.median - psqlFloor.median) / count;
   const overheadMin = (dbm.min - psqlFloor.min) / count;
   // Same-round differences: runners of one round run back to back, so drift cancels out.
-  const overheadPaired =
-    median(dbm.samples.map((d, i) => d - (psqlFloor.samples[i] ?? Number.NaN))) / count;
+  const paired = (a: Summary, b: Summary): number =>
+    median(a.samples.map((x, i) => x - (b.samples[i] ?? Number.NaN)));
+  const overheadPaired = paired(dbm, psqlFloor) / count;
+  const mateOverhead = (mate.median - psqlFloor.median) / count;
   const busy = Number(loadavg()[0]) > Number(facts.nproc);
   const span = statusCount - count;
-  const slopeDbm = (large1.dbmigrate - dbm.median) / span;
-  const slopePsql = (large1.psql - psqlFloor.median) / span;
-  const slopeNpm = (large1.npm - npmEach.median) / span;
-  const startDbm = get(startup, 'dbmigrate');
+  const slope = (large: number, small: Summary) => perMigration((large - small.median) / span);
   const startNode = get(startup, 'node');
-  const statusText = get(status, 'status');
+  const startBin = get(startup, 'dbmigrate-bundle');
+  const startMate = get(startup, 'dbmate');
+  const statusBin = get(status, 'bundle');
+  const statusMate = get(status, 'dbmate');
+  const nodeAgain = get(status, 'node');
+  // Issue 15's 80 ms was set where Node starts in 40 ms; this machine's Node start scales it.
+  const machine = startNode.median / ISSUE_NODE_START_MS;
+  const statusLimit = TARGET_STATUS_MS * machine;
   const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const mb = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : 'n/a');
   const applyRows = RUNNERS.map((r) => {
     const s = get(apply, r.key);
     return [
@@ -426,6 +504,13 @@ try {
       perMigration((s.median - psqlFloor.median) / count),
     ];
   });
+  const row = (label: string, m: Measured, ms1000 = '') => [
+    label,
+    ms(m.median),
+    ms(m.min),
+    mb(m.rssMb),
+    ms1000,
+  ];
 
   const section = [
     '## Engine and CLI',
@@ -433,9 +518,11 @@ try {
     `Command: ${commandLine()}, after \`npm run build\`.`,
     `Run ${facts.date} on ${facts.nproc} CPUs (\`nproc\`; ${facts.cpu}), Linux ${facts.kernel};`,
     `Node ${facts.node}; PostgreSQL ${facts.server} on 127.0.0.1 over TCP, psql ${facts.psql};`,
-    `node-pg-migrate ${facts.npmVersion}. Load average (1, 5, 15 min) ${facts.loadBefore} at the start,`,
-    `${load()} at the end. Every apply runs on a fresh empty database and is checked afterwards`,
-    `(all tables \`t_NNNN\` exist). Times are wall clock from spawn to exit.`,
+    `dbmate ${facts.dbmateVersion} (Go, built by \`hack/dbmate.sh\`); node-pg-migrate ${facts.npmVersion}.`,
+    `Load average (1, 5, 15 min) ${facts.loadBefore} at the start, ${load()} at the end.`,
+    'Every apply runs on a fresh empty database and is checked afterwards (all tables `t_NNNN`',
+    'exist). Times are wall clock from spawn to exit; commands timed together run interleaved,',
+    'round by round, each under `/usr/bin/time` for its peak resident memory.',
     ...(busy || Number(facts.loadBefore.split(' ')[0]) > Number(facts.nproc)
       ? [
           '',
@@ -445,25 +532,50 @@ try {
         ]
       : []),
     '',
-    '### Targets',
+    '### Targets (issue 15)',
+    '',
+    `Judged on the installed bin, \`dist/cli/dbmigrate.js\`. Issue 15's wall-time figures come from`,
+    `a machine where bare Node starts in about ${String(ISSUE_NODE_START_MS)} ms; here \`node -e ''\` took ` +
+      `${ms(startNode.median)} ms in this run, so its ${String(TARGET_STATUS_MS)} ms becomes ` +
+      `${ms(statusLimit)} ms (× ${machine.toFixed(2)}), and every target is also stated against`,
+    'the peer measured beside it.',
     '',
     table(
-      ['target (BRIEF.md)', 'measured', 'verdict'],
+      ['target', 'measured', 'verdict'],
       [
         [
-          `\`dbmigrate\` starts in ≤ ${String(TARGET_START_MS)} ms`,
-          `\`dbmigrate --help\` ${ms(startDbm.median)} ms median (bare \`node -e 0\` ${ms(startNode.median)} ms)`,
-          verdict(startDbm.median <= TARGET_START_MS),
+          `\`dbmigrate\` starts within ${String(TARGET_START_RATIO)}× of bare Node`,
+          `\`dbmigrate --help\` ${ms(startBin.median)} ms, \`node -e ''\` ${ms(startNode.median)} ms: ` +
+            `${ratio(startBin.median, startNode.median)} (dbmate ${ms(startMate.median)} ms)`,
+          verdict(startBin.median <= TARGET_START_RATIO * startNode.median),
         ],
         [
-          `\`status\` with ${statusCount.toLocaleString('en')} applied ≤ ${String(TARGET_STATUS_MS)} ms`,
-          `${ms(statusText.median)} ms median, ${ms(statusText.min)} ms min`,
-          verdict(statusText.median <= TARGET_STATUS_MS),
+          `\`status\` with ${statusCount.toLocaleString('en')} applied ≤ ${String(TARGET_STATUS_MS)} ms at a ` +
+            `${String(ISSUE_NODE_START_MS)} ms Node start (here ${ms(statusLimit)} ms)`,
+          `${ms(statusBin.median)} ms median, ${ms(statusBin.min)} ms min ` +
+            `(Node's own start in the same rounds: ${ms(nodeAgain.median)} ms)`,
+          verdict(statusBin.median <= statusLimit),
+        ],
+        [
+          `\`status\` within ${String(TARGET_STATUS_VS_DBMATE)}× of dbmate's`,
+          `${ms(statusBin.median)} ms against ${ms(statusMate.median)} ms: ${ratio(statusBin.median, statusMate.median)}`,
+          verdict(statusBin.median <= TARGET_STATUS_VS_DBMATE * statusMate.median),
+        ],
+        [
+          `\`status\` peak memory ≤ ${String(TARGET_STATUS_MB)} MB`,
+          `${mb(statusBin.rssMb)} MB (dbmate ${mb(statusMate.rssMb)} MB, \`node -e ''\` ${mb(nodeAgain.rssMb)} MB)`,
+          verdict(statusBin.rssMb <= TARGET_STATUS_MB),
+        ],
+        [
+          `apply of ${String(count)} within ${String(TARGET_APPLY_VS_DBMATE)}× of dbmate`,
+          `${ms(dbm.median)} ms against ${ms(mate.median)} ms: ${ratio(dbm.median, mate.median)} ` +
+            `(same-round pairs: ${ms(paired(dbm, mate))} ms apart)`,
+          verdict(dbm.median <= TARGET_APPLY_VS_DBMATE * mate.median),
         ],
         [
           `apply adds ≤ ${String(TARGET_OVERHEAD_MS)} ms a migration over raw psql`,
           `${perMigration(overhead)} ms (medians), ${perMigration(overheadMin)} ms (mins), ` +
-            `${perMigration(overheadPaired)} ms (same-round pairs)`,
+            `${perMigration(overheadPaired)} ms (same-round pairs); dbmate ${perMigration(mateOverhead)} ms`,
           verdict(overhead <= TARGET_OVERHEAD_MS),
         ],
       ],
@@ -471,15 +583,16 @@ try {
     '',
     `### Apply ${String(count)} migrations (median and min of ${String(repeat)} runs, after ${String(warmup)} warm-up)`,
     '',
-    `Each migration is one \`create table t_NNNN (id bigint primary key, v text);\`.`,
+    `Each migration is one \`create table t_NNNN (id bigint primary key, v text);\` with a`,
+    '`drop table` down section (dbmate refuses a file without one); psql runs up-only copies.',
     '',
     table(
       ['runner', 'median ms', 'min ms', 'ms / migration', 'over psql floor, ms / migration'],
       applyRows,
     ),
     '',
-    `dbmigrate / node-pg-migrate (both one transaction per migration): ` +
-      `${(dbm.median / npmEach.median).toFixed(2)}× (medians). ` +
+    `dbmigrate (bin) / dbmate: ${ratio(dbm.median, mate.median)}; / node-pg-migrate (both one ` +
+      `transaction per migration): ${ratio(dbm.median, npmEach.median)} (medians). ` +
       `dbmigrate over the raw psql floor (one psql session): ` +
       `${perMigration(overhead)} ms a migration from the medians, ` +
       `${perMigration(overheadPaired)} ms from same-round pairs, start-up included.`,
@@ -487,37 +600,54 @@ try {
     `### Start-up (median and min of ${String(runs)} runs, after 1 warm-up)`,
     '',
     table(
-      ['command', 'median ms', 'min ms'],
+      ['command', 'median ms', 'min ms', 'peak MB'],
       [
-        ['`node -e 0`', ms(startNode.median), ms(startNode.min)],
-        ['`node dist/src/cli/main.js --help`', ms(startDbm.median), ms(startDbm.min)],
+        ["`node -e ''`", ms(startNode.median), ms(startNode.min), mb(startNode.rssMb)],
         [
-          '`node dist/cli/dbmigrate.js --help` (bundled bin)',
-          ms(get(startup, 'dbmigrate-bundle').median),
-          ms(get(startup, 'dbmigrate-bundle').min),
+          '`node dist/src/cli/main.js --help` (unbundled)',
+          ms(get(startup, 'dbmigrate').median),
+          ms(get(startup, 'dbmigrate').min),
+          mb(get(startup, 'dbmigrate').rssMb),
         ],
+        [
+          '`node dist/cli/dbmigrate.js --help` (the bin)',
+          ms(startBin.median),
+          ms(startBin.min),
+          mb(startBin.rssMb),
+        ],
+        ['`dbmate --help`', ms(startMate.median), ms(startMate.min), mb(startMate.rssMb)],
         [
           '`node node_modules/node-pg-migrate/bin/node-pg-migrate.js --help`',
           ms(get(startup, 'npm').median),
           ms(get(startup, 'npm').min),
+          mb(get(startup, 'npm').rssMb),
         ],
       ],
     ),
     '',
-    `### ${statusCount.toLocaleString('en')} migrations applied`,
+    `### ${statusCount.toLocaleString('en')} migrations applied (median and min of ${String(runs)} interleaved runs, after 1 warm-up)`,
     '',
     table(
-      ['command', 'median ms', 'min ms', 'ms / migration'],
+      ['command', 'median ms', 'min ms', 'peak MB', 'ms / migration'],
       [
         [
-          `\`dbmigrate apply\`, ${String(statusCount)} on a fresh database (once)`,
+          `\`dbmigrate apply\` (unbundled), ${String(statusCount)} on a fresh database (once)`,
           ms(large1.dbmigrate),
+          '',
           '',
           perMigration(large1.dbmigrate / statusCount),
         ],
         [
+          `dbmate \`up\`, ${String(statusCount)} (once)`,
+          ms(large1.dbmate),
+          '',
+          '',
+          perMigration(large1.dbmate / statusCount),
+        ],
+        [
           `node-pg-migrate \`up --no-single-transaction\`, ${String(statusCount)} (once)`,
           ms(large1.npm),
+          '',
           '',
           perMigration(large1.npm / statusCount),
         ],
@@ -525,39 +655,27 @@ try {
           `raw psql, one session, ${String(statusCount)} (once)`,
           ms(large1.psql),
           '',
+          '',
           perMigration(large1.psql / statusCount),
         ],
-        ['`dbmigrate status --log-level warn`', ms(statusText.median), ms(statusText.min), ''],
-        [
-          '`dbmigrate status --json --log-level warn`',
-          ms(get(status, 'json').median),
-          ms(get(status, 'json').min),
-          '',
-        ],
-        [
-          '`dbmigrate status` (bundled bin)',
-          ms(get(status, 'bundle').median),
-          ms(get(status, 'bundle').min),
-          '',
-        ],
-        [
-          '`dbmigrate apply` with nothing pending',
-          ms(get(status, 'dbmigrate-noop').median),
-          ms(get(status, 'dbmigrate-noop').min),
-          '',
-        ],
-        [
+        row('`dbmigrate status --log-level warn` (the bin)', statusBin),
+        row('`dbmigrate status --log-level warn` (unbundled)', get(status, 'status')),
+        row('`dbmigrate status --json --log-level warn` (unbundled)', get(status, 'json')),
+        row('`dbmate status`', statusMate),
+        row("`node -e ''` (Node's own start, in the same rounds)", nodeAgain),
+        row('`dbmigrate apply` with nothing pending (unbundled)', get(status, 'dbmigrate-noop')),
+        row(
           'node-pg-migrate `up` with nothing pending (it has no status command)',
-          ms(get(status, 'npm-noop').median),
-          ms(get(status, 'npm-noop').min),
-          '',
-        ],
+          get(status, 'npm-noop'),
+        ),
       ],
     ),
     '',
     `Marginal cost of one more migration, from the ${String(count)}-migration medians to the ` +
-      `single ${String(statusCount)}-migration runs (so noisier than the rest): dbmigrate ${perMigration(slopeDbm)} ms, ` +
-      `node-pg-migrate ${perMigration(slopeNpm)} ms, raw psql ${perMigration(slopePsql)} ms.`,
+      `single ${String(statusCount)}-migration runs (so noisier than the rest): ` +
+      `dbmigrate ${slope(large1.dbmigrate, get(apply, 'dbmigrate'))} ms, ` +
+      `dbmate ${slope(large1.dbmate, mate)} ms, node-pg-migrate ${slope(large1.npm, npmEach)} ms, ` +
+      `raw psql ${slope(large1.psql, psqlFloor)} ms.`,
     '',
     `### Where the time goes (median of ${String(probeRuns)} in-process probes each)`,
     '',
@@ -568,9 +686,6 @@ try {
       [`\`apply\`, ${String(count)} on a fresh database`, applyProbes],
       [`\`status\`, ${String(statusCount)} applied`, statusProbes],
     ]),
-    '',
-    'Reference figures from the brief, not measured here: dbmate (Go) starts in about 10 ms',
-    'and lists 1,000 applied migrations in about 18 ms.',
   ].join('\n');
 
   process.stdout.write(`\n${section}\n`);
