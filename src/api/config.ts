@@ -108,6 +108,17 @@ export const LintConfigSchema = z
       .describe(
         'Lint rule ID → "off", "warning" or "error"; "warning" or "error" also turns on an opt-in rule.',
       ),
+    /** Tables below both figures are small for the live-facts lint (docs/lint.md). */
+    smallTable: z
+      .object({
+        maxRows: z.number().int().nonnegative().default(DEFAULTS.lintSmallTable.maxRows),
+        maxBytes: z.number().int().nonnegative().default(DEFAULTS.lintSmallTable.maxBytes),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'With a database connection, an index build or validation scan on a table below both figures (rows, bytes) is cleared: it holds its lock for milliseconds.',
+      ),
     /**
      * The PostgreSQL major the linter judges for when no `--pg-version` is given; unset, the
      * server's when connected, else the newest the parser knows.
@@ -198,6 +209,7 @@ export function configSettings(config: DbmigrateConfig): SettingsInput {
     lint: config.lint.policy,
     lintRules: config.lint.rules,
     lintPgVersion: config.lint.pgVersion,
+    lintSmallTable: config.lint.smallTable,
     windowThresholdMs: config.windowThresholdMs,
   };
 }

@@ -100,7 +100,7 @@ export function describePgVersion(v: PgVersion): string {
       v.serverMajor === undefined
         ? "the server's version"
         : `the server is ${String(v.serverMajor)}, the nearest version the rules know`,
-    default: 'the newest the parser knows; --pg-version sets it',
+    default: 'the newest the parser knows; --pg-version or --database-url sets it',
   };
   return `PostgreSQL ${String(v.major)} (${from[v.source]})`;
 }

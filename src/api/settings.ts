@@ -22,6 +22,12 @@ export const DEFAULTS = {
   lint: 'enforce',
   /** Lint rules switched off or given another severity (none: the catalogue's own). */
   lintRules: Object.freeze({}) as LintRuleSettings,
+  /**
+   * Below both figures (in the live database) a table is small: building an index on it, or
+   * scanning it for a constraint, holds its lock for milliseconds, so the linter clears those
+   * findings. 10,000 rows and 10 MB build in well under the 20 ms window threshold.
+   */
+  lintSmallTable: Object.freeze({ maxRows: 10_000, maxBytes: 10 * 1024 * 1024 }) as LintSmallTable,
   snapshotChecksums: 'full',
 } as const;
 
@@ -45,6 +51,12 @@ export type LintRuleSetting = 'off' | 'warning' | 'error';
 /** Lint rule ID (a former ID too) → its setting; rules not named keep their catalogue default. */
 export type LintRuleSettings = Readonly<Record<string, LintRuleSetting>>;
 
+/** The small-table limit of the live-facts lint (dbmigrate.json `lint.smallTable`). */
+export interface LintSmallTable {
+  readonly maxRows: number;
+  readonly maxBytes: number;
+}
+
 export interface ResolvedSettings {
   readonly historySchema: string;
   readonly lockWaitMs: number;
@@ -60,6 +72,8 @@ export interface ResolvedSettings {
    * `lint.pgVersion`); unset, the linter asks the server it is connected to.
    */
   readonly lintPgVersion?: number;
+  /** Tables under both figures are small for the live-facts lint (dbmigrate.json `lint.smallTable`). */
+  readonly lintSmallTable: LintSmallTable;
   readonly allowOutOfOrder: boolean;
   /** Apply up to this migration ID; all pending when unset. */
   readonly target?: string;
@@ -81,6 +95,7 @@ export function resolveSettings(given: SettingsInput = {}): ResolvedSettings {
     windowThresholdMs: given.windowThresholdMs ?? DEFAULTS.windowThresholdMs,
     lint: given.lint ?? DEFAULTS.lint,
     lintRules: given.lintRules ?? DEFAULTS.lintRules,
+    lintSmallTable: given.lintSmallTable ?? DEFAULTS.lintSmallTable,
     allowOutOfOrder: given.allowOutOfOrder ?? false,
     ...(given.lintPgVersion !== undefined && { lintPgVersion: given.lintPgVersion }),
     ...(given.target !== undefined && { target: given.target }),

@@ -49,6 +49,8 @@ export function formatLintRun(format: LintFormat, run: LintRun): string {
           migrations: run.migrations,
           errors: run.summary.errors,
           warnings: run.summary.warnings,
+          // Only when live facts cleared something: the document is otherwise as before.
+          ...(run.summary.cleared > 0 && { cleared: run.summary.cleared }),
           ...(run.pgVersion !== undefined && { pgVersion: run.pgVersion }),
           findings: run.findings,
         },
@@ -76,7 +78,7 @@ function location(f: LintFinding): string {
  * alternative; a blank line between findings and the summary at the end.
  */
 export function humanFinding(f: LintFinding, fileText: string | undefined): string {
-  const lines = [`${location(f)}: ${f.severity} ${f.ruleId}: ${f.message}`];
+  const lines = [`${location(f)}: ${level(f)} ${f.ruleId}: ${f.message}`];
   const source = fileText === undefined ? undefined : lineOf(fileText, f.line);
   if (source !== undefined) {
     const gutter = String(f.line);
@@ -84,8 +86,20 @@ export function humanFinding(f: LintFinding, fileText: string | undefined): stri
     const column = f.column ?? Array.from(source).findIndex((c) => !/\s/.test(c)) + 1;
     lines.push(`  ${gutter} | ${source}`.trimEnd(), `  ${blank} | ${caretPad(source, column)}^`);
   }
+  if (f.cleared !== undefined) lines.push(`  ${CLEARED}: ${f.cleared}`);
   lines.push(`  help: ${f.help}`);
   return lines.join('\n');
+}
+
+const CLEARED = 'cleared by live facts';
+
+/**
+ * What a finding counts as: its severity, or `note` when the live database's facts cleared it
+ * (it stays visible with its reason and fails nothing; SARIF, GitHub and compilers all have a
+ * note level for that).
+ */
+function level(f: LintFinding): 'error' | 'warning' | 'note' {
+  return f.cleared === undefined ? f.severity : 'note';
 }
 
 function humanReport(run: LintRun): string {
@@ -216,10 +230,14 @@ function isWide(ch: string): boolean {
 }
 
 function summaryLine(run: LintRun): string {
-  const { errors, warnings } = run.summary;
+  const { errors, warnings, cleared } = run.summary;
   const files = `${String(run.migrations)} migration${run.migrations === 1 ? '' : 's'}`;
-  if (errors === 0 && warnings === 0) return `ok: ${files} linted, no findings`;
-  const counts = `${String(errors)} error${errors === 1 ? '' : 's'}, ${String(warnings)} warning${warnings === 1 ? '' : 's'}`;
+  const clearedText = cleared > 0 ? `, ${String(cleared)} ${CLEARED}` : '';
+  if (errors === 0 && warnings === 0)
+    return cleared > 0
+      ? `\nok: ${files} linted, 0 errors, 0 warnings${clearedText}`
+      : `ok: ${files} linted, no findings`;
+  const counts = `${String(errors)} error${errors === 1 ? '' : 's'}, ${String(warnings)} warning${warnings === 1 ? '' : 's'}${clearedText}`;
   return `\n${run.summary.ok ? 'ok' : 'failed'}: ${files} linted, ${counts}${
     warnings > 0 && !run.warningsAsErrors && errors === 0
       ? ' (warnings do not fail; --warnings-as-errors makes them)'
@@ -234,7 +252,8 @@ function summaryLine(run: LintRun): string {
  * and Vim's errorformat read, one line each, so a line break in the message becomes a space.
  */
 export function gccLine(f: LintFinding): string {
-  return `${location(f)}: ${f.severity}: ${f.message.replace(/\s*[\r\n]+\s*/g, ' ')} [${f.ruleId}]`;
+  const text = f.cleared === undefined ? f.message : `${f.message} (${CLEARED}: ${f.cleared})`;
+  return `${location(f)}: ${level(f)}: ${text.replace(/\s*[\r\n]+\s*/g, ' ')} [${f.ruleId}]`;
 }
 
 // ---- GitHub Actions ----
@@ -261,7 +280,9 @@ export function githubAnnotation(f: LintFinding, baseDir: string): string {
     ...(f.column === undefined ? [] : [`col=${String(f.column)}`]),
     `title=${escapeWorkflowProperty(f.ruleId)}`,
   ];
-  return `::${f.severity} ${properties.join(',')}::${escapeWorkflowData(`${f.message}\nhelp: ${f.help}`)}`;
+  const command = f.cleared === undefined ? f.severity : 'notice';
+  const cleared = f.cleared === undefined ? '' : `\n${CLEARED}: ${f.cleared}`;
+  return `::${command} ${properties.join(',')}::${escapeWorkflowData(`${f.message}${cleared}\nhelp: ${f.help}`)}`;
 }
 
 /** The path relative to the checkout, with `/` separators. */
@@ -319,8 +340,10 @@ export function sarifLog(run: LintRun): object {
           return {
             ruleId: f.ruleId,
             ...(ruleIndex.has(f.ruleId) && { ruleIndex: ruleIndex.get(f.ruleId) }),
-            level: f.severity,
-            message: { text: f.message },
+            level: level(f),
+            message: {
+              text: f.cleared === undefined ? f.message : `${f.message} (${CLEARED}: ${f.cleared})`,
+            },
             locations: [
               {
                 physicalLocation: {

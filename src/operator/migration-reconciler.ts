@@ -676,11 +676,12 @@ export class MigrationReconciler implements Reconciler {
     const pinned = await this.pinnedSource(dbm, source);
     const ids = (dbm.status?.pinned ?? []).map((p) => p.id);
     const settings = settingsOf(dbm);
-    // Judged for the target server's PostgreSQL version, as the CLI's apply --safe does.
+    // Judged for the target server's version and catalog facts, as the CLI's apply --safe does.
     const lint = await lintPending(await pinned.load(), ids, settings.lint, {
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
       databaseUrl: url,
+      smallTable: settings.lintSmallTable,
     });
     if (!lint.ok) {
       await this.record(

@@ -383,6 +383,9 @@ spec:
     const db = await database('linted');
     // A table from before the operator, adopted the way a user would: baseline, then migrate.
     await db.query('create table pre_existing (id int)');
+    // 20,000 rows: over the small-table limit, so the target's live facts do not clear the
+    // plain index (on an empty table they would: its build holds SHARE for milliseconds).
+    await db.query('insert into pre_existing select g from generate_series(1, 20000) g');
     const adopted = await migratorFor(db.url, [
       { file: '0001_pre.sql', content: '-- migrate:up\ncreate table pre_existing (id int);' },
     ]).baseline({ version: '0001' });

@@ -140,7 +140,10 @@ describe('apply --safe', () => {
         content: migrationText('create index items_name_idx on items (name);'),
       },
     ];
-    const report = await run(files);
+    // items has 2,000 rows: under the default small-table limit the live facts clear the plain
+    // index (next test); with a limit below it, the finding stands.
+    const big = { maxRows: 1000, maxBytes: 10 * 1024 * 1024 };
+    const report = await run(files, { lint: { policy: 'enforce', smallTable: big } });
     expect(report.stoppedAt).toBe('lint');
     expect(report.steps.at(-1)?.detail).toMatch(
       /1 lint error\(s\) \(policy enforce\): 0002_index\.sql:2 require-concurrent-index-creation/,
@@ -149,13 +152,28 @@ describe('apply --safe', () => {
     // With lint set to warn, the finding instead requires a maintenance window.
     const warned = await run(
       files,
-      { lint: 'warn', maintenanceWindows: [] },
+      { lint: { policy: 'warn', smallTable: big }, maintenanceWindows: [] },
       { maxWindowWaitMs: 1000 },
     );
     expect(warned.stoppedAt).toBe('window');
     expect(warned.dryRun?.migrations[0]?.reasons[0]).toMatch(
       /the linter flags require-concurrent-index-creation at line 2/,
     );
+  });
+
+  it("lets a plain index on a small table through: the target's facts clear the finding", async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_index.sql',
+        content: migrationText('create index items_name_idx on items (name);'),
+      },
+    ];
+    const report = await run(files);
+    const lint = report.steps.find((s) => s.step === 'lint');
+    expect(lint?.status).toBe('ok');
+    expect(lint?.detail).toMatch(/; 1 cleared by live facts \(judged for PostgreSQL \d+/);
+    expect(report.stoppedAt).not.toBe('lint');
   });
 
   it('stops at the dry-run when the staging database already has the pending set (nothing was measured)', async () => {

@@ -17,6 +17,7 @@ const migration = (over: Partial<MigrationImpact>): MigrationImpact => ({
   needsWindow: false,
   reasons: [],
   lint: [],
+  lintCleared: [],
   ...over,
 });
 

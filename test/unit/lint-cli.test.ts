@@ -212,7 +212,7 @@ describe('dbmigrate lint', () => {
         0,
       );
       expect(out.join('\n')).toContain(
-        'judged for PostgreSQL 18 (the newest the parser knows; --pg-version sets it)',
+        'judged for PostgreSQL 18 (the newest the parser knows; --pg-version or --database-url sets it)',
       );
       out = [];
       const args = ['lint', '--migrations', dir, '--statement-timeout', '1min'];

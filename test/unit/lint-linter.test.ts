@@ -544,8 +544,13 @@ describe('the rule catalogue', () => {
 
   it('summarises: warnings fail only with warningsAsErrors', async () => {
     const findings = await lintOne('create table t2 (id serial8 primary key);');
-    expect(summariseFindings(findings)).toEqual({ errors: 0, warnings: 1, ok: true });
-    expect(summariseFindings(findings, true)).toEqual({ errors: 0, warnings: 1, ok: false });
+    expect(summariseFindings(findings)).toEqual({ errors: 0, warnings: 1, cleared: 0, ok: true });
+    expect(summariseFindings(findings, true)).toEqual({
+      errors: 0,
+      warnings: 1,
+      cleared: 0,
+      ok: false,
+    });
   });
 });
 

@@ -125,6 +125,39 @@ describe('lint output formats', () => {
     );
   });
 
+  it('a finding the live facts cleared is a note with its reason in every format, and fails nothing', () => {
+    const cleared: LintFinding = {
+      ...indexFinding,
+      message: 'CREATE INDEX i on existing table docs without CONCURRENTLY blocks writes',
+      cleared: 'table docs has ~100 rows (16 kB): the build holds SHARE for milliseconds',
+    };
+    const r = run([cleared], { pgVersion: { major: 15, source: 'server' } });
+    expect(r.summary).toEqual({ errors: 0, warnings: 0, cleared: 1, ok: true });
+    const human = formatLintRun('human', r);
+    expect(human).toContain(
+      'migrations/0002_idx.sql:2:11: note require-concurrent-index-creation: CREATE INDEX i',
+    );
+    expect(human).toContain(
+      '  cleared by live facts: table docs has ~100 rows (16 kB): the build holds SHARE for milliseconds\n  help:',
+    );
+    expect(human).toContain(
+      "ok: 3 migrations linted, 0 errors, 0 warnings, 1 cleared by live facts\njudged for PostgreSQL 15 (the server's version)",
+    );
+    const json = JSON.parse(formatLintRun('json', r)) as Record<string, unknown>;
+    expect(json).toMatchObject({ ok: true, errors: 0, cleared: 1, findings: [cleared] });
+    expect(formatLintRun('gcc', r)).toBe(
+      'migrations/0002_idx.sql:2:11: note: CREATE INDEX i on existing table docs without CONCURRENTLY blocks writes (cleared by live facts: table docs has ~100 rows (16 kB): the build holds SHARE for milliseconds) [require-concurrent-index-creation]',
+    );
+    expect(formatLintRun('github', r)).toMatch(
+      /^::notice file=migrations\/0002_idx\.sql,line=2,col=11,title=require-concurrent-index-creation::CREATE INDEX i .*%0Acleared by live facts: table docs has ~100 rows \(16 kB\)/,
+    );
+    const sarif = JSON.parse(formatLintRun('sarif', r)) as {
+      runs: { results: { level: string; message: { text: string } }[] }[];
+    };
+    expect(sarif.runs[0]?.results[0]?.level).toBe('note');
+    expect(sarif.runs[0]?.results[0]?.message.text).toContain('(cleared by live facts: table docs');
+  });
+
   it('gcc: file:line:col: severity: message [rule-id], one line per finding', () => {
     expect(formatLintRun('gcc', run([indexFinding, commentFinding]))).toBe(
       [

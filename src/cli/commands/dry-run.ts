@@ -51,6 +51,10 @@ export function dryRunTable(report: DryRunReport): string {
     ...m.lint
       .filter((f) => f.severity === 'warning')
       .map((f) => `  ${m.id} lint warning ${f.ruleId} at line ${String(f.line)}: ${f.message}`),
+    ...m.lintCleared.map(
+      (f) =>
+        `  ${m.id} lint ${f.ruleId} at line ${String(f.line)} cleared by live facts: ${f.reason}`,
+    ),
     ...(m.error ? [`  ${m.id} failed on staging: ${m.error}`] : []),
   ]);
   return [

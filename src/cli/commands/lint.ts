@@ -4,6 +4,7 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { summariseFindings } from '../../safety/lint/finding.js';
 import { lintMigrations } from '../../safety/lint/linter.js';
+import { checkDatabaseUrl } from '../../db/database-url.js';
 import { KNOWN_LINT_RULE_IDS, resolveLintRuleId } from '../../safety/lint/rules.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
@@ -17,7 +18,8 @@ import { UsageError } from '../usage-error.js';
 
 /**
  * `dbmigrate lint`: checks the up sections of the migration files for statements that lock or
- * rewrite live tables, lose data or break running code. Reads files only; needs no database.
+ * rewrite live tables, lose data or break running code. Reads files only, unless given a
+ * database (--database-url, DATABASE_URL), whose catalog facts then clear harmless findings.
  */
 export async function lintCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandArgs(lintSpec, args);
@@ -27,10 +29,23 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
   const defaultLockTimeoutMs = durationFlag('lock-timeout', values['lock-timeout']);
   const defaultStatementTimeoutMs = durationFlag('statement-timeout', values['statement-timeout']);
   const include = ruleList('include', values.include);
-  const pgVersion = resolvePgVersion({
-    flag: pgVersionFlag(values['pg-version']),
-    config: config.lint.pgVersion,
-  });
+  const explicit = { flag: pgVersionFlag(values['pg-version']), config: config.lint.pgVersion };
+  // A database is optional: given one, its version and catalog facts join the rules.
+  const flag = values['database-url'];
+  const given = flag ?? io.env['DATABASE_URL'];
+  const live =
+    given === undefined || given === ''
+      ? undefined
+      : await liveFacts(
+          // A broken URL is a usage error, its password masked, before anything connects.
+          checkDatabaseUrl(given, flag !== undefined ? '--database-url' : 'DATABASE_URL'),
+          {
+            explicit,
+            smallTable: config.lint.smallTable,
+            historySchema: values.schema ?? io.env['DBMIGRATE_SCHEMA'] ?? config.historySchema,
+          },
+        );
+  const pgVersion = live?.pgVersion ?? resolvePgVersion(explicit);
 
   const migrations = await new DirectoryMigrationSource(directory).load();
   const fileTexts = new Map<string, string>();
@@ -42,6 +57,8 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
     include,
     rules: config.lint.rules,
     pgVersion: pgVersion.major,
+    smallTable: config.lint.smallTable,
+    ...(live !== undefined && { live: { catalog: live.catalog, applied: live.applied } }),
   });
   const warningsAsErrors = values['warnings-as-errors'] ?? false;
   const summary = summariseFindings(findings, warningsAsErrors);
@@ -58,6 +75,14 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
   });
   if (output !== '') io.stdout(output);
   return summary.ok ? ExitCode.ok : ExitCode.validation;
+}
+
+/** The database's version and catalog; loaded only with a database, so files alone do not pay for pg. */
+async function liveFacts(
+  ...args: Parameters<typeof import('../../safety/lint/live-facts.js').liveLintContextAt>
+): ReturnType<typeof import('../../safety/lint/live-facts.js').liveLintContextAt> {
+  const { liveLintContextAt } = await import('../../safety/lint/live-facts.js');
+  return liveLintContextAt(...args);
 }
 
 /** `--format`, with `--json` as its short form for `--format json`. */

@@ -62,7 +62,12 @@ export interface DryRunOptions {
   readonly migrator?: Partial<
     Pick<
       ResolvedSettings,
-      'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries' | 'lintRules' | 'lintPgVersion'
+      | 'lockTimeoutMs'
+      | 'statementTimeoutMs'
+      | 'lockRetries'
+      | 'lintRules'
+      | 'lintPgVersion'
+      | 'lintSmallTable'
     >
   >;
   readonly target?: string;
@@ -250,11 +255,16 @@ async function measure(
   };
   const plan = await migrator.plan(scope);
   const graph = await migrator.loadGraph();
-  // Staging runs the production server's version (a restored snapshot, or a given copy).
+  // Staging is a copy of production before the pending migrations (a restored snapshot, or a
+  // given copy): its server's version and catalog are production's, read before applying.
   const live =
     options.lint === false
       ? null
-      : await liveLintContext(stateClient, { config: options.migrator?.lintPgVersion });
+      : await liveLintContext(stateClient, {
+          explicit: { config: options.migrator?.lintPgVersion },
+          smallTable: options.migrator?.lintSmallTable,
+        });
+  const pendingIds = new Set(plan.pending.map((p) => p.id));
   const findings =
     live === null
       ? []
@@ -263,11 +273,22 @@ async function measure(
           defaultLockTimeoutMs: options.migrator?.lockTimeoutMs,
           defaultStatementTimeoutMs: options.migrator?.statementTimeoutMs,
           pgVersion: live.pgVersion.major,
+          smallTable: options.migrator?.lintSmallTable,
+          live: {
+            catalog: live.catalog,
+            applied: new Set(graph.ordered.map((m) => m.id).filter((id) => !pendingIds.has(id))),
+          },
         });
   const lintOf = (file: string): MigrationImpact['lint'] =>
     findings
-      .filter((f) => f.file === file)
+      .filter((f) => f.file === file && f.cleared === undefined)
       .map((f) => ({ ruleId: f.ruleId, severity: f.severity, line: f.line, message: f.message }));
+  const clearedOf = (file: string): MigrationImpact['lintCleared'] =>
+    findings.flatMap((f) =>
+      f.file === file && f.cleared !== undefined
+        ? [{ ruleId: f.ruleId, line: f.line, message: f.message, reason: f.cleared }]
+        : [],
+    );
   const impacts: MigrationImpact[] = [];
   let failed = false;
   probe.start();
@@ -290,6 +311,7 @@ async function measure(
           needsWindow: false,
           reasons: [],
           lint: lintOf(m.file),
+          lintCleared: clearedOf(m.file),
         });
         continue;
       }
@@ -329,6 +351,7 @@ async function measure(
         needsWindow: reasons.length > 0,
         reasons,
         lint,
+        lintCleared: clearedOf(m.file),
       });
       log.info(
         {

@@ -39,6 +39,18 @@ export const MigrationImpactSchema = z.object({
       message: z.string(),
     }),
   ),
+  /**
+   * Findings the staging copy's facts cleared (a small table, a column already NOT NULL …):
+   * listed with their reason, never a reason for a window.
+   */
+  lintCleared: z.array(
+    z.object({
+      ruleId: z.string(),
+      line: z.number().int(),
+      message: z.string(),
+      reason: z.string(),
+    }),
+  ),
 });
 export type MigrationImpact = z.infer<typeof MigrationImpactSchema>;
 

@@ -44,6 +44,7 @@ import { longIdentifiers, mayHoldLongIdentifier, MAX_IDENTIFIER_BYTES } from './
 import { locksTaken } from './locks.js';
 import { RepeatabilityCheck } from './robust-statements.js';
 import type { ParsedStatement } from './parser.js';
+import type { LintSmallTable } from '../../api/settings.js';
 import { SET_NOT_NULL_HELP, type LintRuleId } from './rules.js';
 import type { SchemaFacts } from './schema-facts.js';
 import { defaultVolatility } from './volatility.js';
@@ -55,6 +56,8 @@ export interface RawFinding {
   readonly at: number | undefined;
   /** Advice for this finding when the catalogue's does not fit (it depends on the version). */
   readonly help?: string | undefined;
+  /** Why the live database's facts make it harmless (it then fails nothing). */
+  readonly cleared?: string | undefined;
 }
 
 export interface CheckerSettings {
@@ -72,13 +75,21 @@ export interface CheckerSettings {
   readonly facts: SchemaFacts;
   /** The PostgreSQL major judged for (pg-version.ts): what rewrites, scans or exists depends on it. */
   readonly pgVersion: number;
+  /** Below both figures a table the live facts size is small (lint.smallTable). */
+  readonly smallTable: LintSmallTable;
   /** File line of a byte offset in the section. */
   readonly lineOf: (byteOffset: number) => number;
   /** PostgreSQL's lexer, for what the parse tree no longer shows (identifiers as written). */
   readonly scan: (sql: string) => readonly ScanToken[];
 }
 
-type Report = (ruleId: LintRuleId, message: string, at?: number, help?: string) => void;
+type Report = (
+  ruleId: LintRuleId,
+  message: string,
+  at?: number,
+  help?: string,
+  cleared?: string,
+) => void;
 
 interface StatementScope {
   readonly report: Report;
@@ -133,7 +144,8 @@ export class MigrationChecker {
   check(stmt: ParsedStatement): RawFinding[] {
     const findings: RawFinding[] = [];
     const scope: StatementScope = {
-      report: (ruleId, message, at, help) => findings.push({ ruleId, message, at, help }),
+      report: (ruleId, message, at, help, cleared) =>
+        findings.push({ ruleId, message, at, help, cleared }),
       at: (location) => (location === undefined || location < 0 ? undefined : stmt.base + location),
       inTransaction: this.settings.transactional || this.explicitBeginLine !== null,
       line: this.settings.lineOf(stmt.start),
@@ -162,6 +174,9 @@ export class MigrationChecker {
     else if ('AlterEnumStmt' in n) this.alterEnum(n.AlterEnumStmt, scope);
     else if ('CreateEnumStmt' in n)
       this.newEnums.add(stringsOf(n.CreateEnumStmt.typeName).join('.'));
+    // Rows written by the migration: the size the live database gave no longer holds.
+    else if ('InsertStmt' in n) this.grows(n.InsertStmt.relation);
+    else if ('CopyStmt' in n && n.CopyStmt.is_from === true) this.grows(n.CopyStmt.relation);
     else if ('TransactionStmt' in n) this.transaction(n.TransactionStmt, scope);
     else if ('VariableSetStmt' in n) this.setVariable(n.VariableSetStmt, scope);
     // Checked in every migration (it remembers constraints dropped IF EXISTS), reported only
@@ -214,6 +229,23 @@ export class MigrationChecker {
       at,
       help,
     );
+  }
+
+  private grows(rv: RangeVar | undefined): void {
+    const rel = relationOf(rv);
+    if (rel !== undefined) this.settings.facts.forgetSize(rel.name);
+  }
+
+  /**
+   * Why the live database's size of `rel` makes a lock brief, or undefined when the table is
+   * not known to be small (no live facts, a partitioned table, or at or over either limit).
+   */
+  private small(rel: RelationName | undefined, holds: string): string | undefined {
+    const size = rel === undefined ? undefined : this.settings.facts.tableSize(rel.name);
+    const limit = this.settings.smallTable;
+    if (rel === undefined || size === undefined) return undefined;
+    if (size.rows >= limit.maxRows || size.bytes >= limit.maxBytes) return undefined;
+    return `table ${displayName(rel)} has ~${size.rows.toLocaleString('en-US')} rows (${formatBytes(size.bytes)}), under the small-table limit (${limit.maxRows.toLocaleString('en-US')} rows, ${formatBytes(limit.maxBytes)}): ${holds}`;
   }
 
   private isNew(r: RelationName): boolean {
@@ -340,6 +372,9 @@ export class MigrationChecker {
       scope.report(
         'require-concurrent-index-creation',
         `CREATE INDEX${name} on existing table ${displayName(rel)} without CONCURRENTLY blocks writes to it (SHARE lock) for the whole build`,
+        undefined,
+        undefined,
+        this.small(rel, 'the build holds SHARE for milliseconds'),
       );
     }
     if (s.idxname !== undefined) this.newIndexes.add(s.idxname);
@@ -410,6 +445,9 @@ export class MigrationChecker {
       `REINDEX ${what} without CONCURRENTLY blocks writes to the table and reads that use the index while it rebuilds${this.before(12) ? ` (${this.pg} has no REINDEX CONCURRENTLY)` : ''}`,
       undefined,
       this.before(12) ? REINDEX_BEFORE_12 : undefined,
+      s.kind === 'REINDEX_OBJECT_TABLE'
+        ? this.small(target, 'the rebuild holds SHARE for milliseconds')
+        : undefined,
     );
   }
 
@@ -544,8 +582,16 @@ export class MigrationChecker {
    * 12 on. The advice follows the version: 18 adds NOT NULL … NOT VALID.
    */
   private setNotNull(rel: RelationName, column: string, what: string, scope: StatementScope): void {
-    const proven = this.settings.facts.hasValidatedNotNullCheck(rel.name, column);
-    if (proven && !this.before(12)) return;
+    const facts = this.settings.facts;
+    const check = facts.validatedNotNullCheck(rel.name, column);
+    const proven = check !== undefined;
+    // A CHECK a migration of the set declared passes silently, as before live facts.
+    if (check !== undefined && !check.live && !this.before(12)) return;
+    const cleared = facts.isNotNull(rel.name, column)
+      ? `column ${column} is already NOT NULL in the database: SET NOT NULL changes nothing`
+      : check !== undefined && !this.before(12)
+        ? `the database has the validated CHECK ${check.name} (${column} IS NOT NULL): ${this.pg} skips the scan`
+        : this.small(rel, 'the scan holds ACCESS EXCLUSIVE for milliseconds');
     const why = proven
       ? `${this.pg} scans even with the validated CHECK (${column} IS NOT NULL); it uses one to skip the scan only from PostgreSQL 12`
       : `no validated CHECK (${column} IS NOT NULL) precedes it in this migration set`;
@@ -558,6 +604,7 @@ export class MigrationChecker {
         : this.before(18)
           ? SET_NOT_NULL_HELP.check
           : SET_NOT_NULL_HELP.notValid,
+      cleared,
     );
   }
 
@@ -599,6 +646,7 @@ export class MigrationChecker {
         if (existing) this.setNotNull(rel, column, `ALTER COLUMN ${column} SET NOT NULL`, scope);
         break;
       case 'AT_DropNotNull':
+        facts.dropNotNull(rel.name, column);
         if (existing)
           scope.report(
             'ban-drop-not-null',
@@ -758,18 +806,27 @@ export class MigrationChecker {
     const facts = this.settings.facts;
     const next = columnTypeOf(col.typeName);
     const previous = facts.columnType(rel.name, column);
+    const previousLive = facts.columnTypeIsLive(rel.name, column);
     if (next !== undefined) {
       this.columnStyle(rel, { ...col, colname: column }, next, scope);
       facts.setColumnType(rel.name, column, next);
     }
     if (this.isNew(rel)) return;
     const using = col.raw_default !== undefined;
-    if (!using && previous !== undefined && next !== undefined && noRewrite(previous, next)) return;
+    const catalogOnly =
+      !using && previous !== undefined && next !== undefined && noRewrite(previous, next);
+    // A type a migration of the set declared passes silently, as before live facts.
+    if (catalogOnly && !previousLive) return;
     const from = previous === undefined ? '' : ` from ${typeLabel(previous)}`;
     const to = next === undefined ? '' : ` to ${typeLabel(next)}`;
     scope.report(
       'changing-column-type',
       `ALTER COLUMN ${column} TYPE on existing table ${displayName(rel)}${from}${to} rewrites the table and its indexes under ACCESS EXCLUSIVE and can break running code`,
+      undefined,
+      undefined,
+      catalogOnly
+        ? `column ${column} is ${typeLabel(previous)} in the database: ${typeLabel(next)} is binary-compatible, a catalog-only change (no rewrite, ACCESS EXCLUSIVE for milliseconds)`
+        : undefined,
     );
   }
 
@@ -788,6 +845,8 @@ export class MigrationChecker {
             'constraint-missing-not-valid',
             `ADD CONSTRAINT ${c.conname ?? ''} CHECK on existing table ${table} without NOT VALID checks every row while holding ACCESS EXCLUSIVE`,
             at,
+            undefined,
+            this.small(rel, 'the validating scan holds ACCESS EXCLUSIVE for milliseconds'),
           );
         break;
       }
@@ -801,6 +860,14 @@ export class MigrationChecker {
             'constraint-missing-not-valid',
             `ADD FOREIGN KEY ${c.conname ?? ''} on existing table ${table} without NOT VALID checks every row while ${table}${target === undefined ? '' : ` and ${displayName(target)}`} are locked against writes (SHARE ROW EXCLUSIVE)`,
             at,
+            undefined,
+            // Both tables are locked, and the check probes the referenced one per row.
+            this.small(target, '') === undefined
+              ? undefined
+              : this.small(
+                  rel,
+                  `and so is ${displayName(target ?? rel)}: the validating scan holds their locks for milliseconds`,
+                ),
           );
         break;
       }
@@ -810,6 +877,8 @@ export class MigrationChecker {
             'adding-primary-key-without-index',
             `ADD PRIMARY KEY on existing table ${table} builds its index under ACCESS EXCLUSIVE, blocking reads and writes for the whole build`,
             at,
+            undefined,
+            this.small(rel, 'the index build holds ACCESS EXCLUSIVE for milliseconds'),
           );
         break;
       case 'CONSTR_UNIQUE':
@@ -818,6 +887,8 @@ export class MigrationChecker {
             'disallowed-unique-constraint',
             `ADD UNIQUE ${c.conname ?? ''} on existing table ${table} builds its index under ACCESS EXCLUSIVE, blocking reads and writes for the whole build`,
             at,
+            undefined,
+            this.small(rel, 'the index build holds ACCESS EXCLUSIVE for milliseconds'),
           );
         break;
       case 'CONSTR_NOTNULL': {
@@ -997,6 +1068,14 @@ const DETACH_BEFORE_14 =
 
 const DEFAULT_BEFORE_11 =
   'Before PostgreSQL 11 every DEFAULT on ADD COLUMN rewrites the table: add the column nullable without a default, ALTER COLUMN … SET DEFAULT for new rows (no rewrite), backfill existing rows in batches, then add NOT NULL (see set-not-null-without-check). From PostgreSQL 11 a non-volatile default needs no rewrite.';
+
+/** `16 kB`, `9.5 MB`: sizes in findings, rounded as pg_size_pretty rounds them. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${String(bytes)} bytes`;
+  if (bytes < 1024 * 1024) return `${String(Math.round(bytes / 1024))} kB`;
+  const mb = bytes / (1024 * 1024);
+  return `${mb < 10 ? mb.toFixed(1).replace(/\.0$/, '') : String(Math.round(mb))} MB`;
+}
 
 /** `DEFAULT NULL`: no value to write, on any version. */
 function isNullConstant(expr: Node | undefined): boolean {

@@ -22,5 +22,10 @@ export const LintFindingSchema = z.object({
   message: z.string(),
   /** The safe alternative. */
   help: z.string(),
+  /**
+   * Why facts from the live database make it harmless (a 100-row table, a column already NOT
+   * NULL …). A cleared finding stays in the report but fails nothing, whatever its severity.
+   */
+  cleared: z.string().optional(),
 });
 export type LintFinding = z.infer<typeof LintFindingSchema>;

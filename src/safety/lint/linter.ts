@@ -1,7 +1,8 @@
 import { NEWEST_PG_MAJOR } from '../../api/pg-version.js';
-import { DEFAULTS, type LintRuleSettings } from '../../api/settings.js';
+import { DEFAULTS, type LintRuleSettings, type LintSmallTable } from '../../api/settings.js';
 import { compareMigrationIds, type Migration } from '../../engine/migration.js';
-import { withSqlParser } from '../../engine/sql-parser.js';
+import { rethrowIfParserNotLoaded, withSqlParser } from '../../engine/sql-parser.js';
+import { notNullColumnsOf } from './ast.js';
 import { MigrationChecker } from './checks.js';
 import type { LintFinding } from './finding.js';
 import { IgnoreIndex, type FileLine } from './ignores.js';
@@ -13,7 +14,7 @@ import {
   type SyntaxProblem,
 } from './parser.js';
 import { isLintRuleId, lintRule, LintRuleSelection, type LintRuleId } from './rules.js';
-import { SchemaFacts } from './schema-facts.js';
+import { liveTablesOf, SchemaFacts, type CatalogTable } from './schema-facts.js';
 
 /** The engine's lock_timeout when neither a directive nor a flag sets one. */
 export const DEFAULT_LOCK_TIMEOUT_MS = DEFAULTS.lockTimeoutMs;
@@ -46,6 +47,19 @@ export interface LintContext {
    * parser knows when absent.
    */
   readonly pgVersion?: number | undefined;
+  /** Tables below both figures count as small where live facts give sizes. */
+  readonly smallTable?: LintSmallTable | undefined;
+}
+
+/**
+ * The live database the migrations are for (live-facts.ts reads it): its catalog is what the
+ * schema is after the migrations it has applied, so its facts are added before the first
+ * migration of the set it has not.
+ */
+export interface LiveLintFacts {
+  readonly catalog: readonly CatalogTable[];
+  /** Migration IDs in effect there (applied or baselined). */
+  readonly applied: ReadonlySet<string>;
 }
 
 export interface LintOptions {
@@ -59,6 +73,14 @@ export interface LintOptions {
   readonly rules?: LintRuleSettings | undefined;
   /** The PostgreSQL major to judge for, as in LintContext. */
   readonly pgVersion?: number | undefined;
+  /**
+   * Facts from the live database: findings they prove harmless are kept with `cleared` set
+   * (a small table, a column already NOT NULL, a type change the current type makes
+   * catalog-only); unknown tables and real hazards stay findings.
+   */
+  readonly live?: LiveLintFacts | undefined;
+  /** The small-table limit for the live facts (dbmigrate.json `lint.smallTable`). */
+  readonly smallTable?: LintSmallTable | undefined;
 }
 
 /**
@@ -86,7 +108,12 @@ export async function lintMigrations(
     let facts = new SchemaFacts();
     const findings: LintFinding[] = [];
     const ordered = [...migrations].sort((a, b) => compareMigrationIds(a.id, b.id));
+    let seeded = options.live === undefined;
     for (const m of ordered) {
+      if (!seeded && options.live?.applied.has(m.id) !== true) {
+        facts.seedLive(liveTablesOf(options.live?.catalog ?? [], checkColumns(parser)));
+        seeded = true;
+      }
       const result = lintWithFacts(
         m,
         {
@@ -96,6 +123,7 @@ export async function lintMigrations(
           fileText: options.fileTexts?.get(m.file),
           facts,
           pgVersion: options.pgVersion,
+          smallTable: options.smallTable,
         },
         selection,
       );
@@ -139,6 +167,7 @@ function lintWithFacts(
         : 'no statement_timeout directive, and the default statement_timeout is 0 (none)',
     facts,
     pgVersion: context.pgVersion ?? NEWEST_PG_MAJOR,
+    smallTable: context.smallTable ?? DEFAULTS.lintSmallTable,
     lineOf: (offset) => section.position(offset).line,
     scan: (sql) => context.parser.scan(sql),
   });
@@ -150,6 +179,7 @@ function lintWithFacts(
     at: number,
     statement: string,
     help?: string,
+    cleared?: string,
   ): void => {
     const rule = lintRule(ruleId);
     const { line, column } = section.position(at);
@@ -162,6 +192,7 @@ function lintWithFacts(
       statement: abbreviate(statement),
       message,
       help: help ?? rule.help,
+      ...(cleared !== undefined && { cleared }),
     });
   };
 
@@ -189,7 +220,7 @@ function lintWithFacts(
     for (const f of checker.check(event.stmt)) {
       if (!selection.enabled(f.ruleId)) continue;
       if (ignores.suppresses(f.ruleId, ignored)) continue;
-      add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text, f.help);
+      add(f.ruleId, f.message, f.at ?? event.stmt.start, event.stmt.text, f.help, f.cleared);
     }
   }
 
@@ -251,4 +282,22 @@ function abbreviate(sql: string): string {
   const flat = sql.replace(/\s+/g, ' ').trim();
   const chars = Array.from(flat);
   return chars.length <= 120 ? flat : chars.slice(0, 120).join('');
+}
+
+/** The columns a CHECK as pg_get_constraintdef prints it proves NOT NULL (none if unparsable). */
+function checkColumns(parser: SqlParser): (definition: string) => readonly string[] {
+  return (definition) => {
+    try {
+      const stmt = parser.parse(`alter table t add ${definition}`).stmts?.[0]?.stmt;
+      const cmd =
+        stmt !== undefined && 'AlterTableStmt' in stmt ? stmt.AlterTableStmt.cmds?.[0] : undefined;
+      const def = cmd !== undefined && 'AlterTableCmd' in cmd ? cmd.AlterTableCmd.def : undefined;
+      return def !== undefined && 'Constraint' in def
+        ? notNullColumnsOf(def.Constraint.raw_expr)
+        : [];
+    } catch (err) {
+      rethrowIfParserNotLoaded(err);
+      return [];
+    }
+  };
 }

@@ -173,10 +173,11 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
           statementTimeoutMs: settings.statementTimeoutMs,
           pgVersion: settings.lintPgVersion,
           databaseUrl: options.databaseUrl,
+          smallTable: settings.lintSmallTable,
         });
         return {
           ok: verdict.ok,
-          detail: `${verdict.detail} (judged for ${describePgVersion(verdict.pgVersion)})`,
+          detail: `${verdict.detail}${verdict.cleared > 0 ? `; ${String(verdict.cleared)} cleared by live facts` : ''} (judged for ${describePgVersion(verdict.pgVersion)})`,
         };
       }))
     ) {

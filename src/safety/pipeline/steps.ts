@@ -4,7 +4,7 @@
  * a typed outcome, so neither driver re-derives a verdict on its own.
  */
 import { resolvePgVersion, type PgVersion } from '../../api/pg-version.js';
-import type { LintRuleSettings } from '../../api/settings.js';
+import type { LintRuleSettings, LintSmallTable } from '../../api/settings.js';
 import type { Migration } from '../../engine/migration.js';
 import type { MigrationImpact } from '../dryrun/impact.js';
 import { lintMigrations } from '../lint/linter.js';
@@ -29,19 +29,37 @@ export async function lintPending(
     readonly statementTimeoutMs?: number | undefined;
     /** The project's PostgreSQL version for the linter (dbmigrate.json lint.pgVersion). */
     readonly pgVersion?: number | undefined;
-    /** The database the migrations are for: its server's version is used when none is given. */
+    /**
+     * The database the migrations are for: its server's version is used when none is given,
+     * and its catalog's facts clear findings they prove harmless (they then block nothing).
+     */
     readonly databaseUrl?: string | undefined;
+    readonly smallTable?: LintSmallTable | undefined;
   } = {},
 ): Promise<
-  LintVerdict & { readonly findings: readonly LintFindingRef[]; readonly pgVersion: PgVersion }
+  LintVerdict & {
+    readonly findings: readonly LintFindingRef[];
+    readonly pgVersion: PgVersion;
+    /** Findings of the pending migrations the target's facts cleared (they block nothing). */
+    readonly cleared: number;
+  }
 > {
   const explicit = { config: options.pgVersion };
   if (policy === 'off')
-    return { ...lintVerdict([], 'off'), findings: [], pgVersion: resolvePgVersion(explicit) };
-  const pgVersion =
-    options.databaseUrl === undefined || options.pgVersion !== undefined
-      ? resolvePgVersion(explicit)
-      : (await liveLintContextAt(options.databaseUrl, explicit)).pgVersion;
+    return {
+      ...lintVerdict([], 'off'),
+      findings: [],
+      pgVersion: resolvePgVersion(explicit),
+      cleared: 0,
+    };
+  const live =
+    options.databaseUrl === undefined
+      ? undefined
+      : await liveLintContextAt(options.databaseUrl, {
+          explicit,
+          smallTable: options.smallTable,
+        });
+  const pgVersion = live?.pgVersion ?? resolvePgVersion(explicit);
   const pending = new Map(
     migrations.filter((m) => pendingIds.includes(m.id)).map((m) => [m.file, m.id]),
   );
@@ -50,14 +68,24 @@ export async function lintPending(
     defaultLockTimeoutMs: options.lockTimeoutMs,
     defaultStatementTimeoutMs: options.statementTimeoutMs,
     pgVersion: pgVersion.major,
+    smallTable: options.smallTable,
+    ...(live !== undefined && {
+      // The target is at the state after every migration that is not pending.
+      live: {
+        catalog: live.catalog,
+        applied: new Set(migrations.filter((m) => !pendingIds.includes(m.id)).map((m) => m.id)),
+      },
+    }),
   });
   const findings = linted.flatMap((f) => {
     const id = pending.get(f.file);
-    return id === undefined
+    // A finding the live facts cleared blocks nothing.
+    return id === undefined || f.cleared !== undefined
       ? []
       : [{ migration: id, file: f.file, line: f.line, ruleId: f.ruleId, severity: f.severity }];
   });
-  return { ...lintVerdict(findings, policy), findings, pgVersion };
+  const cleared = linted.filter((f) => pending.has(f.file) && f.cleared !== undefined).length;
+  return { ...lintVerdict(findings, policy), findings, pgVersion, cleared };
 }
 
 /** The lint verdict of a dry-run, which linted each migration it applied. */
