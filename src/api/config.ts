@@ -72,9 +72,12 @@ const LintPolicySchema = z.enum(['enforce', 'warn', 'off'], {
   error: 'must be "enforce", "warn" or "off"',
 });
 
-const LintRuleSettingSchema = z.enum(['off', 'warning', 'error'] satisfies LintRuleSetting[], {
-  error: 'must be "off", "warning" or "error"',
-});
+export const LintRuleSettingSchema = z.enum(
+  ['off', 'warning', 'error'] satisfies LintRuleSetting[],
+  {
+    error: 'must be "off", "warning" or "error"',
+  },
+);
 
 /** `15`, `"15"` or `"15.4"`: the major version the linter judges for (PG_VERSION_RANGE). */
 const PgVersionSettingSchema = z
@@ -90,6 +93,24 @@ const PgVersionSettingSchema = z
       return z.NEVER;
     }
   });
+
+/** Where the live-facts lint calls a table small; also the operator's `spec.lint.smallTable`. */
+export const LintSmallTableSchema = z
+  .object({
+    maxRows: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(DEFAULTS.lintSmallTable.maxRows)
+      .describe('Rows (counted, stopped one past this).'),
+    maxBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(DEFAULTS.lintSmallTable.maxBytes)
+      .describe('pg_table_size in bytes.'),
+  })
+  .strict();
 
 export const LintConfigSchema = z
   .object({
@@ -109,16 +130,9 @@ export const LintConfigSchema = z
         'Lint rule ID → "off", "warning" or "error"; "warning" or "error" also turns on an opt-in rule.',
       ),
     /** Tables below both figures are small for the live-facts lint (docs/lint.md). */
-    smallTable: z
-      .object({
-        maxRows: z.number().int().nonnegative().default(DEFAULTS.lintSmallTable.maxRows),
-        maxBytes: z.number().int().nonnegative().default(DEFAULTS.lintSmallTable.maxBytes),
-      })
-      .strict()
-      .optional()
-      .describe(
-        'With a database connection, an index build or validation scan on a table below both figures (rows, bytes) is cleared: it holds its lock for milliseconds.',
-      ),
+    smallTable: LintSmallTableSchema.optional().describe(
+      'With a database connection, an index build or validation scan on a table below both figures (rows, bytes) is cleared: it holds its lock for milliseconds.',
+    ),
     /**
      * The PostgreSQL major the linter judges for when no `--pg-version` is given; unset, the
      * server's when connected, else the newest the parser knows.

@@ -57,6 +57,8 @@ import {
   type LintVerdict,
   type StagingChoice,
 } from '../safety/pipeline/choices.js';
+import { suggestName } from '../cli/nearest.js';
+import { lintRuleSettingProblems } from '../safety/lint/rules.js';
 import { judgeDryRun, lintPending, touchedRelations } from '../safety/pipeline/steps.js';
 import { readManifest, SnapshotError } from '../safety/snapshot/snapshot.js';
 import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
@@ -158,6 +160,9 @@ export function settingsOf(dbm: DatabaseMigration): ResolvedSettings {
           : policy === 'Warn'
             ? 'warn'
             : 'off',
+    lintRules: dbm.spec.lint?.rules,
+    lintPgVersion: dbm.spec.lint?.pgVersion,
+    lintSmallTable: dbm.spec.lint?.smallTable,
     target: dbm.spec.target,
     // Short: a busy lock is a requeue for the reconciler, never a long wait inside one.
     lockWaitMs: 2000,
@@ -246,6 +251,16 @@ export class MigrationReconciler implements Reconciler {
       return done;
     }
     const dbm = parsed.data;
+    // Rule IDs live in the linter's catalogue, above the API schema: checked here, as the CLI
+    // checks dbmigrate.json's, so a typo fails the resource instead of being ignored.
+    const ruleProblems = lintRuleSettingProblems(dbm.spec.lint?.rules ?? {}, suggestName);
+    if (ruleProblems.length > 0 && !dbm.metadata.deletionTimestamp) {
+      await this.record(
+        dbm,
+        asInvalidSpec(ruleProblems.map((p) => `spec.lint.rules.${p.key}: ${p.message}`).join('; ')),
+      );
+      return done;
+    }
     if (dbm.metadata.deletionTimestamp) {
       await this.deps.tasks.cancel(
         `${dbm.metadata.uid ?? ''}/`,
@@ -681,6 +696,8 @@ export class MigrationReconciler implements Reconciler {
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
       databaseUrl: url,
+      rules: settings.lintRules,
+      pgVersion: settings.lintPgVersion,
       smallTable: settings.lintSmallTable,
     });
     if (!lint.ok) {

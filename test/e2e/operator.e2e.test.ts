@@ -411,6 +411,59 @@ spec:
     expect((await db.query("select 1 from pg_class where relname = 'pre_idx'")).rowCount).toBe(0);
   });
 
+  it('takes per-rule lint settings from spec.lint.rules, and refuses an unknown rule ID', async () => {
+    const db = await database('ruled');
+    await db.query('create table pre_ruled (id int)');
+    await db.query('insert into pre_ruled select g from generate_series(1, 20000) g');
+    const adopted = await migratorFor(db.url, [
+      { file: '0001_pre.sql', content: '-- migrate:up\ncreate table pre_ruled (id int);' },
+    ]).baseline({ version: '0001' });
+    expect(adopted.error).toBeNull();
+    const manifest = (name: string, rules: string) => `apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: ${name}}
+spec:
+  database: {secretRef: {name: ruled-db}}
+  safety: Unsafe
+  snapshot: {storage: {path: "${snapshots}"}}
+  staging: {scratch: {allowProductionServer: true}}
+  lint: {policy: Enforce, rules: ${rules}}
+  migrations:
+    inline:
+      - {name: 0001_pre.sql, sql: "-- migrate:up\\ncreate table pre_ruled (id int);"}
+      - {name: 0002_idx.sql, sql: "-- migrate:up\\ncreate index pre_ruled_idx on pre_ruled (id);"}
+`;
+    // A typo in a rule ID is the user's mistake to see, not a setting silently ignored.
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      manifest('ruled-typo', '{require-concurrent-index-creaton: warning}'),
+    );
+    const refused = await waitFor('ruled-typo', ['Failed', 'Succeeded']);
+    expect(refused.status?.phase).toBe('Failed');
+    expect(refused.status?.lastError).toContain(
+      'spec.lint.rules.require-concurrent-index-creaton: unknown lint rule',
+    );
+    expect(refused.status?.lastError).toContain('did you mean "require-concurrent-index-creation"');
+    // The same set that fails under Enforce passes with that rule down to a warning.
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      manifest('ruled', '{require-concurrent-index-creation: warning}'),
+    );
+    const done = await waitFor('ruled', ['Failed', 'Succeeded']);
+    expect(done.status?.lastError ?? '').toBe('');
+    expect(done.status?.phase).toBe('Succeeded');
+    // Still reported, as a warning that blocks nothing.
+    expect(done.status?.conditions?.find((c) => c.type === 'Linted')).toMatchObject({
+      status: 'True',
+      message: expect.stringContaining(
+        '0002_idx.sql:2 require-concurrent-index-creation',
+      ) as string,
+    });
+    expect(
+      (await db.query("select 1 from pg_class where relname = 'pre_ruled_idx'")).rowCount,
+    ).toBe(1);
+  });
+
   it('keeps the pre-migration backup when its DatabaseMigration is deleted', async () => {
     const name = (JSON.parse(cp.kubectl(['get', 'dbm', 'happy', '-o', 'json'])) as DbmView).status
       ?.snapshotRef?.name;

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../settings.js';
-import { MaintenanceWindowSchema, PostVerifyConfigSchema } from '../config.js';
+import {
+  LintRuleSettingSchema,
+  LintSmallTableSchema,
+  MaintenanceWindowSchema,
+  PostVerifyConfigSchema,
+} from '../config.js';
+import { NEWEST_PG_MAJOR, OLDEST_PG_MAJOR } from '../pg-version.js';
 import { RetentionSpecSchema, SnapshotStorageSpecSchema } from './backup-snapshot.js';
 import {
   ConditionSchema,
@@ -128,10 +134,30 @@ export const DatabaseMigrationSpecSchema = z
           .enum(['Enforce', 'Warn', 'Disabled'])
           .default('Enforce')
           .describe('Enforce: a lint error fails the migration; Warn: findings only.'),
+        rules: z
+          .record(z.string(), LintRuleSettingSchema)
+          .optional()
+          .describe(
+            'Lint rule ID → off, warning or error, as lint.rules in dbmigrate.json (docs/lint.md); warning or error also turns on an opt-in rule. An unknown ID fails the resource (InvalidSpec).',
+          ),
+        pgVersion: z
+          .number()
+          .int()
+          .min(OLDEST_PG_MAJOR)
+          .max(NEWEST_PG_MAJOR)
+          .optional()
+          .describe(
+            "PostgreSQL major version the linter judges the migrations for; unset: the target server's.",
+          ),
+        smallTable: LintSmallTableSchema.optional().describe(
+          'An index build or validation scan on a table of the target below both figures is cleared: it holds its lock for milliseconds.',
+        ),
       })
       .strict()
       .optional()
-      .describe('The unsafe-pattern linter (locks, rewrites, breaking changes).'),
+      .describe(
+        "The unsafe-pattern linter (locks, rewrites, breaking changes), judged with the target database's version and catalog facts.",
+      ),
     maintenanceWindow: z
       .object({
         windows: z
