@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { DbmigrateConfig } from './config.js';
 import { DEFAULT_CONFIG } from './config-defaults.js';
+import type { SettingsInput } from './settings.js';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_ERROR';
@@ -33,4 +34,21 @@ export async function loadConfig(file: string, optional: boolean): Promise<Dbmig
   }
   const { parseConfig } = await import('./config.js');
   return parseConfig(json, file);
+}
+
+/**
+ * The run settings dbmigrate.json decides (flags may override them). Beside loadConfig rather
+ * than the schema: every command that runs the engine builds its settings from the config, and
+ * would otherwise load zod for it. config.ts's configSettings must give the same
+ * (test/unit/config-settings.test.ts).
+ */
+export function configSettings(config: DbmigrateConfig): SettingsInput {
+  return {
+    historySchema: config.historySchema,
+    lint: config.lint.policy,
+    lintRules: config.lint.rules,
+    lintPgVersion: config.lint.pgVersion,
+    lintSmallTable: config.lint.smallTable,
+    windowThresholdMs: config.windowThresholdMs,
+  };
 }

@@ -1,5 +1,6 @@
 import type { ExecutionObserver } from '../engine/executor.js';
-import { configSettings, type DbmigrateConfig } from '../api/config.js';
+import type { DbmigrateConfig } from '../api/config.js';
+import { configSettings } from '../api/config-file.js';
 import { resolveSettings, type ResolvedSettings } from '../api/settings.js';
 import { checkDatabaseUrl } from '../db/database-url.js';
 import { MAX_DURATION_MS, parseDurationMs } from '../engine/duration.js';

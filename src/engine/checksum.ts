@@ -11,10 +11,12 @@ export function normaliseSql(sql: string): string {
     .trim();
 }
 
-/** node:crypto costs tens of milliseconds to load; commands that hash nothing never load it. */
+/**
+ * node:crypto costs milliseconds to load; commands that hash nothing never load it. The one-shot
+ * hash, not a Hash object per text: `status` hashes every file.
+ */
 export function sha256Hex(text: string): string {
-  const { createHash } = process.getBuiltinModule('node:crypto');
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return process.getBuiltinModule('node:crypto').hash('sha256', text, 'hex');
 }
 
 /** The checksum recorded in history: sha256 of the normalised up section. */

@@ -3,8 +3,7 @@ import { HistoryCorruptError } from './errors.js';
 import { compareMigrationIds, isMigrationId } from './migration.js';
 import { quoteIdent } from './plan.js';
 import {
-  HistoryEventSchema,
-  HistoryRecordSchema,
+  historyRecordOf,
   isInEffectAction,
   OUTCOME_ACTIONS,
   type HistoryEvent,
@@ -102,17 +101,31 @@ export class HistoryStore {
               applied_by as "appliedBy", run_id as "runId", error, source
          from ${this.history}`,
     );
-    const records = res.rows.map((row: Record<string, unknown>) => {
-      const parsed = HistoryRecordSchema.safeParse(row);
-      if (!parsed.success || !isMigrationId(parsed.data.id)) {
-        const id = typeof row['id'] === 'string' ? row['id'] : '?';
-        throw new HistoryCorruptError(
-          `${this.history} has a row no dbmigrate runner wrote (id ${JSON.stringify(id.slice(0, 40))}${parsed.success ? ' is not a migration ID' : `: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`}); the history table was edited by hand. Restore it from a snapshot, or delete that row once you know what it was`,
-        );
-      }
-      return parsed.data;
-    });
+    const records: HistoryRecord[] = [];
+    for (const row of res.rows as Record<string, unknown>[]) {
+      const record = historyRecordOf(row) ?? (await this.checkedBySchema(row));
+      if (!isMigrationId(record.id)) throw this.corrupt(record.id, ' is not a migration ID');
+      records.push(record);
+    }
     return records.sort((a, b) => compareMigrationIds(a.id, b.id));
+  }
+
+  /** A row the plain check refused: zod's schema has the last word, and words the error. */
+  private async checkedBySchema(row: Record<string, unknown>): Promise<HistoryRecord> {
+    const { HistoryRecordSchema } = await import('./history-schema.js');
+    const parsed = HistoryRecordSchema.safeParse(row);
+    if (parsed.success) return parsed.data;
+    const id = typeof row['id'] === 'string' ? row['id'] : '?';
+    throw this.corrupt(
+      id,
+      `: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
+  }
+
+  private corrupt(id: string, what: string): HistoryCorruptError {
+    return new HistoryCorruptError(
+      `${this.history} has a row no dbmigrate runner wrote (id ${JSON.stringify(id.slice(0, 40))}${what}); the history table was edited by hand. Restore it from a snapshot, or delete that row once you know what it was`,
+    );
   }
 
   /**
@@ -146,6 +159,7 @@ export class HistoryStore {
          from (select * from ${this.events} order by seq desc limit $1) e order by seq`,
       [limit],
     );
+    const { HistoryEventSchema } = await import('./history-schema.js');
     return res.rows.map((row) => HistoryEventSchema.parse(row));
   }
 

@@ -1,37 +1,97 @@
-import { z } from 'zod';
-
-export const HistoryStatusSchema = z.enum([
+/** What a migration's history row says of it now. */
+export const HISTORY_STATUSES = [
   'running',
   'applied',
   'failed',
   'baselined',
   'rolled_back',
-]);
-export type HistoryStatus = z.infer<typeof HistoryStatusSchema>;
+] as const;
+export type HistoryStatus = (typeof HISTORY_STATUSES)[number];
 
-export const HistorySourceSchema = z.enum(['dbmigrate', 'baseline', 'sqlx', 'flyway']);
-export type HistorySource = z.infer<typeof HistorySourceSchema>;
+/** Who wrote a history row: this engine, a baseline, or an import from another tool's table. */
+export const HISTORY_SOURCES = ['dbmigrate', 'baseline', 'sqlx', 'flyway'] as const;
+export type HistorySource = (typeof HISTORY_SOURCES)[number];
 
-/** One row of the history table: the latest state of one migration in this database. */
-export const HistoryRecordSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  checksum: z.string(),
-  status: HistoryStatusSchema,
-  transactional: z.boolean(),
-  statementsDone: z.number().int(),
-  statementsTotal: z.number().int(),
+/**
+ * One row of the history table: the latest state of one migration in this database. A plain
+ * type, checked by historyRecordOf (every command reads every row; zod's schema for it, in
+ * history-schema.ts, words the error when a row fails).
+ */
+export interface HistoryRecord {
+  id: string;
+  name: string;
+  checksum: string;
+  status: HistoryStatus;
+  transactional: boolean;
+  statementsDone: number;
+  statementsTotal: number;
   /** Checksum of the statements already done, so a resume can prove they did not change. */
-  doneChecksum: z.string().nullable(),
-  startedAt: z.date(),
-  finishedAt: z.date().nullable(),
-  durationMs: z.number().int().nullable(),
-  appliedBy: z.string(),
-  runId: z.string(),
-  error: z.string().nullable(),
-  source: HistorySourceSchema,
-});
-export type HistoryRecord = z.infer<typeof HistoryRecordSchema>;
+  doneChecksum: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  appliedBy: string;
+  runId: string;
+  error: string | null;
+  source: HistorySource;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isDate = (v: unknown): v is Date => v instanceof Date && !Number.isNaN(v.getTime());
+const orNull =
+  <T>(is: (v: unknown) => v is T) =>
+  (v: unknown): v is T | null =>
+    v === null || is(v);
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (v: unknown): v is T =>
+    (values as readonly unknown[]).includes(v);
+
+/**
+ * The record a history table row holds when every field has its type (what the zod schema in
+ * history-schema.ts accepts, with the fields in its order), else undefined. It never accepts a
+ * row that schema refuses; a row it refuses goes to the schema, which has the last word.
+ */
+export function historyRecordOf(row: Readonly<Record<string, unknown>>): HistoryRecord | undefined {
+  const { id, name, checksum, status, transactional, statementsDone, statementsTotal } = row;
+  const { doneChecksum, startedAt, finishedAt, durationMs, appliedBy, runId, error, source } = row;
+  if (
+    !isString(id) ||
+    !isString(name) ||
+    !isString(checksum) ||
+    !oneOf(HISTORY_STATUSES)(status) ||
+    typeof transactional !== 'boolean' ||
+    !isInt(statementsDone) ||
+    !isInt(statementsTotal) ||
+    !orNull(isString)(doneChecksum) ||
+    !isDate(startedAt) ||
+    !orNull(isDate)(finishedAt) ||
+    !orNull(isInt)(durationMs) ||
+    !isString(appliedBy) ||
+    !isString(runId) ||
+    !orNull(isString)(error) ||
+    !oneOf(HISTORY_SOURCES)(source)
+  )
+    return undefined;
+  return {
+    id,
+    name,
+    checksum,
+    status,
+    transactional,
+    statementsDone,
+    statementsTotal,
+    doneChecksum,
+    startedAt,
+    finishedAt,
+    durationMs,
+    appliedBy,
+    runId,
+    error,
+    source,
+  };
+}
 
 /** Applied or adopted: the database has this migration's effect. */
 export function isInEffect(record: HistoryRecord): boolean {
@@ -71,23 +131,25 @@ export function resumesOnItsOwn(record: HistoryRecord): boolean {
   return isPartial(record) && record.status === 'failed' && failureCode(record) === 'LOCK_TIMEOUT';
 }
 
-export const HistoryEventSchema = z.object({
-  seq: z.number().int(),
-  at: z.date(),
-  runId: z.string(),
-  migrationId: z.string(),
-  action: z.enum([
-    'applied',
-    'failed',
-    'resumed',
-    'rolled_back',
-    'baselined',
-    'imported',
-    'repaired',
-  ]),
-  checksum: z.string().nullable(),
-  durationMs: z.number().int().nullable(),
-  actor: z.string(),
-  detail: z.string().nullable(),
-});
-export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
+export const HISTORY_EVENT_ACTIONS = [
+  'applied',
+  'failed',
+  'resumed',
+  'rolled_back',
+  'baselined',
+  'imported',
+  'repaired',
+] as const;
+
+/** One entry of the append-only events log (history-schema.ts checks a row read back). */
+export interface HistoryEvent {
+  seq: number;
+  at: Date;
+  runId: string;
+  migrationId: string;
+  action: (typeof HISTORY_EVENT_ACTIONS)[number];
+  checksum: string | null;
+  durationMs: number | null;
+  actor: string;
+  detail: string | null;
+}

@@ -12,6 +12,7 @@ export {
 export { loadSqlParser, type SqlParser } from './sql-parser.js';
 export { buildMigrationGraph, type MigrationGraph } from './graph.js';
 export * from './history.js';
+export * from './history-schema.js';
 export {
   migrationStatus,
   pendingMigrations,

@@ -58,7 +58,7 @@ export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] 
       i++;
       continue;
     }
-    if (c !== undefined && !/\s/.test(c) && statementLine === null) {
+    if (statementLine === null && c !== undefined && !/\s/.test(c)) {
       statementLine = line;
       start = i;
     }
@@ -98,11 +98,20 @@ export function splitSqlStatements(text: string, firstLine = 1): SqlStatement[] 
         continue;
       }
     }
-    i++;
+    if (statementLine === null) {
+      i++;
+      continue;
+    }
+    // Inside a statement only the characters handled above matter: go to the next one.
+    SPECIAL.lastIndex = i + 1;
+    i = SPECIAL.exec(text)?.index ?? n;
   }
   flush(n);
   return statements;
 }
+
+/** What starts a line, a comment, a quote or a dollar quote, or ends a statement. */
+const SPECIAL = /[\n;'"$/-]/g;
 
 /** False for text that holds only comments (nested ones too) and whitespace. */
 export function hasCode(sql: string): boolean {

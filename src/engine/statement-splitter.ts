@@ -1,5 +1,6 @@
 import {
   loadSqlParser,
+  ParserNotLoadedError,
   rethrowIfParserNotLoaded,
   withSqlParser,
   type SqlParser,
@@ -21,11 +22,13 @@ export interface StatementSplitter {
  * PostgreSQL's grammar decides where statements end, so a `;` inside `BEGIN ATOMIC … END` or
  * a rule's `DO (…; …)` action list stays inside its statement. Text the parser refuses (a
  * syntax error the server will report with its line, or syntax newer than the parser) falls
- * back to the scanning splitter.
+ * back to the scanning splitter, and so does a section that cannot hold two statements: there
+ * both agree, and the parser is not asked.
  */
 export function parserSplitter(parser: SqlParser): StatementSplitter {
   return {
     split(sql, firstLine) {
+      if (!mayHoldSeveralStatements(sql)) return splitSqlStatements(sql, firstLine);
       let stmts;
       try {
         stmts = parser.parse(sql).stmts ?? [];
@@ -75,14 +78,32 @@ export async function statementSplitterFor(texts: readonly string[]): Promise<St
     : scanningSplitter;
 }
 
+/** A parser that has nothing: asked for anything, it says the real one is needed. */
+const NO_PARSER: SqlParser = {
+  parse() {
+    throw new ParserNotLoadedError();
+  },
+  scan() {
+    throw new ParserNotLoadedError();
+  },
+};
+
 /**
- * Runs `split` with the splitter a set of texts needs, through withSqlParser: the CLI's stored
- * parse results answer before the WASM parser is loaded. `split` may run twice.
+ * Runs `split` with the splitter a set of texts needs. Sections are split one at a time, and
+ * most hold one statement each (an up and a down section make a file of two, which is why the
+ * whole file's text cannot decide): `split` first runs without a parser, and only when a
+ * section can hold several statements does it run again through withSqlParser, where the CLI's
+ * stored parse results answer before the WASM parser is loaded. `split` may run three times.
  */
 export async function withStatementSplitter<T>(
   texts: readonly string[],
   split: (splitter: StatementSplitter) => T,
 ): Promise<T> {
   if (!texts.some(mayHoldSeveralStatements)) return split(scanningSplitter);
+  try {
+    return split(parserSplitter(NO_PARSER));
+  } catch (err) {
+    if (!(err instanceof ParserNotLoadedError)) throw err;
+  }
   return withSqlParser((parser) => split(parserSplitter(parser)));
 }

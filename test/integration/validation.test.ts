@@ -203,6 +203,16 @@ describe('validation before apply', () => {
       );
       expect(await tables(db)).toEqual(['a']);
     });
+    it("names the field of a history row no dbmigrate runner wrote, in the schema's words", async () => {
+      await migratorFor(db.url, [M1]).apply();
+      await db.query("update dbmigrate.migration_history set source = 'liquibase'");
+      const run = await migratorFor(db.url, [M1, M2]).apply();
+      expect(run.error?.code).toBe('HISTORY_CORRUPT');
+      expect(run.error?.message).toMatch(
+        /dbmigrate\.migration_history has a row no dbmigrate runner wrote \(id "0001": source Invalid option: expected one of "dbmigrate"\|"baseline"\|"sqlx"\|"flyway"\); the history table was edited by hand/,
+      );
+      expect(await tables(db)).toEqual(['a']);
+    });
   });
 
   describe('a database with objects but no history (Flyway: baseline first)', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { splitSqlStatements } from '../../src/engine/sql-splitter.js';
 import {
   mayHoldSeveralStatements,
@@ -90,5 +90,48 @@ describe('when the parser is needed at all', () => {
     const parsing = await statementSplitterFor(['select 1;', FUNCTION_WITH_ATOMIC_BODY]);
     expect(parsing).not.toBe(scanningSplitter);
     expect(parsing.split(FUNCTION_WITH_ATOMIC_BODY, 1)).toHaveLength(2);
+  });
+});
+
+describe('parsing migration files without the parser', () => {
+  afterEach(() => {
+    vi.resetModules();
+  });
+
+  /** A fresh parser module (it loads once per module instance), counting its loads. */
+  async function freshParse(texts: readonly { file: string; content: string }[]) {
+    vi.resetModules();
+    const parser = await import('../../src/engine/sql-parser.js');
+    const { parseMigrationTexts } = await import('../../src/engine/source.js');
+    let loads = 0;
+    parser.configureSqlParser({ beforeLoad: () => loads++ });
+    const migrations = await parseMigrationTexts(texts);
+    return { loads, migrations };
+  }
+
+  const upAndDown = (n: number) => ({
+    file: `000${String(n)}_t${String(n)}.sql`,
+    content: `-- migrate:up\ncreate table t${String(n)} (id int); -- new\n\n-- migrate:down\ndrop table t${String(n)};\n`,
+  });
+
+  it('does not load it for files whose sections hold one statement each (an up and a down)', async () => {
+    const { loads, migrations } = await freshParse([upAndDown(1), upAndDown(2)]);
+    expect(loads).toBe(0);
+    expect(migrations.map((m) => [m.up.statements, m.down?.statements])).toEqual([
+      [[{ sql: 'create table t1 (id int)', line: 2 }], [{ sql: 'drop table t1', line: 5 }]],
+      [[{ sql: 'create table t2 (id int)', line: 2 }], [{ sql: 'drop table t2', line: 5 }]],
+    ]);
+  });
+
+  it('loads it when one section can hold several, and splits that one by the grammar', async () => {
+    const atomic = {
+      file: '0003_atomic.sql',
+      content: `-- migrate:up\n${FUNCTION_WITH_ATOMIC_BODY}\n-- migrate:down\ndrop function add_one;\n`,
+    };
+    const { loads, migrations } = await freshParse([upAndDown(1), atomic, upAndDown(2)]);
+    expect(loads).toBe(1);
+    expect(migrations[1]?.up.statements).toEqual(splitter.split(FUNCTION_WITH_ATOMIC_BODY, 2));
+    expect(migrations[1]?.up.statements).toHaveLength(2);
+    expect(migrations.map((m) => m.id)).toEqual(['0001', '0003', '0002']);
   });
 });
