@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { openClient } from '../db/connection.js';
-import { indexBuilds } from '../db/health.js';
 import type { ExecutionObserver } from '../engine/executor.js';
 import { progressShown, startProgress } from './progress.js';
 
@@ -33,6 +32,9 @@ export function applyProgress(databaseUrl: string): ApplyProgress | null {
     polling = true;
     try {
       client ??= await openClient(databaseUrl, 'dbmigrate:progress', { connectTimeoutMs: 2000 });
+      // The health queries load with the first lookup, a second into a statement: a run of
+      // quick migrations never needs them.
+      const { indexBuilds } = await import('../db/health.js');
       const builds = await indexBuilds(client);
       const build = builds.status === 'ok' ? builds.data[0] : undefined;
       if (build) {

@@ -1,4 +1,4 @@
-import { formatBytes } from '../safety/snapshot/manifest.js';
+import { formatBytes } from '../safety/snapshot/format-bytes.js';
 
 /**
  * Progress of long work (snapshot dump and verify, backfill, archive) on a terminal. Commands

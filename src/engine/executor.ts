@@ -9,7 +9,7 @@ import {
   RunStoppedError,
   type MigrationError,
 } from './errors.js';
-import type { HistoryStore } from './history-store.js';
+import type { HistoryEventWrite, HistoryStore, HistoryWrite } from './history-store.js';
 import type { Migration, SqlSection, SqlText } from './migration.js';
 import { concurrentIndexNames, concurrentIndexTarget, quoteIdent } from './plan.js';
 import {
@@ -205,9 +205,9 @@ export class MigrationExecutor {
           await this.observe(m, statement, index, true, sent);
         }
         const durationMs = Math.round(performance.now() - started);
-        await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null);
         this.checkpoint(m);
-        await this.client.query('commit');
+        // The history row commits with the migration, in the same round trip as COMMIT.
+        await this.recordSuccess(m, direction, startedAt, durationMs, 0, 0, null, true);
         this.settings.observer?.transactionEnded?.({
           migration: m,
           endedAt: performance.now(),
@@ -436,29 +436,29 @@ export class MigrationExecutor {
     done: number,
     total: number,
     doneChecksum: string | null,
+    andCommit = false,
   ): Promise<void> {
-    await this.store.writeWithEvent(
-      this.client,
-      {
-        ...this.rowBase(m, startedAt),
-        status: direction === 'up' ? 'applied' : 'rolled_back',
-        statementsDone: done,
-        statementsTotal: total,
-        doneChecksum,
-        finishedAt: new Date(),
-        durationMs,
-        error: null,
-      },
-      {
-        runId: this.settings.runId,
-        migrationId: m.id,
-        action: direction === 'up' ? 'applied' : 'rolled_back',
-        checksum: m.checksum,
-        durationMs,
-        actor: this.settings.appliedBy,
-        detail: null,
-      },
-    );
+    const row: HistoryWrite = {
+      ...this.rowBase(m, startedAt),
+      status: direction === 'up' ? 'applied' : 'rolled_back',
+      statementsDone: done,
+      statementsTotal: total,
+      doneChecksum,
+      finishedAt: new Date(),
+      durationMs,
+      error: null,
+    };
+    const event: HistoryEventWrite = {
+      runId: this.settings.runId,
+      migrationId: m.id,
+      action: direction === 'up' ? 'applied' : 'rolled_back',
+      checksum: m.checksum,
+      durationMs,
+      actor: this.settings.appliedBy,
+      detail: null,
+    };
+    if (andCommit) await this.store.writeWithEventAndCommit(this.client, row, event);
+    else await this.store.writeWithEvent(this.client, row, event);
   }
 
   /** Removes the 'running' row of a migration none of whose statements ran, and logs why. */

@@ -173,27 +173,39 @@ export class HistoryStore {
     w: HistoryWrite,
     e: HistoryEventWrite,
   ): Promise<void> {
+    await client.query(this.withEventSql(placeholders(1, 15), placeholders(16, 7)), [
+      ...this.upsertParams(w),
+      ...eventParams(e),
+    ]);
+  }
+
+  /**
+   * The history row, its event and COMMIT of the open transaction in one round trip: a
+   * transactional migration's last step. Values go as literals, since a statement with
+   * parameters cannot share its round trip with another; if the write fails, PostgreSQL runs
+   * nothing after it in the text, so COMMIT is not reached and the caller rolls back.
+   */
+  async writeWithEventAndCommit(
+    client: pg.ClientBase,
+    w: HistoryWrite,
+    e: HistoryEventWrite,
+  ): Promise<void> {
+    const literals = (values: readonly HistoryValue[]) => values.map((v) => literal(client, v));
     await client.query(
-      `with h as (${this.upsertSql()})
-       insert into ${this.events} (run_id, migration_id, action, checksum, duration_ms, actor, detail)
-       values ($16, $17, $18, $19, $20, $21, $22)`,
-      [
-        ...this.upsertParams(w),
-        e.runId,
-        e.migrationId,
-        e.action,
-        e.checksum,
-        e.durationMs,
-        e.actor,
-        e.detail,
-      ],
+      `${this.withEventSql(literals(this.upsertParams(w)), literals(eventParams(e)))};\ncommit`,
     );
   }
 
-  private upsertSql(): string {
+  private withEventSql(row: readonly string[], event: readonly string[]): string {
+    return `with h as (${this.upsertSql(row)})
+       insert into ${this.events} (run_id, migration_id, action, checksum, duration_ms, actor, detail)
+       values (${event.join(', ')})`;
+  }
+
+  private upsertSql(values: readonly string[] = placeholders(1, 15)): string {
     return `insert into ${this.history} (id, name, checksum, status, transactional, statements_done,
          statements_total, done_checksum, started_at, finished_at, duration_ms, applied_by, run_id, error, source)
-       values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+       values (${values.join(',')})
        on conflict (id) do update set name = excluded.name, checksum = excluded.checksum,
          status = excluded.status, transactional = excluded.transactional,
          statements_done = excluded.statements_done, statements_total = excluded.statements_total,
@@ -203,7 +215,7 @@ export class HistoryStore {
          source = excluded.source`;
   }
 
-  private upsertParams(w: HistoryWrite): unknown[] {
+  private upsertParams(w: HistoryWrite): HistoryValue[] {
     return [
       w.id,
       w.name,
@@ -276,4 +288,28 @@ export class HistoryStore {
       [e.runId, e.migrationId, e.action, e.checksum, e.durationMs, e.actor, e.detail],
     );
   }
+}
+
+/** What a history row or event holds in a column. */
+type HistoryValue = string | number | boolean | Date | null;
+
+/** `$first` … for `count` parameters. */
+function placeholders(first: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `$${String(first + i)}`);
+}
+
+function eventParams(e: HistoryEventWrite): HistoryValue[] {
+  return [e.runId, e.migrationId, e.action, e.checksum, e.durationMs, e.actor, e.detail];
+}
+
+/** A value as SQL text: strings quoted by the driver, instants in UTC with their milliseconds. */
+function literal(client: pg.ClientBase, value: HistoryValue): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return client.escapeLiteral(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`not a whole number: ${String(value)}`);
+    return String(value);
+  }
+  return `${client.escapeLiteral(value.toISOString())}::timestamptz`;
 }

@@ -44,6 +44,48 @@ describe('apply', () => {
     ]);
   });
 
+  it('records a migration with COMMIT in one round trip, values exactly as given, quotes and backslashes too', async () => {
+    const actor = "o'brien\\x \\' $$ ; commit; --";
+    const run = await migratorFor(db.url, [CREATE_ITEMS], { appliedBy: actor }).apply();
+    expect(run.error).toBeNull();
+    const row = await db.query<Record<string, unknown>>(
+      `select h.applied_by, h.status, h.transactional, h.duration_ms, h.started_at <= h.finished_at as ordered,
+              h.finished_at > now() - interval '1 minute' as recent, e.actor, e.action, e.checksum = h.checksum as same
+         from dbmigrate.migration_history h join dbmigrate.migration_events e on e.migration_id = h.id`,
+    );
+    expect(row.rows).toEqual([
+      {
+        applied_by: actor,
+        status: 'applied',
+        transactional: true,
+        duration_ms: run.results[0]?.durationMs,
+        ordered: true,
+        recent: true,
+        actor,
+        action: 'applied',
+        same: true,
+      },
+    ]);
+  });
+
+  it('rolls the migration back when its history row cannot be written with its COMMIT', async () => {
+    const migrator = migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE]);
+    expect((await migrator.apply({ target: '0001' })).applied).toBe(1);
+    await db.query(
+      "alter table dbmigrate.migration_events add constraint no_0002 check (migration_id <> '0002')",
+    );
+    const run = await migrator.apply();
+    expect(run.error?.message).toMatch(/no_0002/);
+    const columns = await db.query(
+      "select 1 from information_schema.columns where table_name = 'items' and column_name = 'price'",
+    );
+    expect(columns.rowCount).toBe(0);
+    const history = await db.query<{ id: string; status: string }>(
+      'select id, status from dbmigrate.migration_history order by id',
+    );
+    expect(history.rows.filter((r) => r.status === 'applied').map((r) => r.id)).toEqual(['0001']);
+  });
+
   it('is a no-op when everything is already applied', async () => {
     const migrator = migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE]);
     expect((await migrator.apply()).applied).toBe(2);
