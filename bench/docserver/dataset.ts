@@ -8,11 +8,12 @@ import pg from 'pg';
 import { connectorFromUrl } from '../../src/db/connection.js';
 import { Migrator } from '../../src/engine/migrator.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
-import { EmbeddingModel } from './embeddings.js';
+import { modelOf } from './documents.js';
 import { loadDocuments } from './load.js';
+import { MANIFOLD, type CorpusShape } from './shapes.js';
 
-/** Bump when documents.ts or embeddings.ts change what they generate. */
-export const GENERATOR_VERSION = 1;
+/** Bump when documents.ts, embeddings.ts or a shape in shapes.ts change what they generate. */
+export const GENERATOR_VERSION = 2;
 /** The schema the data is loaded into: the baseline and the source foreign key. */
 export const DATASET_MIGRATIONS_UP_TO = '0004';
 const COMPLETE = 'dbm-bench dataset complete';
@@ -38,6 +39,7 @@ async function loadTemplate(
   rows: number,
   root: string,
   progress: (m: string) => void,
+  shape: CorpusShape,
 ): Promise<number> {
   await admin.query(`drop database if exists ${template} with (force)`);
   await admin.query(`create database ${template}`);
@@ -52,7 +54,8 @@ async function loadTemplate(
     const t0 = performance.now();
     let last = 0;
     await loadDocuments(pool, rows, {
-      model: new EmbeddingModel(),
+      shape,
+      model: modelOf(shape),
       onProgress: (n) => {
         if (n - last >= Math.max(10_000, rows / 20) || n === rows) {
           last = n;
@@ -70,7 +73,7 @@ async function loadTemplate(
 }
 
 /**
- * A fresh database `name` holding `rows` synthetic documents in the dataset schema, cloned from
+ * A fresh database `name` holding `rows` synthetic documents of `shape` in the dataset schema, cloned from
  * the cached template (loaded first when missing or incomplete).
  */
 export async function datasetDatabase(
@@ -80,8 +83,9 @@ export async function datasetDatabase(
   rows: number,
   root: string,
   progress: (m: string) => void,
+  shape: CorpusShape = MANIFOLD,
 ): Promise<Dataset> {
-  const template = `dbm_bench_tpl_docs_${String(rows)}_g${String(GENERATOR_VERSION)}`;
+  const template = `dbm_bench_tpl_docs_${shape.name}_${String(rows)}_g${String(GENERATOR_VERSION)}`;
   const found = await admin.query<{ c: string | null }>(
     'select shobj_description(oid, $2) c from pg_database where datname = $1',
     [template, 'pg_database'],
@@ -89,7 +93,7 @@ export async function datasetDatabase(
   let loadMs: number | null = null;
   if (found.rows[0]?.c !== COMPLETE) {
     progress(`loading template ${template} (${String(rows)} rows; reused by later runs)`);
-    loadMs = await loadTemplate(admin, adminUrl, template, rows, root, progress);
+    loadMs = await loadTemplate(admin, adminUrl, template, rows, root, progress, shape);
     await admin.query(`comment on database ${template} is '${COMPLETE}'`);
   } else {
     progress(`cloning cached template ${template}`);

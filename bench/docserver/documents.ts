@@ -1,14 +1,8 @@
 import { EmbeddingModel, seededRandom } from './embeddings.js';
+import { ageDays, MANIFOLD, type CorpusShape, type DocTypeWeight } from './shapes.js';
 
-/** doc_type is skewed, as in the doc-server: most documents are of a few types. */
-export const DOC_TYPES: readonly { readonly name: string; readonly weight: number }[] = [
-  { name: 'article', weight: 0.5 },
-  { name: 'note', weight: 0.2 },
-  { name: 'email', weight: 0.15 },
-  { name: 'ticket', weight: 0.1 },
-  { name: 'spec', weight: 0.04 },
-  { name: 'contract', weight: 0.01 },
-];
+/** doc_type of the default shape is skewed, as in the doc-server: most documents are of a few types. */
+export const DOC_TYPES: readonly DocTypeWeight[] = MANIFOLD.docTypes;
 
 export interface SyntheticDocument {
   readonly docType: string;
@@ -21,6 +15,8 @@ export interface SyntheticDocument {
 }
 
 export interface DocumentGeneratorOptions {
+  /** Distributions of the corpus (default MANIFOLD); the options below override its fields. */
+  readonly shape?: CorpusShape;
   readonly seed?: number;
   readonly sources?: number;
   /** Zipf exponent of source popularity. */
@@ -29,6 +25,17 @@ export interface DocumentGeneratorOptions {
   readonly days?: number;
   readonly end?: Date;
   readonly model?: EmbeddingModel;
+}
+
+/** The embedding model of a shape. */
+export function modelOf(shape: CorpusShape): EmbeddingModel {
+  return new EmbeddingModel({
+    latentDimensions: shape.latentDimensions,
+    topics: shape.topics,
+    topicSpread: shape.topicSpread,
+    noise: shape.noise,
+    seed: shape.modelSeed,
+  });
 }
 
 /** Zipf-distributed index in [0, n): index 0 is the most popular. */
@@ -57,33 +64,38 @@ export function sourceName(index: number): string {
 }
 
 /**
- * Documents with skewed doc_type, Zipf source_name and two years of created_at (more recent
- * documents more frequent). A source writes about a few topics, so filters and vectors are
- * correlated the way real corpora are.
+ * Documents with skewed doc_type, Zipf source_name and created_at spread over the shape's time
+ * distribution. A source writes about a few topics, so filters and vectors are correlated the
+ * way real corpora are.
  */
 export function* generateDocuments(
   count: number,
   options: DocumentGeneratorOptions = {},
 ): Generator<SyntheticDocument> {
-  const random = seededRandom(options.seed ?? 7);
-  const model = options.model ?? new EmbeddingModel();
-  const sources = options.sources ?? 500;
-  const pickSource = zipfSampler(sources, options.zipf ?? 1.1, random);
-  const days = options.days ?? 730;
+  const shape = options.shape ?? MANIFOLD;
+  const random = seededRandom(options.seed ?? shape.seed);
+  const model = options.model ?? modelOf(shape);
+  const sources = options.sources ?? shape.sources;
+  const pickSource = zipfSampler(sources, options.zipf ?? shape.zipf, random);
+  const time = { days: options.days ?? shape.days, time: shape.time };
   const end = (options.end ?? new Date('2026-11-01T00:00:00Z')).getTime();
+  const perSource = shape.topicsPerSource;
+  const types = shape.docTypes;
   const typeCdf: number[] = [];
   let acc = 0;
-  for (const t of DOC_TYPES) typeCdf.push((acc += t.weight));
+  for (const t of types) typeCdf.push((acc += t.weight));
   for (let i = 0; i < count; i++) {
     const source = pickSource();
     const u = random() * acc;
     const typeIndex = typeCdf.findIndex((c) => u <= c);
-    const docType = DOC_TYPES[typeIndex === -1 ? 0 : typeIndex]?.name ?? 'article';
-    // Each source has three favourite topics; each type nudges the topic too.
-    const topic = source * 3 + Math.floor(random() * 3) + typeIndex * 7;
+    const docType = types[typeIndex === -1 ? 0 : typeIndex]?.name ?? 'doc';
+    // Each source has a few favourite topics; each type nudges the topic too.
+    const topic = source * perSource + Math.floor(random() * perSource) + typeIndex * 7;
     const embedding = model.embed(model.latent(topic, random), random);
-    // sqrt skews towards recent dates: the corpus grows over time.
-    const ageDays = days * (1 - Math.sqrt(random()));
+    // A second variate only where the distribution needs one: the default shape's documents
+    // stay what they were.
+    const when = random();
+    const age = ageDays(time, when, time.time.kind === 'bursty' ? random() : 0);
     yield {
       docType,
       sourceName: sourceName(source),
@@ -94,7 +106,7 @@ export function* generateDocuments(
         topic: topic % model.topics,
         priority: Math.floor(random() * 5),
       },
-      createdAt: new Date(end - ageDays * 86_400_000),
+      createdAt: new Date(end - age * 86_400_000),
       embedding,
     };
   }

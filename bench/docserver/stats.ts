@@ -42,9 +42,16 @@ export function recordingClient(
   client: pg.PoolClient,
   log: RecordedQuery[],
 ): pg.ClientBase & { readonly recorded: RecordedQuery[] } {
-  const query = async (text: unknown, values?: unknown): Promise<unknown> => {
+  const query = async (config: unknown, values?: unknown): Promise<unknown> => {
+    // A text, or a named statement's config ({ name, text, values }).
+    const named =
+      typeof config === 'object' && config !== null && 'text' in config
+        ? (config as { text: unknown; values?: unknown })
+        : null;
+    const text = named ? named.text : config;
     if (typeof text !== 'string') throw new Error('recordingClient: only text queries');
-    const params = Array.isArray(values) ? (values as unknown[]) : [];
+    const given = named ? named.values : values;
+    const params = Array.isArray(given) ? (given as unknown[]) : [];
     log.push({ text, values: params });
     return client.query(text, params);
   };
@@ -105,8 +112,10 @@ export async function explainRecorded(
   await client.query('begin');
   try {
     for (const q of recorded.slice(0, mainIndex)) {
-      if (SKIP.test(q.text) || /\bfrom documents\b/.test(q.text)) continue;
-      await client.query(q.text, [...q.values]);
+      // "begin; set local …" in one round trip: the settings, inside this transaction.
+      const text = q.text.replace(/^\s*begin\s*;\s*/i, '');
+      if (SKIP.test(text) || text === '' || /\bfrom documents\b/.test(text)) continue;
+      await client.query(text, [...q.values]);
     }
     const res = await client.query<{ 'QUERY PLAN': string }>(
       `explain (analyze, buffers) ${main.text}`,

@@ -1,4 +1,7 @@
+import { hash } from 'node:crypto';
 import type pg from 'pg';
+import { TtlCache } from './ttl-cache.js';
+import { binaryQuantized, vectorBinary } from './vector-binary.js';
 import {
   chooseSimilarityPlan,
   exactThresholdOf,
@@ -35,14 +38,13 @@ export interface SimilarityResult {
   readonly rows: readonly SimilarDocument[];
   /** Which plan ran, chosen from the filter's measured size, never left to the planner. */
   readonly plan: SimilarityPlan;
-  /** Rows matching the filter, counted up to the exact-scan threshold + 1. */
-  readonly candidates: number;
+  /**
+   * Rows matching the filter, counted up to the exact-scan threshold + 1 (within the facts'
+   * time bound); null on the exact plan, which needs no count.
+   */
+  readonly candidates: number | null;
   /** Share of the table the filter selects (exact when counted, else the planner's estimate). */
   readonly selectivity: number;
-}
-
-function vectorText(v: ArrayLike<number>): string {
-  return `[${Array.from(v, (x) => x.toPrecision(7)).join(',')}]`;
 }
 
 /**
@@ -73,35 +75,81 @@ const COLUMNS = columns();
 
 /** The quantised ANN index of migrations 0005–0008 (on a partitioned table: its parent index). */
 const QUANTIZED_INDEX = 'documents_embedding_bq_hnsw';
-const CAPABILITY_TTL_MS = 60_000;
-const capabilities = new WeakMap<object, { quantized: boolean; at: number }>();
 
 /**
- * Whether the quantised column is backfilled and indexed (0008 applied and its index valid).
- * Cached per pool or client for a minute, so a server started before the migration picks the
- * faster plans up without a restart, and one started on an older schema keeps working.
+ * How long a fact about the database is trusted: whether the quantised index is there, the
+ * table's size, how many rows a filter selects. A server started before migration 0008 picks
+ * the faster plans up within this bound, and a filter's plan follows its growth within it.
  */
-async function hasQuantizedIndex(client: pg.ClientBase | pg.Pool): Promise<boolean> {
-  const hit = capabilities.get(client);
-  if (hit && performance.now() - hit.at < CAPABILITY_TTL_MS) return hit.quantized;
-  const res = await client.query<{ ok: boolean }>(
-    `select coalesce(bool_and(indisvalid and indisready), false) as ok
-       from pg_index where indexrelid = to_regclass($1)`,
-    [QUANTIZED_INDEX],
-  );
-  const quantized = res.rows[0]?.ok === true;
-  capabilities.set(client, { quantized, at: performance.now() });
-  return quantized;
+export const READ_PATH_FACTS_TTL_MS = 60_000;
+/** Filters whose size is remembered per pool (or client); the oldest goes first. */
+const FILTER_FACTS_CAPACITY = 1_000;
+
+interface FilterSize {
+  /** Rows counted, up to the threshold + 1. */
+  readonly counted: number;
+  /** The planner's estimate when the count hit its bound. */
+  readonly estimate: number | null;
+}
+
+interface ReadPathFacts {
+  /** Whether the quantised index is valid, and the table's rows from the statistics. */
+  readonly table: TtlCache<{ readonly quantized: boolean; readonly rows: number }>;
+  readonly filters: TtlCache<FilterSize>;
+}
+
+const factsByOwner = new WeakMap<object, ReadPathFacts>();
+
+function factsOf(owner: object): ReadPathFacts {
+  let facts = factsByOwner.get(owner);
+  if (!facts) {
+    facts = {
+      table: new TtlCache(READ_PATH_FACTS_TTL_MS, 1),
+      filters: new TtlCache(READ_PATH_FACTS_TTL_MS, FILTER_FACTS_CAPACITY),
+    };
+    factsByOwner.set(owner, facts);
+  }
+  return facts;
+}
+
+/**
+ * A filter's key in the size cache. Time bounds are cut to the minute: a doc-server asking for
+ * "the last 30 days" sends a new bound every call, and a minute does not move a filter's size
+ * across a plan's threshold.
+ */
+function filterKey(f: DocumentFilter): string {
+  const minute = (d: Date | undefined): number | null =>
+    d === undefined ? null : Math.floor(d.getTime() / 60_000);
+  return JSON.stringify([
+    f.docType ?? null,
+    f.sourceName ?? null,
+    minute(f.createdAfter),
+    minute(f.createdBefore),
+  ]);
 }
 
 /** Rows in documents from the statistics (a partitioned table: the sum over its partitions). */
-const TABLE_ROWS = `select coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
-    from pg_class c
-   where (c.oid = 'documents'::regclass and c.relkind = 'r')
-      or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)`;
+const TABLE_FACTS = `select coalesce((select bool_and(indisvalid and indisready) from pg_index
+                                   where indexrelid = to_regclass('${QUANTIZED_INDEX}')), false) as quantized,
+         (select coalesce(sum(greatest(c.reltuples, 0)), 0)::float8
+            from pg_class c
+           where (c.oid = 'documents'::regclass and c.relkind = 'r')
+              or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)) as rows`;
+
+async function tableFacts(
+  c: pg.ClientBase,
+  facts: ReadPathFacts,
+): Promise<{ quantized: boolean; rows: number }> {
+  const hit = facts.table.get('');
+  if (hit) return hit;
+  const res = await prepared<{ quantized: boolean; rows: number }>(c, TABLE_FACTS, []);
+  const row = { quantized: res.rows[0]?.quantized === true, rows: res.rows[0]?.rows ?? 0 };
+  facts.table.set('', row);
+  return row;
+}
 
 async function estimatedRows(
-  client: pg.ClientBase | pg.Pool,
+  client: pg.ClientBase,
   where: string,
   params: readonly unknown[],
 ): Promise<number> {
@@ -110,6 +158,44 @@ async function estimatedRows(
     [...params],
   );
   return res.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0;
+}
+
+/** Named statements a connection keeps; past this, statements go unnamed (parsed each time). */
+const PREPARED_PER_CONNECTION = 64;
+const preparedNames = new WeakMap<object, Set<string>>();
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `dbm_rp_${hash('sha1', text).slice(0, 16)}`;
+    if (statementNames.size >= 1_000) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A query as a named prepared statement of this connection: parsed and planned once, then
+ * only bound and executed (PostgreSQL keeps a custom or generic plan per statement). The read
+ * paths send few distinct texts; a connection keeps at most PREPARED_PER_CONNECTION of them.
+ */
+async function prepared<R extends pg.QueryResultRow>(
+  c: pg.ClientBase,
+  text: string,
+  values: readonly unknown[],
+): Promise<pg.QueryResult<R>> {
+  let names = preparedNames.get(c);
+  if (!names) {
+    names = new Set();
+    preparedNames.set(c, names);
+  }
+  const name = statementName(text);
+  if (!names.has(name)) {
+    if (names.size >= PREPARED_PER_CONNECTION) return c.query<R>(text, [...values]);
+    names.add(name);
+  }
+  return c.query<R>({ name, text, values: [...values] });
 }
 
 /** Runs `work` on one connection: a pool's client is checked out once for the whole read path. */
@@ -126,19 +212,18 @@ async function withClient<T>(
   }
 }
 
-/** `work` in a transaction with transaction-local settings (set_config(…, true)). */
+/**
+ * `work` in a transaction with transaction-local settings. BEGIN and the settings go in one
+ * round trip (the simple protocol runs several statements); the values are numbers and
+ * keywords this module chose, never caller input.
+ */
 async function inTransaction<T>(
   c: pg.ClientBase,
-  settings: readonly (readonly [string, string])[],
+  settings: readonly (readonly [string, string | number])[],
   work: () => Promise<T>,
 ): Promise<T> {
-  await c.query('begin');
+  await c.query(['begin', ...settings.map(([k, v]) => `set local ${k} = ${String(v)}`)].join('; '));
   try {
-    if (settings.length > 0)
-      await c.query(
-        `select ${settings.map((_, i) => `set_config($${String(2 * i + 1)}, $${String(2 * i + 2)}, true)`).join(', ')}`,
-        settings.flat(),
-      );
     const out = await work();
     await c.query('commit');
     return out;
@@ -154,106 +239,223 @@ async function inTransaction<T>(
  * of the filter's rows in the quantised space when they are few, the HNSW index with iterative
  * scan when they are many, exact distances when the quantised index is not there yet. Every
  * candidate list is re-ranked by exact distance on the full vector.
+ *
+ * Round trips: one for a filter whose size is known (counted within READ_PATH_FACTS_TTL_MS) or
+ * that turns out small (the count and the scan go in one statement); for the HNSW walk, three
+ * (settings, query, commit), plus one to estimate a large filter's size the first time.
  */
 export async function similarDocuments(
   client: pg.ClientBase | pg.Pool,
   q: SimilarityQuery,
   options: SimilarityOptions = {},
 ): Promise<SimilarityResult> {
-  return withClient(client, (c) => similarOn(c, q, options));
+  const facts = factsOf(client);
+  return withClient(client, (c) => similarOn(c, facts, q, options));
 }
 
 async function similarOn(
   client: pg.ClientBase,
+  facts: ReadPathFacts,
   q: SimilarityQuery,
   options: SimilarityOptions,
 ): Promise<SimilarityResult> {
   const threshold = exactThresholdOf(options);
   const k = Math.max(1, Math.min(1000, Math.trunc(q.k)));
-  const filterParams: unknown[] = [];
-  const where = whereClause(q, filterParams);
-  const quantizedIndex = await hasQuantizedIndex(client);
-  // One round trip: the table's size from the statistics and the filter's rows counted up to
-  // the threshold, skipping the count (CASE evaluates its subquery lazily) when there is no
-  // filter and the statistics already put the table above the threshold.
-  const unfiltered = filterParams.length === 0;
-  const sizes = await client.query<{ n: number; total: string }>(
-    `select case when ${unfiltered ? 'true' : 'false'} and t.total > ${String(threshold)}
-                 then ${String(threshold + 1)}
-                 else (select count(*)::int from (select 1 from documents ${where} limit ${String(threshold + 1)}) c)
-            end as n,
-            t.total::text as total
-       from (${TABLE_ROWS}) t(total)`,
-    filterParams,
-  );
-  const counted = sizes.rows[0]?.n ?? 0;
-  const totalRows = Number(sizes.rows[0]?.total ?? 0);
-  const estimate =
-    counted > threshold && quantizedIndex
-      ? unfiltered
-        ? totalRows
-        : await estimatedRows(client, where, filterParams)
-      : null;
-  const choice = chooseSimilarityPlan(
-    { k, counted, totalRows, estimatedRows: estimate, quantizedIndex },
-    options,
-  );
-  const vector = vectorText(q.embedding);
-  const result = (rows: SimilarDocument[]): SimilarityResult => ({
-    rows,
-    plan: choice.plan,
-    candidates: counted,
-    selectivity: choice.selectivity,
-  });
+  const vector = vectorBinary(q.embedding);
+  const table = await tableFacts(client, facts);
+  const unfiltered =
+    q.docType === undefined &&
+    q.sourceName === undefined &&
+    q.createdAfter === undefined &&
+    q.createdBefore === undefined;
+  const key = filterKey(q);
 
-  if (choice.plan === 'exact') {
-    const params = [...filterParams, vector];
-    const res = await client.query<SimilarDocument>(
+  if (!table.quantized) {
+    // Before migration 0008: exact distances over the filter's rows, whatever their number.
+    const params: unknown[] = [];
+    const where = whereClause(q, params);
+    params.push(vector);
+    const res = await prepared<SimilarDocument>(
+      client,
       `select ${COLUMNS}, embedding <=> $${String(params.length)}::vector as distance
          from documents ${where}
         order by distance, id limit ${String(k)}`,
       params,
     );
-    return result(res.rows);
+    const plan = chooseSimilarityPlan(
+      { k, counted: 0, totalRows: table.rows, estimatedRows: null, quantizedIndex: false },
+      options,
+    );
+    return {
+      rows: res.rows,
+      plan: 'exact',
+      candidates: res.rows.length,
+      selectivity: plan.selectivity,
+    };
   }
 
-  // Both quantised plans: the nearest `rerank` by Hamming distance (ids only), then those rows
-  // re-ranked by exact distance on the full vector.
+  // The filter's size: known, or (unfiltered) above the threshold by the statistics.
+  let size: FilterSize | undefined =
+    unfiltered && table.rows > threshold
+      ? { counted: threshold + 1, estimate: table.rows }
+      : facts.filters.get(key);
+  const rerankOf = chooseSimilarityPlan(
+    { k, counted: 0, totalRows: table.rows, estimatedRows: null, quantizedIndex: true },
+    options,
+  ).rerank;
+
+  if (size === undefined || size.counted <= threshold) {
+    // Count and scan in one statement: the scan only runs when the count is within the bound.
+    const { sql, params } = quantizedScan(
+      q,
+      q.embedding,
+      vector,
+      rerankOf,
+      k,
+      size === undefined ? threshold : null,
+    );
+    const res = await prepared<CountedRow>(client, sql, params);
+    const counted = size?.counted ?? res.rows[0]?.counted ?? 0;
+    if (size === undefined) {
+      size = { counted, estimate: null };
+      if (counted <= threshold) facts.filters.set(key, size);
+    }
+    if (counted <= threshold) {
+      const choice = chooseSimilarityPlan(
+        { k, counted, totalRows: table.rows, estimatedRows: null, quantizedIndex: true },
+        options,
+      );
+      return {
+        rows: res.rows.flatMap(withoutCount),
+        plan: choice.plan,
+        candidates: counted,
+        selectivity: choice.selectivity,
+      };
+    }
+  }
+
+  if (size.estimate === null) {
+    const params: unknown[] = [];
+    const where = whereClause(q, params);
+    size = { counted: size.counted, estimate: await estimatedRows(client, where, params) };
+    facts.filters.set(key, size);
+  }
+  const choice = chooseSimilarityPlan(
+    {
+      k,
+      counted: size.counted,
+      totalRows: table.rows,
+      estimatedRows: size.estimate,
+      quantizedIndex: true,
+    },
+    options,
+  );
   const params: unknown[] = [];
-  const filter = whereClause(q, params, choice.plan === 'hnsw');
-  params.push(vector);
-  const v = `$${String(params.length)}`;
-  const hamming = `embedding_bq <~> binary_quantize(${v}::vector)::bit(3072)`;
-  // quantized-scan: `+ 0` makes the order one no ANN index can serve (it would post-filter and
-  // drop rows), so the filter's rows are ranked from the covering btrees (migration 0007),
-  // index-only, without visiting the heap.
-  const order = choice.plan === 'hnsw' ? hamming : `(${hamming}) + 0`;
-  const sql = `select ${columns('d')}, d.embedding <=> ${v}::vector as distance
-     from (select id, created_at from documents ${filter}
-            order by ${order} limit ${String(choice.rerank)}) c
+  const filter = whereClause(q, params, true);
+  params.push(vector, binaryQuantized(q.embedding));
+  const v = `$${String(params.length - 1)}`;
+  const bits = `$${String(params.length)}::bit(3072)`;
+  const rows = await inTransaction(
+    client,
+    [
+      ['hnsw.ef_search', choice.efSearch],
+      ['hnsw.iterative_scan', 'relaxed_order'],
+      ['hnsw.max_scan_tuples', choice.maxScanTuples],
+      // With the filter opaque to btrees, a sequential scan and sort is the one other plan.
+      ['enable_seqscan', 'off'],
+    ],
+    async () =>
+      (
+        await prepared<SimilarDocument>(
+          client,
+          reranked(
+            `select id, created_at from documents ${filter}
+              order by embedding_bq <~> ${bits} limit ${String(choice.rerank)}`,
+            v,
+            k,
+          ),
+          params,
+        )
+      ).rows,
+  );
+  return { rows, plan: 'hnsw', candidates: size.counted, selectivity: choice.selectivity };
+}
+
+/** A row of the counting scan: the count, and a document's columns or (nothing scanned) nulls. */
+type CountedRow = { readonly [K in keyof SimilarDocument]: SimilarDocument[K] | null } & {
+  readonly counted?: number | null;
+};
+
+function withoutCount(r: CountedRow): SimilarDocument[] {
+  if (r.id === null || r.docType === null || r.sourceName === null || r.createdAt === null)
+    return [];
+  return [
+    {
+      id: r.id,
+      title: r.title,
+      docType: r.docType,
+      sourceName: r.sourceName,
+      createdAt: r.createdAt,
+      distance: r.distance ?? Number.NaN,
+    },
+  ];
+}
+
+/**
+ * The nearest candidates (ids from `candidates`) re-ranked by exact distance on the full vector.
+ * LIMIT keeps the per-candidate subquery from being flattened into a join the planner could
+ * hash (a sequential scan of every partition): one primary-key probe per candidate, pruned to
+ * its partition by created_at.
+ */
+function reranked(candidates: string, v: string, k: number): string {
+  return `select ${columns('d')}, d.embedding <=> ${v}::vector as distance
+     from (${candidates}) c
      cross join lateral (
-       -- LIMIT keeps this subquery from being flattened into a join the planner could hash
-       -- (a sequential scan of every partition): one primary-key probe per candidate, pruned
-       -- to its partition by created_at.
        select * from documents x where x.id = c.id and x.created_at = c.created_at limit 1) d
     order by distance, d.id limit ${String(k)}`;
-  const query = async (): Promise<SimilarDocument[]> =>
-    (await client.query<SimilarDocument>(sql, params)).rows;
-  const rows =
-    choice.plan === 'hnsw'
-      ? await inTransaction(
-          client,
-          [
-            ['hnsw.ef_search', String(choice.efSearch)],
-            ['hnsw.iterative_scan', 'relaxed_order'],
-            ['hnsw.max_scan_tuples', String(choice.maxScanTuples)],
-            // With the filter opaque to btrees, a sequential scan and sort is the one other plan.
-            ['enable_seqscan', 'off'],
-          ],
-          query,
-        )
-      : await query();
-  return result(rows);
+}
+
+/**
+ * The quantised scan: the filter's rows ranked by Hamming distance from the covering btrees
+ * (migration 0007), index-only, the `rerank` nearest re-ranked. `+ 0` makes the order one no
+ * ANN index can serve (it would post-filter and drop rows). With `countUpTo`, the statement
+ * first counts the filter's rows up to that bound + 1 and returns the count as `counted`
+ * (a row of nulls when nothing is scanned); the scan is gated on the count (an InitPlan: the
+ * gate is evaluated once, and a large filter is not scanned).
+ */
+function quantizedScan(
+  f: DocumentFilter,
+  embedding: ArrayLike<number>,
+  vector: Buffer,
+  rerank: number,
+  k: number,
+  countUpTo: number | null,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where = whereClause(f, params);
+  params.push(vector, binaryQuantized(embedding));
+  const v = `$${String(params.length - 1)}`;
+  const hamming = `(embedding_bq <~> $${String(params.length)}::bit(3072)) + 0`;
+  if (countUpTo === null) {
+    const sql = reranked(
+      `select id, created_at from documents ${where} order by ${hamming} limit ${String(rerank)}`,
+      v,
+      k,
+    );
+    return { sql, params };
+  }
+  const gate = `(select c from n) <= ${String(countUpTo)}`;
+  const sql = `with n as materialized (
+       select count(*)::int as c from (select 1 from documents ${where} limit ${String(countUpTo + 1)}) s)
+     select (select c from n) as counted, r.*
+       from (select 1) one
+       left join lateral (${reranked(
+         `select id, created_at from documents ${where ? `${where} and ${gate}` : `where ${gate}`}
+           order by ${hamming} limit ${String(rerank)}`,
+         v,
+         k,
+       )}) r on true`;
+  return { sql, params };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 import { Migrator } from '../../src/engine/migrator.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
 import pg from 'pg';
+import { binaryQuantized, vectorBinary } from '../../src/db/vector-binary.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** A scan of the bit(3072) HNSW index (on a partitioned table: of one partition's). */
@@ -149,6 +150,81 @@ describe('doc-server read paths', () => {
     const contracts = docs.filter((d) => d.docType === 'contract').length;
     expect(res.candidates).toBe(contracts);
     expect(res.selectivity).toBeCloseTo(contracts / docs.length, 2);
+  });
+
+  it('answers a known filter in one statement, and a filter matching nothing in one statement', async () => {
+    const c = await pool.connect();
+    try {
+      const log: RecordedQuery[] = [];
+      const client = recordingClient(c, log);
+      const query = docs[5]?.embedding ?? new Float32Array();
+      // First call on this client: the table's facts, then count and scan in one statement.
+      const first = await similarDocuments(client, { embedding: query, k: 10, docType: 'spec' });
+      expect(log).toHaveLength(2);
+      expect(first.plan).toBe('quantized-scan');
+      log.length = 0;
+      const again = await similarDocuments(client, { embedding: query, k: 10, docType: 'spec' });
+      expect(log).toHaveLength(1);
+      expect(again.rows).toEqual(first.rows);
+      log.length = 0;
+      const none = await similarDocuments(client, {
+        embedding: query,
+        k: 10,
+        docType: 'no-such-type',
+      });
+      expect(none).toMatchObject({ rows: [], candidates: 0, plan: 'quantized-scan' });
+      expect(log).toHaveLength(1);
+      // The quantised query travels as a constant: no statement quantises per row.
+      expect(log.every((q) => !q.text.includes('binary_quantize'))).toBe(true);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('walks the HNSW index in three statements once a large filter is known: settings, query, commit', async () => {
+    const c = await pool.connect();
+    try {
+      const log: RecordedQuery[] = [];
+      const client = recordingClient(c, log);
+      const query = docs[9]?.embedding ?? new Float32Array();
+      const options = { exactThreshold: 10 };
+      await similarDocuments(client, { embedding: query, k: 10, docType: 'article' }, options);
+      log.length = 0;
+      const res = await similarDocuments(
+        client,
+        { embedding: query, k: 10, docType: 'article' },
+        options,
+      );
+      expect(res.plan).toBe('hnsw');
+      expect(log.map((q) => q.text.trim().split(/\s+/)[0])).toEqual(['begin;', 'select', 'commit']);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('returns the same rows when PostgreSQL runs its generic plan of the prepared statements', async () => {
+    const c = await pool.connect();
+    try {
+      await c.query('set plan_cache_mode = force_generic_plan');
+      for (const [, filter] of classes) {
+        const query = docs[77]?.embedding ?? new Float32Array();
+        const res = await similarDocuments(c, { embedding: query, k: 10, ...filter });
+        expect(res.rows.map((r) => r.id)).toEqual(exactTopK(query, filter, 10));
+      }
+    } finally {
+      await c.query('reset plan_cache_mode');
+      c.release();
+    }
+  });
+
+  it('sends vectors and their quantised bits in binary forms the server reads back exactly', async () => {
+    const v = docs[3]?.embedding ?? new Float32Array();
+    const res = await pool.query<{ same: boolean; bits: boolean }>(
+      `select $1::vector = $2::vector as same,
+              $3::bit(3072) = binary_quantize($2::vector)::bit(3072) as bits`,
+      [vectorBinary(v), `[${Array.from(v).join(',')}]`, binaryQuantized(v)],
+    );
+    expect(res.rows[0]).toEqual({ same: true, bits: true });
   });
 
   it('lists newest first with keyset pagination, gets by id, and counts', async () => {
