@@ -34,3 +34,20 @@ export async function untilInterrupted<T>(work: (signal: AbortSignal) => Promise
     process.off('SIGTERM', stop);
   }
 }
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  kb: 1024,
+  mb: 1024 ** 2,
+  gb: 1024 ** 3,
+};
+
+/** `16MB`, `512kB`, `1GB` or a number of bytes (PostgreSQL's 1024-based units); null if not one. */
+export function parseBytes(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = BYTE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) return null;
+  const bytes = Number(m[1]) * unit;
+  return bytes > 0 ? Math.round(bytes) : null;
+}

@@ -23,6 +23,8 @@ describe('batched backfill', () => {
       where: 'body_len is null',
       batchSize: 1000,
       throttleMs: 0,
+      // Exact batch counts: a fixed pace (the adaptive one is backfill-throttle.test.ts's).
+      adaptive: false as const,
     };
     const first = await runBackfill({
       ...common,

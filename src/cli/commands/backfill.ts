@@ -1,6 +1,7 @@
 import { createLogger } from '../../observability/logger.js';
 import { runBackfill } from '../../safety/backfill/backfill.js';
-import { batchFlags, untilInterrupted } from '../batch-flags.js';
+import { parseDurationMs } from '../../engine/duration.js';
+import { batchFlags, parseBytes, untilInterrupted } from '../batch-flags.js';
 import { parseCommandArgs } from '../command-spec.js';
 import { rateText, startProgress } from '../progress.js';
 import type { CommandIo } from '../context.js';
@@ -16,6 +17,18 @@ export async function backfillCommand(args: readonly string[], io: CommandIo): P
     throw new UsageError('dbmigrate backfill: --name, --table and --set are required');
   }
   const { batchSize, throttleMs } = batchFlags(values, BACKFILL_DEFAULTS);
+  const latencyText = values['max-writer-latency'] ?? BACKFILL_DEFAULTS.maxWriterLatency;
+  const maxAddedLatencyMs = latencyText === 'off' ? null : parseDurationMs(latencyText);
+  if (maxAddedLatencyMs === 0 || (maxAddedLatencyMs === null && latencyText !== 'off'))
+    throw new UsageError('--max-writer-latency must be a duration such as 10ms, or off');
+  const walText = values['max-wal-rate'];
+  const maxWalBytesPerSecond = walText === undefined ? null : parseBytes(walText);
+  if (walText !== undefined && maxWalBytesPerSecond === null)
+    throw new UsageError('--max-wal-rate must be a size per second such as 16MB');
+  if (maxAddedLatencyMs === null && maxWalBytesPerSecond !== null)
+    throw new UsageError(
+      '--max-wal-rate needs the adaptive throttle; drop --max-writer-latency off',
+    );
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   // Ctrl-C stops after the batch in flight; the checkpoint makes the next run continue.
   return untilInterrupted(async (signal) => {
@@ -24,7 +37,7 @@ export async function backfillCommand(args: readonly string[], io: CommandIo): P
     const res = await runBackfill({
       onProgress: (p) => {
         progress.update(
-          `backfill ${name}: ${rateText(p.rowsUpdated, null, 'rows', started, Date.now())}, ${String(p.batches)} batches`,
+          `backfill ${name}: ${rateText(p.rowsUpdated, null, 'rows', started, Date.now())}, ${String(p.batches)} batches${p.pace ? `, batch ${String(p.pace.batchSize)}, pause ${String(p.pace.pauseMs)} ms` : ''}`,
         );
       },
       databaseUrl: databaseUrl(values, io),
@@ -33,6 +46,7 @@ export async function backfillCommand(args: readonly string[], io: CommandIo): P
       set,
       batchSize,
       throttleMs,
+      adaptive: maxAddedLatencyMs === null ? false : { maxAddedLatencyMs, maxWalBytesPerSecond },
       signal,
       logger: createLogger({ component: 'cli.backfill', ...(level !== undefined && { level }) }),
       ...(values.key !== undefined && { keyColumn: values.key }),
@@ -44,7 +58,7 @@ export async function backfillCommand(args: readonly string[], io: CommandIo): P
     io.stdout(
       values.json
         ? JSON.stringify(res, null, 2)
-        : `${res.finished ? 'finished' : 'stopped (re-run to resume)'}: ${res.rowsUpdated} rows in ${res.batches} batches, last key ${res.lastKey ?? '-'}`,
+        : `${res.finished ? 'finished' : 'stopped (re-run to resume)'}: ${res.rowsUpdated} rows in ${res.batches} batches, last key ${res.lastKey ?? '-'}, slowed down ${String(res.backoffs)} times`,
     );
     return ExitCode.ok;
   });

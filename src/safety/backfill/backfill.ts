@@ -3,6 +3,17 @@ import { DEFAULTS } from '../../api/settings.js';
 import { errorText, openClient } from '../../db/connection.js';
 import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf } from '../../engine/retry.js';
 import { silentLogger } from '../../observability/logger.js';
+import {
+  IdleLatency,
+  initialThrottleState,
+  lsnBytes,
+  nextPace,
+  throttleLimits,
+  THROTTLE_DEFAULTS,
+  type PaceReason,
+  type ThrottleLimits,
+} from '../throttle/adaptive-throttle.js';
+import { WriterProbe, type ProbeSample } from '../throttle/impact-probe.js';
 
 export interface BackfillOptions {
   readonly databaseUrl: string;
@@ -16,9 +27,27 @@ export interface BackfillOptions {
   readonly set: string;
   /** Which rows still need it, e.g. `small is null`; makes re-runs cheap and idempotent. */
   readonly where?: string;
+  /** Rows per batch: the first batch's, and the most the adaptive throttle grows it to. */
   readonly batchSize?: number;
-  /** Pause between batches so replicas and autovacuum keep up. */
+  /**
+   * Pause between batches so replicas and autovacuum keep up: the shortest the adaptive
+   * throttle pauses, or every pause when `adaptive` is false.
+   */
   readonly throttleMs?: number;
+  /**
+   * Pace by measured impact (src/safety/throttle): a probe write on a second connection during
+   * every batch; when it waits more than `maxAddedLatencyMs` over its idle latency, or the
+   * server's WAL rate passes `maxWalBytesPerSecond`, batches shrink and pauses grow, and they
+   * recover when writers are unaffected. false: fixed batches and pauses, no probe.
+   */
+  readonly adaptive?:
+    | false
+    | Partial<
+        Pick<
+          ThrottleLimits,
+          'maxAddedLatencyMs' | 'maxWalBytesPerSecond' | 'minBatchSize' | 'maxPauseMs'
+        >
+      >;
   readonly lockTimeoutMs?: number;
   readonly historySchema?: string;
   readonly logger?: Logger;
@@ -30,13 +59,32 @@ export interface BackfillProgress {
   readonly batches: number;
   readonly rowsUpdated: number;
   readonly lastKey: string | null;
+  /** The adaptive throttle's pace after the last batch (absent when it is off). */
+  readonly pace?: BackfillPace;
+}
+
+export interface BackfillPace {
+  readonly batchSize: number;
+  readonly pauseMs: number;
+  readonly reason: PaceReason;
+  /** The last batch's longest probe write over the idle latency, ms (null: none measured). */
+  readonly addedLatencyMs: number | null;
+  /** The server's WAL rate over the last cycle, bytes/s (null: unknown). */
+  readonly walBytesPerSecond: number | null;
 }
 
 export interface BackfillResult extends BackfillProgress {
   readonly finished: boolean;
   readonly resumedFrom: string | null;
   readonly durationMs: number;
+  /** Times the adaptive throttle slowed down (writers slowed or WAL over its ceiling). */
+  readonly backoffs: number;
+  /** Longest probe write over its idle latency during any batch, ms (null: no probe). */
+  readonly maxAddedLatencyMs: number | null;
 }
+
+/** Probe writes during a batch start at most this often. */
+const PROBE_EVERY_MS = 10;
 
 export class BackfillError extends Error {
   readonly code = 'BACKFILL_REFUSED';
@@ -55,8 +103,15 @@ export class BackfillError extends Error {
 export async function runBackfill(options: BackfillOptions): Promise<BackfillResult> {
   const log = (options.logger ?? silentLogger()).child({ backfill: options.name });
   const started = performance.now();
-  const batchSize = options.batchSize ?? 1000;
-  const throttle = options.throttleMs ?? 50;
+  const batchSize = options.batchSize ?? THROTTLE_DEFAULTS.maxBatchSize;
+  const throttle = options.throttleMs ?? THROTTLE_DEFAULTS.minPauseMs;
+  const limits =
+    options.adaptive === false
+      ? null
+      : throttleLimits({ ...options.adaptive, maxBatchSize: batchSize, minPauseMs: throttle });
+  let pace = limits ? initialThrottleState(limits) : { batchSize, pauseMs: throttle, calm: 0 };
+  let backoffs = 0;
+  let maxAdded: number | null = null;
   const schema = options.historySchema ?? DEFAULTS.historySchema;
   const client = await openClient(options.databaseUrl, `dbmigrate:backfill:${options.name}`);
   try {
@@ -117,7 +172,16 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
     let batches = cp?.batches ?? 0;
     if (cp?.finished_at) {
       log.info({ rows: rowsUpdated }, 'backfill already finished');
-      return { batches, rowsUpdated, lastKey, finished: true, resumedFrom, durationMs: 0 };
+      return {
+        batches,
+        rowsUpdated,
+        lastKey,
+        finished: true,
+        resumedFrom,
+        durationMs: 0,
+        backoffs: 0,
+        maxAddedLatencyMs: null,
+      };
     }
     const key = id(keyColumn);
     const filter = options.where ? `and (${options.where})` : '';
@@ -129,73 +193,146 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
       updated as (
         update ${info.rel} set ${options.set} from batch where ${info.rel}.${key} = batch.k returning 1)
       select (select max(k)::text from batch) as last, (select count(*) from updated)::int as n`;
-    for (let attempt = 0; ;) {
-      if (options.signal?.aborted) break;
-      try {
-        await client.query('begin');
-        await client.query("select set_config('lock_timeout', $1, true)", [
-          `${options.lockTimeoutMs ?? 2000}ms`,
-        ]);
-        const res = await client.query<{ last: string | null; n: number }>(sql, [
-          lastKey,
-          batchSize,
-        ]);
-        const row = res.rows[0];
-        if (!row?.last) {
-          await client.query(
-            `update ${checkpoints} set finished_at = now(), updated_at = now() where name = $1`,
-            [options.name],
-          );
-          await client.query('commit');
-          log.info({ rows: rowsUpdated, batches }, 'backfill finished');
-          return {
-            batches,
-            rowsUpdated,
-            lastKey,
-            finished: true,
-            resumedFrom,
-            durationMs: Math.round(performance.now() - started),
-          };
-        }
+    const probe = limits ? await WriterProbe.open(options.databaseUrl, schema, options.name) : null;
+    const idle = new IdleLatency();
+    let lastIdle: ProbeSample | null = null;
+    const finish = (finished: boolean): BackfillResult => ({
+      batches,
+      rowsUpdated,
+      lastKey,
+      finished,
+      resumedFrom,
+      durationMs: Math.round(performance.now() - started),
+      backoffs,
+      maxAddedLatencyMs: maxAdded === null ? null : Math.round(maxAdded * 10) / 10,
+    });
+    /** One batch in its own transaction, the checkpoint advanced in it; null when none is left. */
+    const batch = async (size: number): Promise<{ last: string; n: number } | null> => {
+      await client.query('begin');
+      await client.query("select set_config('lock_timeout', $1, true)", [
+        `${options.lockTimeoutMs ?? 2000}ms`,
+      ]);
+      const res = await client.query<{ last: string | null; n: number }>(sql, [lastKey, size]);
+      const row = res.rows[0];
+      if (!row?.last) {
         await client.query(
-          `update ${checkpoints} set last_key = $2, rows_done = rows_done + $3, batches = batches + 1, updated_at = now() where name = $1`,
-          [options.name, row.last, row.n],
+          `update ${checkpoints} set finished_at = now(), updated_at = now() where name = $1`,
+          [options.name],
         );
         await client.query('commit');
-        attempt = 0;
-        lastKey = row.last;
-        rowsUpdated += row.n;
-        batches++;
-        options.onProgress?.({ batches, rowsUpdated, lastKey });
-        if (batches % 50 === 0)
-          log.info({ batches, rows: rowsUpdated, last_key: lastKey }, 'backfill progress');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < 5) {
-          await new Promise((r) => setTimeout(r, retryDelayMs(attempt++)));
-          continue;
-        }
-        throw new BackfillError(
-          `backfill ${options.name} failed after ${rowsUpdated} rows (resume point ${lastKey ?? 'start'}): ${errorText(err)}`,
-          {
-            cause: err,
-          },
-        );
+        return null;
       }
-      if (throttle > 0) await new Promise((r) => setTimeout(r, throttle));
+      await client.query(
+        `update ${checkpoints} set last_key = $2, rows_done = rows_done + $3, batches = batches + 1, updated_at = now() where name = $1`,
+        [options.name, row.last, row.n],
+      );
+      await client.query('commit');
+      return { last: row.last, n: row.n };
+    };
+    try {
+      for (let attempt = 0; ;) {
+        if (options.signal?.aborted) break;
+        // The probe's idle latency, taken after the pause, and the server's WAL since the last.
+        const before = probe ? await probe.sample() : null;
+        let walRate: number | null = null;
+        if (before) {
+          idle.add(before.ms);
+          const bytes = lastIdle?.lsn && before.lsn ? lsnBytes(lastIdle.lsn, before.lsn) : null;
+          if (lastIdle && bytes !== null && before.at > lastIdle.at)
+            walRate = (bytes * 1000) / (before.at - lastIdle.at);
+          lastIdle = before;
+        }
+        const sent = performance.now();
+        let done: { last: string; n: number } | null;
+        let probeMax: number | null = null;
+        try {
+          if (probe) {
+            const r = await probe.during(batch(pace.batchSize), PROBE_EVERY_MS);
+            done = r.value;
+            probeMax = r.maxMs;
+          } else {
+            done = await batch(pace.batchSize);
+          }
+        } catch (err) {
+          await client.query('rollback').catch(() => undefined);
+          if (sqlStateOf(err) === LOCK_NOT_AVAILABLE && attempt < 5) {
+            await new Promise((r) => setTimeout(r, retryDelayMs(attempt++)));
+            continue;
+          }
+          throw new BackfillError(
+            `backfill ${options.name} failed after ${rowsUpdated} rows (resume point ${lastKey ?? 'start'}): ${errorText(err)}`,
+            { cause: err },
+          );
+        }
+        const batchMs = performance.now() - sent;
+        if (done === null) {
+          log.info({ rows: rowsUpdated, batches, backoffs }, 'backfill finished');
+          return finish(true);
+        }
+        attempt = 0;
+        lastKey = done.last;
+        rowsUpdated += done.n;
+        batches++;
+        let reported: BackfillPace | undefined;
+        if (limits) {
+          const base = idle.median();
+          const added = probeMax !== null && base !== null ? probeMax - base : null;
+          if (added !== null) maxAdded = Math.max(maxAdded ?? added, added);
+          const decision = nextPace(
+            pace,
+            { batchMs, addedLatencyMs: added, walBytesPerSecond: walRate },
+            limits,
+          );
+          if (decision.reason === 'writers-slowed' || decision.reason === 'wal-rate') {
+            backoffs++;
+            log.debug(
+              {
+                reason: decision.reason,
+                added_latency_ms: added,
+                wal_bytes_per_s: walRate,
+                batch_size: decision.state.batchSize,
+                pause_ms: decision.state.pauseMs,
+              },
+              'backfill slowing down',
+            );
+          }
+          pace = decision.state;
+          reported = {
+            batchSize: pace.batchSize,
+            pauseMs: pace.pauseMs,
+            reason: decision.reason,
+            addedLatencyMs: added,
+            walBytesPerSecond: walRate,
+          };
+        }
+        options.onProgress?.({
+          batches,
+          rowsUpdated,
+          lastKey,
+          ...(reported && { pace: reported }),
+        });
+        if (batches % 50 === 0) {
+          log.info(
+            {
+              batches,
+              rows: rowsUpdated,
+              last_key: lastKey,
+              batch_size: pace.batchSize,
+              pause_ms: pace.pauseMs,
+            },
+            'backfill progress',
+          );
+        }
+        if (pace.pauseMs > 0) await new Promise((r) => setTimeout(r, pace.pauseMs));
+      }
+    } finally {
+      await probe?.close();
     }
     log.info(
       { rows: rowsUpdated, batches, last_key: lastKey },
       'backfill stopped; re-run to resume',
     );
-    return {
-      batches,
-      rowsUpdated,
-      lastKey,
-      finished: false,
-      resumedFrom,
-      durationMs: Math.round(performance.now() - started),
-    };
+    return finish(false);
   } finally {
     await client.end().catch(() => undefined);
   }
