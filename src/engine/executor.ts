@@ -10,7 +10,12 @@ import {
   type MigrationError,
 } from './errors.js';
 import type { HistoryEventWrite, HistoryStore, HistoryWrite } from './history-store.js';
-import type { Migration, SqlSection, SqlText } from './migration.js';
+import {
+  ONLINE_INDEX_BUILD_WORKERS,
+  type Migration,
+  type SqlSection,
+  type SqlText,
+} from './migration.js';
 import { concurrentIndexNames, concurrentIndexTarget, quoteIdent } from './plan.js';
 import {
   LOCK_NOT_AVAILABLE,
@@ -277,9 +282,16 @@ export class MigrationExecutor {
         );
       }
     }
+    // Index builds here are online: they leave the application its cores (the directive or
+    // ONLINE_INDEX_BUILD_WORKERS), where a blocking build in a transaction takes them all.
     await this.client.query(
-      "select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-      [`${t.lock}ms`, `${t.statement}ms`],
+      `select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
+              set_config('max_parallel_maintenance_workers', $3, false)`,
+      [
+        `${t.lock}ms`,
+        `${t.statement}ms`,
+        String(m.directives.maxParallelMaintenanceWorkers ?? ONLINE_INDEX_BUILD_WORKERS),
+      ],
     );
     try {
       for (let i = from; i < statements.length; i++) {
@@ -350,7 +362,11 @@ export class MigrationExecutor {
         }
       }
     } finally {
-      await this.client.query('reset lock_timeout; reset statement_timeout').catch(() => undefined);
+      await this.client
+        .query(
+          'reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers',
+        )
+        .catch(() => undefined);
     }
     const durationMs = Math.round(performance.now() - started);
     await this.recordSuccess(

@@ -175,9 +175,15 @@ function parseDirectiveLine(
         if (value !== 'required' && value !== 'none') return fail('must be required or none');
         into.window = value;
         break;
+      case 'max_parallel_maintenance_workers':
+        // PostgreSQL's own limit for the setting.
+        if (!/^\d+$/.test(value) || Number(value) > 1024)
+          fail('must be a whole number from 0 to 1024');
+        into.maxParallelMaintenanceWorkers = Number(value);
+        break;
       default:
         fail(
-          'unknown directive; known: transaction, depends, lock_timeout, statement_timeout, lock_retries, window',
+          'unknown directive; known: transaction, depends, lock_timeout, statement_timeout, lock_retries, window, max_parallel_maintenance_workers',
         );
     }
   }

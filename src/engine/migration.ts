@@ -15,7 +15,19 @@ export interface MigrationDirectives {
   readonly lockRetries?: number | undefined;
   /** `required` marks a migration that may only run inside a maintenance window. */
   readonly window: 'required' | 'none';
+  /**
+   * max_parallel_maintenance_workers for the session of a `transaction=false` migration (its
+   * index builds); unset: ONLINE_INDEX_BUILD_WORKERS.
+   */
+  readonly maxParallelMaintenanceWorkers?: number | undefined;
 }
+
+/**
+ * Parallel workers of an index build in a `transaction=false` migration (CREATE INDEX
+ * CONCURRENTLY) unless its header says otherwise: the build is online, so its speed matters
+ * less than the cores it leaves to the application (docs/benchmarks.md, "Online changes").
+ */
+export const ONLINE_INDEX_BUILD_WORKERS = 0;
 
 /** SQL text and the file line it starts on. */
 export interface SqlText {

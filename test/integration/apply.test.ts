@@ -295,6 +295,33 @@ describe('apply', () => {
       'NOTICE: relation "t" already exists, skipping',
     ]);
   });
+
+  it('builds indexes of a transaction=false migration without parallel workers unless its header asks', async () => {
+    // What the migration's session had, read back through a table it writes.
+    const seen = (id: string, header: string) => ({
+      file: `${id}_seen.sql`,
+      content: migrationText(
+        `create table seen_${id} as select current_setting('max_parallel_maintenance_workers') as v;`,
+        undefined,
+        header,
+      ),
+    });
+    const run = await migratorFor(db.url, [
+      seen('0001', '-- dbmigrate:transaction=false'),
+      seen('0002', '-- dbmigrate:transaction=false max_parallel_maintenance_workers=1'),
+      // A transactional migration after them keeps the server's setting.
+      seen('0003', ''),
+    ]).apply();
+    expect(run.error).toBeNull();
+    const server = await db.query<{ v: string }>(
+      "select current_setting('max_parallel_maintenance_workers') as v",
+    );
+    const rows = await db.query<{ v: string }>(
+      'select v from seen_0001 union all select v from seen_0002 union all select v from seen_0003',
+    );
+    expect(rows.rows.map((r) => r.v)).toEqual(['0', '1', server.rows[0]?.v]);
+    expect(server.rows[0]?.v).not.toBe('0');
+  });
 });
 
 describe('apply of statements whose bodies hold semicolons', () => {

@@ -161,6 +161,21 @@ describe('parseMigrationFile: header directives', () => {
     });
   });
 
+  it('reads max_parallel_maintenance_workers, and leaves it unset when not given', () => {
+    const m = parseMigrationFile(
+      '0004_x.sql',
+      lines(
+        '-- dbmigrate:transaction=false max_parallel_maintenance_workers=2',
+        '-- migrate:up',
+        'create index concurrently i on t (c);',
+      ),
+      splitter,
+    );
+    expect(m.directives.maxParallelMaintenanceWorkers).toBe(2);
+    const plain = parseMigrationFile('0005_x.sql', lines('-- migrate:up', 'select 1;'), splitter);
+    expect(plain.directives).not.toHaveProperty('maxParallelMaintenanceWorkers');
+  });
+
   it('reads directives spread over several header lines and merges depends lists', () => {
     const m = parseMigrationFile(
       '0005_x.sql',
@@ -325,6 +340,8 @@ describe('parseMigrationFile: refusals name the file and line', () => {
     ['lock_retries=two', 'lock_retries: must be a whole number'],
     ['lock_retries=-1', 'lock_retries: must be a whole number'],
     ['window=sometimes', 'window: must be required or none'],
+    ['max_parallel_maintenance_workers=two', 'max_parallel_maintenance_workers: must be a whole'],
+    ['max_parallel_maintenance_workers=2000', 'max_parallel_maintenance_workers: must be a whole'],
   ])('refuses %s and says why', (directive, why) => {
     const err = parseError(
       '0001_x.sql',
