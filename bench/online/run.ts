@@ -22,7 +22,9 @@ import { DEFAULTS } from '../../src/api/settings.js';
 import { connectorFromUrl } from '../../src/db/connection.js';
 import { Migrator } from '../../src/engine/migrator.js';
 import { InlineMigrationSource } from '../../src/engine/source.js';
-import { runBackfill } from '../../src/safety/backfill/backfill.js';
+import { runBackfill, type BackfillPace } from '../../src/safety/backfill/backfill.js';
+import { THROTTLE_DEFAULTS } from '../../src/safety/throttle/adaptive-throttle.js';
+import { ONLINE_INDEX_BUILD_WORKERS } from '../../src/engine/migration.js';
 import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
 import { OnlineDatabases, SCHEMA_MIGRATION } from './databases.js';
 import type { ControlMessage, LoadConfig, LoadMessage, WaitSamples } from './load.js';
@@ -52,8 +54,13 @@ const { values: flags } = parseArgs({
     'catalog-repeat': { type: 'string', default: '5' },
     paths: { type: 'string', default: 'naive,online' },
     scenarios: { type: 'string', default: ALL_KEYS.join(',') },
-    'batch-size': { type: 'string', default: '1000' },
-    'throttle-ms': { type: 'string', default: '50' },
+    'batch-size': { type: 'string', default: String(THROTTLE_DEFAULTS.maxBatchSize) },
+    'throttle-ms': { type: 'string', default: String(THROTTLE_DEFAULTS.minPauseMs) },
+    'max-writer-latency-ms': {
+      type: 'string',
+      default: String(THROTTLE_DEFAULTS.maxAddedLatencyMs),
+    },
+    'index-workers': { type: 'string' },
     'naive-lock-timeout-ms': { type: 'string', default: '10000' },
     'max-minutes': { type: 'string', default: '40' },
     'admin-url': {
@@ -90,8 +97,12 @@ if (flags.help) {
       `                           and ${CATALOG_SCENARIOS.map((s) => s.key).join(',')}`,
       '                           (catalog-only); default all. docs/benchmarks.md gets a section',
       '                           only when all of its scenarios ran',
-      '  --batch-size N           runBackfill batch size (default 1000, its own default)',
-      '  --throttle-ms N          runBackfill pause between batches (default 50, its own default)',
+      `  --batch-size N           runBackfill batch size, the most its throttle grows to (default ${String(THROTTLE_DEFAULTS.maxBatchSize)})`,
+      `  --throttle-ms N          runBackfill's shortest pause between batches (default ${String(THROTTLE_DEFAULTS.minPauseMs)})`,
+      `  --max-writer-latency-ms N  runBackfill's adaptive throttle target (default ${String(THROTTLE_DEFAULTS.maxAddedLatencyMs)},`,
+      '                           its own); 0: fixed batches and pauses, no probe (the old way)',
+      '  --index-workers N        online index file says max_parallel_maintenance_workers=N',
+      "                           (default: none, the engine's own default for transaction=false)",
       '  --naive-lock-timeout-ms  lock_timeout of the naive migrations (default 10000)',
       '  --max-minutes N          skip the runs that would start after this (default 40)',
       '  --admin-url URL          where to CREATE/DROP the dbm_bench_online_* databases',
@@ -117,6 +128,11 @@ const repeat = countFlag('repeat', flags.repeat, 0);
 const catalogRepeat = countFlag('catalog-repeat', flags['catalog-repeat'], 0);
 const batchSize = countFlag('batch-size', flags['batch-size'], 1);
 const throttleMs = countFlag('throttle-ms', flags['throttle-ms'], 0);
+const maxWriterLatencyMs = countFlag('max-writer-latency-ms', flags['max-writer-latency-ms'], 0);
+const indexWorkers =
+  flags['index-workers'] === undefined
+    ? null
+    : countFlag('index-workers', flags['index-workers'], 0);
 const naiveLockTimeoutMs = countFlag('naive-lock-timeout-ms', flags['naive-lock-timeout-ms'], 1);
 const deadline = Date.now() + 60_000 * countFlag('max-minutes', flags['max-minutes'], 1);
 const wanted = flags.scenarios.split(',').filter(Boolean);
@@ -312,6 +328,31 @@ async function warmCache(url: string): Promise<void> {
   await query(url, 'select count(*) from documents where payload is not null');
 }
 
+/** The online plan with --index-workers written into its transaction=false headers. */
+function withIndexWorkers(plan: PathPlan): PathPlan {
+  if (indexWorkers === null) return plan;
+  const directive = `max_parallel_maintenance_workers=${String(indexWorkers)}`;
+  return {
+    ...plan,
+    files: plan.files.map((f) => ({
+      ...f,
+      content: f.content.replace('-- dbmigrate:transaction=false', `$& ${directive}`),
+    })),
+  };
+}
+
+function backfillPaceText(): string {
+  return maxWriterLatencyMs === 0
+    ? `fixed: batch ${String(batchSize)}, pause ${String(throttleMs)} ms`
+    : `adaptive: probe writes during each batch; target +${String(maxWriterLatencyMs)} ms over the probe's idle latency; batch ≤ ${String(batchSize)}, pause ≥ ${String(throttleMs)} ms`;
+}
+
+function indexWorkersText(): string {
+  return indexWorkers === null
+    ? `max_parallel_maintenance_workers=${String(ONLINE_INDEX_BUILD_WORKERS)}, the engine's default for such a session`
+    : `its header says max_parallel_maintenance_workers=${String(indexWorkers)}`;
+}
+
 /** A scenario's migration set: the schema migration every copy already has, then its own. */
 function sourceOf(files: PathPlan['files']): InlineMigrationSource {
   return new InlineMigrationSource([SCHEMA_MIGRATION, ...files]);
@@ -370,7 +411,11 @@ async function runSteps(
       let detail = '';
       let error: string | null = null;
       try {
+        const paces: BackfillPace[] = [];
         const res = await runBackfill({
+          onProgress: (p) => {
+            if (p.pace) paces.push(p.pace);
+          },
           databaseUrl: url,
           name: step.name,
           table: step.table,
@@ -378,9 +423,17 @@ async function runSteps(
           where: step.where,
           batchSize,
           throttleMs,
+          adaptive: maxWriterLatencyMs === 0 ? false : { maxAddedLatencyMs: maxWriterLatencyMs },
           signal: AbortSignal.timeout(Math.max(60_000, deadline - Date.now())),
         });
         detail = `${String(res.rowsUpdated)} rows in ${String(res.batches)} batches`;
+        if (paces.length > 0) {
+          const range = (xs: number[]) =>
+            Math.min(...xs) === Math.max(...xs)
+              ? String(Math.min(...xs))
+              : `${String(Math.min(...xs))}–${String(Math.max(...xs))}`;
+          detail += `; slowed ${String(res.backoffs)}×, batch ${range(paces.map((p) => p.batchSize))}, pause ${range(paces.map((p) => p.pauseMs))} ms, probe +${String(res.maxAddedLatencyMs ?? '?')} ms max`;
+        }
         if (!res.finished) error = `backfill stopped unfinished (time budget): ${detail}`;
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
@@ -631,7 +684,7 @@ function render(
   );
   lines.push('');
   lines.push(
-    `Each run starts from a fresh copy of the loaded database (\`CREATE DATABASE … TEMPLATE\`): ${String(warmupMs / 1000)} s of load, a ${String(baselineMs / 1000)} s baseline, the change, ${String(cooldownMs / 1000)} s more. Every DDL is an inline migration applied by \`Migrator.apply()\` (naive: lock_timeout ${String(naiveLockTimeoutMs / 1000)} s; online files say \`lock_timeout=2s\` like docs/examples); the online backfills are \`runBackfill\` (batch ${String(batchSize)}, throttle ${String(throttleMs)} ms). "During DDL" = writes due from the first step's start to the last step's end (online: migrations and backfill). Added p99 = p99 during DDL − baseline p50; longest stall = max write latency during DDL. Dry-run = \`runDryRun\` of the naive migration on another fresh copy with no load; predicted block = the longest \`heldMs\` of a lock with \`blocksWrites\`; ratio = measured stall / predicted block.`,
+    `Each run starts from a fresh copy of the loaded database (\`CREATE DATABASE … TEMPLATE\`): ${String(warmupMs / 1000)} s of load, a ${String(baselineMs / 1000)} s baseline, the change, ${String(cooldownMs / 1000)} s more. Every DDL is an inline migration applied by \`Migrator.apply()\` (naive: lock_timeout ${String(naiveLockTimeoutMs / 1000)} s; online files say \`lock_timeout=2s\` like docs/examples); the online backfills are \`runBackfill\` (${backfillPaceText()}); the online index build is a \`transaction=false\` migration (${indexWorkersText()}). "During DDL" = writes due from the first step's start to the last step's end (online: migrations and backfill). Added p99 = p99 during DDL − baseline p50; longest stall = max write latency during DDL. Dry-run = \`runDryRun\` of the naive migration on another fresh copy with no load; predicted block = the longest \`heldMs\` of a lock with \`blocksWrites\`; ratio = measured stall / predicted block.`,
   );
   lines.push('');
   const header = [
@@ -1025,7 +1078,7 @@ async function main(): Promise<void> {
             continue;
           }
           progress(`${scenario.key}: ${path} #${String(rep)} under load`);
-          const plan = path === 'naive' ? scenario.naive : scenario.online;
+          const plan = path === 'naive' ? scenario.naive : withIndexWorkers(scenario.online);
           const r = await measure(dbs, target, plan, path, rep);
           outcomes.push(r);
           progress(runLine(r));

@@ -16,6 +16,9 @@ const limits = throttleLimits({
   minPauseMs: 10,
   maxPauseMs: 5000,
   calmBatches: 3,
+  // The impact rules alone; the batch-time and duty limits have their own tests.
+  maxBatchMs: 1e9,
+  maxDutyCycle: 1,
 });
 
 const calm: BatchObservation = { batchMs: 20, addedLatencyMs: 1, walBytesPerSecond: null };
@@ -96,11 +99,47 @@ describe('adaptive throttle', () => {
     expect(d.reason).toBe('writers-slowed');
   });
 
+  it('cuts a batch that took longer than maxBatchMs to the size that fits', () => {
+    const timed = throttleLimits({ ...limits, maxBatchMs: 20 });
+    const d = nextPace(
+      { batchSize: 1000, pauseMs: 10, calm: 2 },
+      { batchMs: 80, addedLatencyMs: 1, walBytesPerSecond: null },
+      timed,
+    );
+    expect(d).toEqual({
+      reason: 'batch-too-long',
+      state: { batchSize: 250, pauseMs: 10, calm: 0 },
+    });
+    // Slowed writers halve it already; the time limit cuts further when it must.
+    const both = nextPace(
+      { batchSize: 1000, pauseMs: 10, calm: 0 },
+      { batchMs: 200, addedLatencyMs: 50, walBytesPerSecond: null },
+      timed,
+    );
+    expect(both).toEqual({
+      reason: 'writers-slowed',
+      state: { batchSize: 100, pauseMs: 200, calm: 0 },
+    });
+  });
+
+  it('never works more than maxDutyCycle of the time', () => {
+    const third = throttleLimits({ ...limits, maxDutyCycle: 0.25 });
+    // A 20 ms batch at a quarter of the time needs 60 ms of pause, even when all is calm.
+    const d = nextPace({ batchSize: 1000, pauseMs: 10, calm: 0 }, calm, third);
+    expect(d.state.pauseMs).toBe(60);
+    expect(nextPace({ batchSize: 1000, pauseMs: 10, calm: 0 }, calm, limits).state.pauseMs).toBe(
+      10,
+    );
+  });
+
   it('refuses limits that cannot pace anything', () => {
     expect(() => throttleLimits({ maxAddedLatencyMs: 0 })).toThrow(/maxAddedLatencyMs/);
     expect(() => throttleLimits({ calmBatches: 0 })).toThrow(/calmBatches/);
     expect(() => throttleLimits({ minPauseMs: -1 })).toThrow(/minPauseMs/);
     expect(() => throttleLimits({ maxWalBytesPerSecond: 0 })).toThrow(/maxWalBytesPerSecond/);
+    expect(() => throttleLimits({ maxDutyCycle: 0 })).toThrow(/maxDutyCycle/);
+    expect(() => throttleLimits({ maxDutyCycle: 1.5 })).toThrow(/maxDutyCycle/);
+    expect(() => throttleLimits({ maxBatchMs: 0 })).toThrow(/maxBatchMs/);
     // A batch size under the default floor lowers the floor with it.
     expect(throttleLimits({ maxBatchSize: 10 })).toMatchObject({
       minBatchSize: 10,

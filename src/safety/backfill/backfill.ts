@@ -283,7 +283,11 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
             { batchMs, addedLatencyMs: added, walBytesPerSecond: walRate },
             limits,
           );
-          if (decision.reason === 'writers-slowed' || decision.reason === 'wal-rate') {
+          if (
+            decision.reason === 'writers-slowed' ||
+            decision.reason === 'wal-rate' ||
+            decision.reason === 'batch-too-long'
+          ) {
             backoffs++;
             log.debug(
               {
