@@ -79,7 +79,7 @@ export const MANIFOLD: CorpusShape = {
 export const DIFFUSE: CorpusShape = {
   name: 'diffuse',
   summary:
-    'latent 48-d, 400 topics, spread 1.0, noise 0.15; doc_type 30/25/18/12/10/5 %; 60 sources, Zipf 0.9 (top ≈16 %); 3 years, uniform',
+    'latent 48-d, 400 topics, spread 1.0, noise 0.15; doc_type 30/25/18/12/10/5 %; 60 sources, Zipf 0.9 (top ≈18 %); 3 years, uniform',
   latentDimensions: 48,
   topics: 400,
   topicSpread: 1.0,

@@ -5,21 +5,25 @@ const base = { k: 10, totalRows: 100_000, estimatedRows: null, quantizedIndex: t
 
 describe('chooseSimilarityPlan', () => {
   it('scans the quantised rows of a filter up to the threshold', () => {
-    const c = chooseSimilarityPlan({ ...base, counted: 20_000 });
-    expect(c).toMatchObject({ plan: 'quantized-scan', rerank: 100, selectivity: 0.2 });
+    const c = chooseSimilarityPlan({ ...base, counted: 50_000 });
+    expect(c).toMatchObject({ plan: 'quantized-scan', rerank: 100, selectivity: 0.5 });
+  });
+
+  it('scans a filter of 28 % rather than walk the graph, where a walk far from the query lost recall', () => {
+    expect(chooseSimilarityPlan({ ...base, counted: 28_000 }).plan).toBe('quantized-scan');
   });
 
   it('walks the HNSW index once the count passes the threshold, sizing ef_search to the estimate', () => {
-    const c = chooseSimilarityPlan({ ...base, counted: 20_001, estimatedRows: 40_000 });
+    const c = chooseSimilarityPlan({ ...base, counted: 50_001, estimatedRows: 80_000 });
     expect(c.plan).toBe('hnsw');
-    expect(c.selectivity).toBeCloseTo(0.4);
+    expect(c.selectivity).toBeCloseTo(0.8);
     expect(c.efSearch).toBe(40);
     expect(c.maxScanTuples).toBe(20_000);
   });
 
   it('raises ef_search and the scan bound for selective filters on large tables, within limits', () => {
     const c = chooseSimilarityPlan(
-      { ...base, totalRows: 100_000_000, counted: 20_001, estimatedRows: 20_001 },
+      { ...base, totalRows: 100_000_000, counted: 50_001, estimatedRows: 50_001 },
       {},
     );
     expect(c.efSearch).toBe(1000);
@@ -27,8 +31,8 @@ describe('chooseSimilarityPlan', () => {
   });
 
   it('never trusts an estimate below the rows it counted', () => {
-    const c = chooseSimilarityPlan({ ...base, counted: 20_001, estimatedRows: 10 });
-    expect(c.selectivity).toBeCloseTo(0.20001);
+    const c = chooseSimilarityPlan({ ...base, counted: 50_001, estimatedRows: 10 });
+    expect(c.selectivity).toBeCloseTo(0.50001);
   });
 
   it('uses exact search on the full vector when the quantised index is missing', () => {
