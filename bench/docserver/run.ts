@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectorFromUrl } from '../../src/db/connection.js';
-import { DEFAULT_EXACT_THRESHOLD } from '../../src/db/similarity-plan.js';
+import { DEFAULT_EXACT_THRESHOLD, DEFAULT_RERANK } from '../../src/db/similarity-plan.js';
 import {
   countDocuments,
   getDocument,
@@ -69,7 +69,7 @@ const { values: flags } = parseArgs({
     warm: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
-    'rerank-depths': { type: 'string', default: '20,40,60' },
+    'rerank-depths': { type: 'string', default: '20,40,100' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -90,7 +90,7 @@ if (flags.help) {
       '  --no-write        print the section only; leave docs/benchmarks.md alone',
       '  --keep-db         do not drop the benchmark database at the end',
       '  --rerank-depths L re-rank depths measured besides the default (recall and latency;',
-      '                    default 20,40,60; "" for none)',
+      '                    default 20,40,100; "" for none)',
       '',
     ].join('\n'),
   );
@@ -671,13 +671,13 @@ async function runShape(shape: CorpusShape): Promise<ShapeReport> {
     '',
     ...(rerankDepths.length
       ? [
-          `Re-rank depth (${shape.name}): p50 / p95 ms (recall@10) of \`similarDocuments\` with \`rerank\` set, the same queries, default plan choice; the last column is the default depth (100) from the table above.`,
+          `Re-rank depth (${shape.name}): p50 / p95 ms (recall@10) of \`similarDocuments\` with \`rerank\` set, the same queries, default plan choice; the last column is the default depth (${String(DEFAULT_RERANK)}) from the table above.`,
           '',
           table(
             [
               'filter class',
               ...rerankDepths.map((d) => `rerank ${String(d)}`),
-              'rerank 100 (default)',
+              `rerank ${String(DEFAULT_RERANK)} (default)`,
             ],
             depthRows,
           ),

@@ -17,7 +17,7 @@ export type SimilarityPlan = 'exact' | 'quantized-scan' | 'hnsw';
 export interface SimilarityOptions {
   /** At most this many filter rows: rank them in the quantised space from the covering btrees (default 50,000). */
   readonly exactThreshold?: number;
-  /** Candidates re-ranked by exact distance (default max(100, 10·k), at most 1,000). */
+  /** Candidates re-ranked by exact distance (default max(60, 6·k), at most 1,000). */
   readonly rerank?: number;
   /** hnsw.ef_search floor (default 40); raised for selective filters. */
   readonly efSearch?: number;
@@ -57,6 +57,15 @@ export interface PlanChoice {
  */
 export const DEFAULT_EXACT_THRESHOLD = 50_000;
 
+/**
+ * Candidates re-ranked on the full vector for a top-10 (6 per result for larger k). Each one is
+ * a primary-key probe and a 12 KB TOAST read; on the three corpus shapes at 100k
+ * (docs/benchmarks.md, re-rank depth tables) 60 kept recall@10 at 0.992 or more in every
+ * class, 40 fell to 0.976 and 20 to 0.912, and 100 cost up to 2 ms more a query at p50.
+ */
+export const DEFAULT_RERANK = 60;
+const DEFAULT_RERANK_PER_RESULT = 6;
+
 export function exactThresholdOf(options: SimilarityOptions): number {
   return Math.max(0, Math.trunc(options.exactThreshold ?? DEFAULT_EXACT_THRESHOLD));
 }
@@ -68,7 +77,13 @@ export function chooseSimilarityPlan(
 ): PlanChoice {
   const threshold = exactThresholdOf(options);
   const k = Math.max(1, Math.trunc(input.k));
-  const rerank = Math.min(1000, Math.max(k, Math.trunc(options.rerank ?? Math.max(100, 10 * k))));
+  const rerank = Math.min(
+    1000,
+    Math.max(
+      k,
+      Math.trunc(options.rerank ?? Math.max(DEFAULT_RERANK, DEFAULT_RERANK_PER_RESULT * k)),
+    ),
+  );
   const total = Math.max(1, input.totalRows, input.counted);
   const rows =
     input.counted <= threshold ? input.counted : Math.max(input.counted, input.estimatedRows ?? 0);

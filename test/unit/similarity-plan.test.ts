@@ -6,7 +6,7 @@ const base = { k: 10, totalRows: 100_000, estimatedRows: null, quantizedIndex: t
 describe('chooseSimilarityPlan', () => {
   it('scans the quantised rows of a filter up to the threshold', () => {
     const c = chooseSimilarityPlan({ ...base, counted: 50_000 });
-    expect(c).toMatchObject({ plan: 'quantized-scan', rerank: 100, selectivity: 0.5 });
+    expect(c).toMatchObject({ plan: 'quantized-scan', rerank: 60, selectivity: 0.5 });
   });
 
   it('scans a filter of 28 % rather than walk the graph, where a walk far from the query lost recall', () => {
@@ -48,6 +48,7 @@ describe('chooseSimilarityPlan', () => {
     expect(chooseSimilarityPlan({ ...base, counted: 1 }, { exactThreshold: 0 }).plan).toBe('hnsw');
     expect(chooseSimilarityPlan({ ...base, k: 50, counted: 5 }, { rerank: 20 }).rerank).toBe(50);
     expect(chooseSimilarityPlan({ ...base, k: 200, counted: 5 }).rerank).toBe(1000);
+    expect(chooseSimilarityPlan({ ...base, k: 20, counted: 5 }).rerank).toBe(120);
     expect(
       chooseSimilarityPlan({ ...base, counted: 90_000 }, { exactThreshold: 100, efSearch: 300 })
         .efSearch,
