@@ -90,7 +90,7 @@ describe('adaptive backfill throttle', () => {
     expect(after.some((p) => p.reason === 'headroom')).toBe(true);
     expect(after.at(-1)?.batchSize ?? 0).toBeGreaterThan(slowest.batchSize);
     expect(after.at(-1)?.pauseMs ?? Infinity).toBeLessThan(slowest.pauseMs);
-  }, 60_000);
+  }, 180_000);
 
   it('keeps a fixed pace, and runs no probe, with adaptive: false', async () => {
     await db.query('update interfere set active = true');
@@ -108,5 +108,5 @@ describe('adaptive backfill throttle', () => {
       'select count(*)::int as n from dbmigrate.throttle_probes',
     );
     expect(probes.rows[0]?.n).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });
