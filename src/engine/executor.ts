@@ -189,14 +189,15 @@ export class MigrationExecutor {
     const startedAt = new Date();
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
-      let current: SqlText = section;
+      let current: SentText = section;
       try {
-        // One round trip: the label and timeouts are transaction-local, so COMMIT resets them.
-        await this.client.query(
+        // The label and timeouts are transaction-local, so COMMIT resets them. They travel
+        // with the first statement: a migration costs two round trips (its statements, then
+        // its history row with COMMIT), one fewer than psql's `begin; \i file; commit;`.
+        let opening: string | null =
           `begin; select set_config('application_name', ${this.client.escapeLiteral(this.label(m))}, true),
              set_config('lock_timeout', '${String(Math.trunc(t.lock))}ms', true),
-             set_config('statement_timeout', '${String(Math.trunc(t.statement))}ms', true)`,
-        );
+             set_config('statement_timeout', '${String(Math.trunc(t.statement))}ms', true);\n`;
         for (const [index, statement] of statements.entries()) {
           current = { sql: statement.sql, startLine: statement.line };
           this.checkpoint(m);
@@ -206,9 +207,18 @@ export class MigrationExecutor {
             total: statements.length,
           });
           const sent = performance.now();
-          await this.runStatement(statement.sql);
+          if (opening === null) {
+            await this.runStatement(statement.sql);
+          } else {
+            // An error position then counts from the start of the opening, not the statement.
+            current = { ...current, sentAfter: opening.length };
+            const sql = opening + statement.sql;
+            opening = null;
+            await this.runStatement(sql);
+          }
           await this.observe(m, statement, index, true, sent);
         }
+        if (opening !== null) await this.client.query(opening);
         const durationMs = Math.round(performance.now() - started);
         this.checkpoint(m);
         // The history row commits with the migration, in the same round trip as COMMIT.
@@ -551,7 +561,7 @@ export class MigrationExecutor {
 
   private toError(
     m: Migration,
-    section: SqlText,
+    section: SentText,
     err: unknown,
     attempts: number,
     rolledBack: boolean,
@@ -582,9 +592,14 @@ function sectionOf(m: Migration, direction: Direction): SqlSection {
   return m.down;
 }
 
+/** SQL as sent: `sentAfter` characters of other SQL went before it in the same query text. */
+interface SentText extends SqlText {
+  readonly sentAfter?: number;
+}
+
 /** File line of a PostgreSQL error, from the 1-based character `position` it reports. */
-function errorLine(section: SqlText, err: unknown): number {
-  const position = Number((err as { position?: unknown }).position);
+function errorLine(section: SentText, err: unknown): number {
+  const position = Number((err as { position?: unknown }).position) - (section.sentAfter ?? 0);
   if (!Number.isFinite(position) || position < 1) return section.startLine;
   const before = section.sql.slice(0, position - 1);
   return section.startLine + (before.match(/\n/g)?.length ?? 0);

@@ -197,8 +197,7 @@ export class Migrator {
   async status(
     options: Pick<ApplyOptions, 'allowOutOfOrder' | 'resume'> = {},
   ): Promise<StatusReport> {
-    const graph = await this.loadGraph();
-    return this.withSession('status', async (client) => {
+    return this.withGraphAndSession('status', async (graph, client) => {
       const history = await this.store.read(client);
       const entries = migrationStatus(graph, history);
       const issues = validateAgainstHistory(graph, history, {
@@ -226,8 +225,7 @@ export class Migrator {
 
   /** What `apply` would run, and what would stop it. Read-only, no lock. */
   async plan(options: ApplyOptions = {}): Promise<MigrationPlan> {
-    const graph = await this.loadGraph();
-    return this.withSession('plan', async (client) => {
+    return this.withGraphAndSession('plan', async (graph, client) => {
       const history = await this.store.read(client);
       return this.planFrom(graph, history, await readInvalidIndexes(client), options, {
         lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
@@ -644,6 +642,33 @@ export class Migrator {
       ...(interrupter && { interrupter }),
     };
     return new MigrationExecutor(client, this.store, settings, log);
+  }
+
+  /**
+   * The files' graph and a session, for a read-only command. The session opens while the files
+   * are read: the server starts its backend meanwhile. A file error still wins over an
+   * unreachable server, as when one came after the other.
+   */
+  private async withGraphAndSession<T>(
+    purpose: string,
+    work: (graph: MigrationGraph, client: pg.ClientBase) => Promise<T>,
+  ): Promise<T> {
+    const connecting = this.options.database.connect(`dbmigrate:${purpose}`);
+    // Handled now: a refusal while the files are still being read is no unhandled rejection.
+    connecting.catch(() => undefined);
+    let graph: MigrationGraph;
+    try {
+      graph = await this.loadGraph();
+    } catch (err) {
+      await connecting.then((session) => session.release()).catch(() => undefined);
+      throw err;
+    }
+    const session = await connecting;
+    try {
+      return await work(graph, session.client);
+    } finally {
+      await session.release();
+    }
   }
 
   private async withSession<T>(

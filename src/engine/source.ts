@@ -108,6 +108,16 @@ export function decodeUtf8(file: string, bytes: Buffer): string {
 }
 
 /**
+ * A file's text through Node's native UTF-8 read, which is twice as fast as reading bytes and
+ * decoding them. That read turns invalid bytes into U+FFFD, so a text holding one is read
+ * again as bytes: decodeUtf8 refuses it with its line, or lets a genuine U+FFFD through.
+ */
+export function readUtf8File(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  return text.includes('\uFFFD') ? decodeUtf8(path, readFileSync(path)) : text;
+}
+
+/**
  * `NNNN_name.sql` files of one directory. Other `.sql` files are an error rather than silently
  * ignored: a typo in a file name must not drop a migration from the plan.
  */
@@ -145,7 +155,7 @@ export class DirectoryMigrationSource implements MigrationSource {
           // parser names it), never silently skipped.
           return {
             file: path,
-            content: isMigrationFileName(name) ? decodeUtf8(path, readFileSync(path)) : '',
+            content: isMigrationFileName(name) ? readUtf8File(path) : '',
           };
         });
     } catch (err) {

@@ -1,6 +1,30 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectorFromUrl, type DatabaseConnector } from '../../src/db/connection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { migrationText, migratorFor } from '../helpers/migrations.js';
+
+/** A connector whose sessions count the queries (round trips) they send. */
+function countingConnector(url: string): { connector: DatabaseConnector; queries: () => number } {
+  const inner = connectorFromUrl(url);
+  let count = 0;
+  return {
+    queries: () => count,
+    connector: {
+      description: inner.description,
+      async connect(applicationName) {
+        const session = await inner.connect(applicationName);
+        const query = session.client.query.bind(session.client) as (...a: unknown[]) => unknown;
+        Object.assign(session.client, {
+          query: (...args: unknown[]) => {
+            count++;
+            return query(...args);
+          },
+        });
+        return session;
+      },
+    },
+  };
+}
 
 const CREATE_ITEMS = {
   file: '0001_items.sql',
@@ -66,6 +90,39 @@ describe('apply', () => {
         same: true,
       },
     ]);
+  });
+
+  it('costs two round trips a transactional migration: its statement with BEGIN, its history row with COMMIT', async () => {
+    const tables = Array.from({ length: 4 }, (_, i) => ({
+      file: `000${String(i + 1)}_t${String(i)}.sql`,
+      content: migrationText(`create table t${String(i)} (id int);`),
+    }));
+    const counted = async (count: number): Promise<number> => {
+      const target = await createTestDatabase('apply_trips');
+      try {
+        const { connector, queries } = countingConnector(target.url);
+        const run = await migratorFor(target.url, tables.slice(0, count), {
+          database: connector,
+        }).apply();
+        expect(run.applied).toBe(count);
+        return queries();
+      } finally {
+        await target.drop();
+      }
+    };
+    expect((await counted(4)) - (await counted(1))).toBe(3 * 2);
+  });
+
+  it('names the file line of an error in the first statement, which shares its round trip with BEGIN', async () => {
+    const typo = {
+      file: '0001_typo.sql',
+      content: migrationText('create table typo (\n  id bigint,\n  name txet\n);'),
+    };
+    const run = await migratorFor(db.url, [typo]).apply();
+    expect(run.error?.message).toMatch(
+      /^0001_typo\.sql:4: migration 0001 failed \(SQLSTATE 42704\)/,
+    );
+    expect((await db.query("select 1 from pg_class where relname = 'typo'")).rowCount).toBe(0);
   });
 
   it('rolls the migration back when its history row cannot be written with its COMMIT', async () => {

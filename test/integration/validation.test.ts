@@ -283,3 +283,35 @@ describe('validation before apply', () => {
     await expect(plan).rejects.toThrow(/"abc" is not a migration ID/);
   });
 });
+
+describe('status and plan read the files while the session opens', () => {
+  const CLOSED = 'postgres://postgres@127.0.0.1:1/nowhere';
+  const SEVERAL = {
+    file: '0002_several.sql',
+    content: migrationText('create table s (id int);\ncreate index on s (id);'),
+  };
+
+  it('reports a broken file before an unreachable server, as when one came after the other', async () => {
+    const broken = { file: '0002_b.sql', content: 'create table b (id int);\n' };
+    for (const ask of ['status', 'plan'] as const) {
+      await expect(migratorFor(CLOSED, [M1, broken])[ask]()).rejects.toThrow(
+        /0002_b\.sql:1: SQL before the -- migrate:up marker/,
+      );
+    }
+  });
+
+  it('reports an unreachable server that refused while the parser loaded, with no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(migratorFor(CLOSED, [M1, SEVERAL]).status()).rejects.toMatchObject({
+        code: 'CONNECTION_ERROR',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

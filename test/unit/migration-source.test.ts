@@ -34,6 +34,22 @@ describe('reading migration files', () => {
     expect(m?.up.sql).toContain('café ✓ 😀');
   });
 
+  it('reads a genuine U+FFFD as text, and still refuses an invalid byte after one', async () => {
+    const good = await dir({ '0001_a.sql': "-- migrate:up\ninsert into t values ('\uFFFD');\n" });
+    const [m] = await new DirectoryMigrationSource(good).load();
+    expect(m?.up.sql).toContain("'\uFFFD'");
+    const bad = await dir({
+      '0001_a.sql': Buffer.concat([
+        Buffer.from("-- migrate:up\n-- \uFFFD\n\ninsert into t values ('"),
+        Buffer.from([0xff]),
+        Buffer.from("');\n"),
+      ]),
+    });
+    await expect(new DirectoryMigrationSource(bad).load()).rejects.toThrow(
+      /0001_a\.sql:4: byte 0xff at offset \d+ is not valid UTF-8/,
+    );
+  });
+
   it.each(['0002_b.SQL', '0003-c.sql', '0004_d.sql.txt', '5_e.Sql'])(
     'refuses %s, which looks like a migration but misses the pattern',
     async (name) => {
