@@ -3,7 +3,7 @@ import {
   DuplicateMigrationIdError,
   MissingDependencyError,
 } from './errors.js';
-import { compareMigrationIds, type Migration } from './migration.js';
+import { compareMigrationIds, migrationIdKey, type Migration } from './migration.js';
 
 /** Migrations in the order they apply, with each one's dependencies resolved to IDs as written. */
 export interface MigrationGraph {
@@ -20,7 +20,7 @@ export function buildMigrationGraph(migrations: readonly Migration[]): Migration
   const sorted = [...migrations].sort((a, b) => compareMigrationIds(a.id, b.id));
   const byKey = new Map<string, Migration>();
   for (const m of sorted) {
-    const key = BigInt(m.id).toString();
+    const key = migrationIdKey(m.id);
     const existing = byKey.get(key);
     if (existing) throw new DuplicateMigrationIdError(m.id, [existing.file, m.file]);
     byKey.set(key, m);
@@ -32,7 +32,7 @@ export function buildMigrationGraph(migrations: readonly Migration[]): Migration
     const previous = sorted[index - 1];
     if (previous) deps.push(previous.id);
     for (const dep of m.directives.depends) {
-      const target = byKey.get(BigInt(dep).toString());
+      const target = byKey.get(migrationIdKey(dep));
       if (!target) throw new MissingDependencyError(m.file, dep);
       if (!deps.includes(target.id)) deps.push(target.id);
     }

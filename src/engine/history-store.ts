@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { HistoryCorruptError } from './errors.js';
-import { compareMigrationIds, isMigrationId } from './migration.js';
+import { compareMigrationIds, isMigrationId, migrationIdKey } from './migration.js';
 import { quoteIdent } from './plan.js';
 import {
   historyRecordOf,
@@ -147,7 +147,7 @@ export class HistoryStore {
       [OUTCOME_ACTIONS],
     );
     return new Map(
-      res.rows.filter((r) => isMigrationId(r.id)).map((r) => [BigInt(r.id).toString(), r.action]),
+      res.rows.filter((r) => isMigrationId(r.id)).map((r) => [migrationIdKey(r.id), r.action]),
     );
   }
 

@@ -59,11 +59,27 @@ export function isMigrationId(id: string): boolean {
   return /^\d+$/.test(id);
 }
 
+/**
+ * The ID as a number written without leading zeros: `0007` and `7` name one migration. A
+ * string, not a BigInt: `status` keys and sorts thousands of IDs, and this allocates nothing
+ * for an ID without leading zeros. Throws, as BigInt does, for text that is not digits.
+ */
+export function migrationIdKey(id: string): string {
+  if (!isMigrationId(id)) throw new SyntaxError(`Cannot convert ${id} to a migration ID`);
+  let zeros = 0;
+  while (zeros < id.length - 1 && id.charCodeAt(zeros) === 48) zeros++;
+  return zeros === 0 ? id : id.slice(zeros);
+}
+
 /** IDs compare by number, so `0010` sorts after `0009` and `7` equals `0007`. */
 export function compareMigrationIds(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  // Same length (the usual zero-padded names): digit strings compare as their numbers.
+  if (a.length !== b.length || !isMigrationId(a) || !isMigrationId(b)) {
+    a = migrationIdKey(a);
+    b = migrationIdKey(b);
+    if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** False, never a crash, when either is not a migration ID. */

@@ -36,6 +36,7 @@ import { AdvisoryMigrationLock, type MigrationLock } from './lock.js';
 import {
   compareMigrationIds,
   isMigrationId,
+  migrationIdKey,
   sameMigrationId,
   type Migration,
 } from './migration.js';
@@ -530,7 +531,7 @@ export class Migrator {
       async (client, runId, log, graph) => {
         const history = await this.store.read(client);
         if (!isMigrationId(id)) throw new UnknownTargetError(id);
-        const record = historyById(history).get(BigInt(id).toString());
+        const record = historyById(history).get(migrationIdKey(id));
         const m = graph.ordered.find((x) => sameMigrationId(x.id, id));
         if (!m) throw new UnknownTargetError(id);
         // The events log is append-only: when it says the migration is in the database but the

@@ -9,7 +9,12 @@ import {
   resumesOnItsOwn,
   type HistoryRecord,
 } from './history.js';
-import { compareMigrationIds, sameMigrationId, type Migration } from './migration.js';
+import {
+  compareMigrationIds,
+  migrationIdKey,
+  sameMigrationId,
+  type Migration,
+} from './migration.js';
 
 export type MigrationState =
   'applied' | 'baselined' | 'pending' | 'failed' | 'partial' | 'rolled_back' | 'missing_file';
@@ -58,14 +63,14 @@ export interface ValidationContext {
 }
 
 export function historyById(history: readonly HistoryRecord[]): Map<string, HistoryRecord> {
-  return new Map(history.map((r) => [BigInt(r.id).toString(), r]));
+  return new Map(history.map((r) => [migrationIdKey(r.id), r]));
 }
 
 function recordFor(
   records: ReadonlyMap<string, HistoryRecord>,
   id: string,
 ): HistoryRecord | undefined {
-  return records.get(BigInt(id).toString());
+  return records.get(migrationIdKey(id));
 }
 
 export function migrationStatus(
@@ -88,9 +93,9 @@ export function migrationStatus(
       transactional: m.directives.transaction,
     };
   });
-  const known = new Set(graph.ordered.map((m) => BigInt(m.id).toString()));
+  const known = new Set(graph.ordered.map((m) => migrationIdKey(m.id)));
   for (const r of history) {
-    if (known.has(BigInt(r.id).toString())) continue;
+    if (known.has(migrationIdKey(r.id))) continue;
     entries.push({
       id: r.id,
       name: r.name,
@@ -228,7 +233,7 @@ export function validateAgainstHistory(
   context: ValidationContext,
 ): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const files = new Map(graph.ordered.map((m) => [BigInt(m.id).toString(), m]));
+  const files = new Map(graph.ordered.map((m) => [migrationIdKey(m.id), m]));
   // The events log is append-only: a history row that contradicts it was edited by hand, and
   // trusting the row would run an applied migration a second time.
   const rows = historyById(history);
@@ -262,12 +267,12 @@ export function validateAgainstHistory(
     });
   }
   const resumable = new Map(
-    resumePoints(graph, history).map((p) => [BigInt(p.migration.id).toString(), p]),
+    resumePoints(graph, history).map((p) => [migrationIdKey(p.migration.id), p]),
   );
   let highestApplied: string | null = null;
 
   for (const r of history) {
-    const m = files.get(BigInt(r.id).toString());
+    const m = files.get(migrationIdKey(r.id));
     if (isInEffect(r) && (highestApplied === null || compareMigrationIds(r.id, highestApplied) > 0))
       highestApplied = r.id;
     if (!m) {
@@ -291,7 +296,7 @@ export function validateAgainstHistory(
     }
     if (isPartial(r)) {
       const stoppedAt = `${r.status === 'running' ? 'was interrupted' : 'failed'} after ${r.statementsDone} of ${r.statementsTotal} statements`;
-      const continues = resumesOnItsOwn(r) && resumable.has(BigInt(r.id).toString());
+      const continues = resumesOnItsOwn(r) && resumable.has(migrationIdKey(r.id));
       if (!context.resume && !continues) {
         issues.push({
           code: r.status === 'running' ? 'INTERRUPTED' : 'HALF_APPLIED',
@@ -299,7 +304,7 @@ export function validateAgainstHistory(
           message: `${m.file}: non-transactional migration ${stoppedAt}${r.error ? ` (${r.error})` : ''}`,
           fix: `fix the cause, then run \`dbmigrate apply --resume\` to continue at statement ${r.statementsDone + 1} (an invalid index it left is dropped and rebuilt), or undo its done statements by hand and run \`dbmigrate repair ${r.id}\``,
         });
-      } else if (!resumable.has(BigInt(r.id).toString())) {
+      } else if (!resumable.has(migrationIdKey(r.id))) {
         issues.push({
           code: 'HALF_APPLIED',
           migrationId: r.id,

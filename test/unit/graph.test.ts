@@ -6,7 +6,11 @@ import {
   MissingDependencyError,
 } from '../../src/engine/errors.js';
 import { buildMigrationGraph } from '../../src/engine/graph.js';
-import { compareMigrationIds, sameMigrationId } from '../../src/engine/migration.js';
+import {
+  compareMigrationIds,
+  migrationIdKey,
+  sameMigrationId,
+} from '../../src/engine/migration.js';
 import { migration } from './fixtures.js';
 
 function thrownBy(fn: () => unknown): unknown {
@@ -180,5 +184,23 @@ describe('migration ID comparison', () => {
     expect(compareMigrationIds('7', '0007')).toBe(0);
     expect(sameMigrationId('7', '0007')).toBe(true);
     expect(sameMigrationId('7', '0070')).toBe(false);
+  });
+
+  it('orders any digits as BigInt does, beyond 2^53 and with leading zeros', () => {
+    const ids = ['0000', '0', '00012', '9', '18446744073709551617', '018446744073709551616', '10'];
+    const byBigInt = (a: string, b: string) => {
+      const [x, y] = [BigInt(a), BigInt(b)];
+      return x < y ? -1 : x > y ? 1 : 0;
+    };
+    for (const a of ids)
+      for (const b of ids) expect(compareMigrationIds(a, b)).toBe(byBigInt(a, b));
+    expect(ids.map(migrationIdKey)).toEqual(ids.map((id) => BigInt(id).toString()));
+  });
+
+  it('refuses text that is not digits', () => {
+    for (const bad of ['0x10', '1e3', '', ' 7', '-1']) {
+      expect(() => migrationIdKey(bad)).toThrow(SyntaxError);
+      expect(() => compareMigrationIds(bad, '0001')).toThrow(SyntaxError);
+    }
   });
 });
