@@ -280,7 +280,10 @@ function probeTable(columns: readonly (readonly [string, readonly ProbeSample[]]
       phase('Node bootstrap until the first line of the script', (p) => p.bootMs),
       phase('import the command (pg, pino, the engine)', (p) => p.importMs),
       phase('read, parse and checksum the files', (p) => p.loadFilesMs),
-      phase('connect to PostgreSQL', (p) => p.connectMs),
+      phase(
+        'connect to PostgreSQL (status: the wait left after reading the files)',
+        (p) => p.connectMs,
+      ),
       [
         'queries (count)',
         ...columns.map(

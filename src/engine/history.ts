@@ -47,6 +47,12 @@ const oneOf =
   <T extends string>(values: readonly T[]) =>
   (v: unknown): v is T =>
     (values as readonly unknown[]).includes(v);
+// Built once: every command checks every history row with them.
+const isStatus = oneOf(HISTORY_STATUSES);
+const isSource = oneOf(HISTORY_SOURCES);
+const isStringOrNull = orNull(isString);
+const isDateOrNull = orNull(isDate);
+const isIntOrNull = orNull(isInt);
 
 /**
  * The record a history table row holds when every field has its type (what the zod schema in
@@ -60,18 +66,18 @@ export function historyRecordOf(row: Readonly<Record<string, unknown>>): History
     !isString(id) ||
     !isString(name) ||
     !isString(checksum) ||
-    !oneOf(HISTORY_STATUSES)(status) ||
+    !isStatus(status) ||
     typeof transactional !== 'boolean' ||
     !isInt(statementsDone) ||
     !isInt(statementsTotal) ||
-    !orNull(isString)(doneChecksum) ||
+    !isStringOrNull(doneChecksum) ||
     !isDate(startedAt) ||
-    !orNull(isDate)(finishedAt) ||
-    !orNull(isInt)(durationMs) ||
+    !isDateOrNull(finishedAt) ||
+    !isIntOrNull(durationMs) ||
     !isString(appliedBy) ||
     !isString(runId) ||
-    !orNull(isString)(error) ||
-    !oneOf(HISTORY_SOURCES)(source)
+    !isStringOrNull(error) ||
+    !isSource(source)
   )
     return undefined;
   return {
