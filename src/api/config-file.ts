@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { DbmigrateConfig } from './config.js';
 import { DEFAULT_CONFIG } from './config-defaults.js';
 import type { SettingsInput } from './settings.js';
@@ -20,7 +20,9 @@ export class ConfigError extends Error {
 export async function loadConfig(file: string, optional: boolean): Promise<DbmigrateConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Sync on purpose: node:fs/promises pulls in streams and readline, which every command
+    // would load at start-up for one small file.
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT')
       return structuredClone(DEFAULT_CONFIG);

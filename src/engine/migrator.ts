@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import pg, { DatabaseError } from 'pg';
-import { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { DatabaseConnector, DatabaseSession } from '../db/connection.js';
 import { DatabaseUnreachableError } from '../db/connection.js';
 import { DEFAULTS } from '../api/settings.js';

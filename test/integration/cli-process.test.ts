@@ -168,4 +168,42 @@ describe('the dbmigrate executable', () => {
     expect(off.out).toBe(cold.out);
     await expect(readdir(join(cache, 'unused'))).rejects.toThrow(/ENOENT/);
   });
+
+  it('loads only what status needs: no pino while nothing is logged, no fs/promises or worker_threads', async () => {
+    const db = await createTestDatabase('cli_modules');
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'dbm-modules-'));
+      const probe = join(dir, 'probe.cjs');
+      // At exit: whether pino was required, and which of Node's own modules were loaded.
+      await writeFile(
+        probe,
+        `process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify({
+           pino: Object.keys(require.cache).some((k) => /node_modules[\\/]pino[\\/]/.test(k)),
+           builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)),
+         }) + '\\n'));`,
+      );
+      const loaded = (args: readonly string[]) => {
+        const res = run(args, { env: { DATABASE_URL: db.url }, nodeArgs: ['--require', probe] });
+        const line = res.err.split('\n').find((l) => l.startsWith('loaded: ')) ?? 'loaded: {}';
+        return {
+          ...res,
+          modules: JSON.parse(line.slice(8)) as { pino?: boolean; builtins?: string[] },
+        };
+      };
+      const status = loaded(['status', '--migrations', 'migrations']);
+      expect(status.code).toBe(0);
+      expect(status.out).toMatch(/0 applied, 10 pending/);
+      expect(status.modules.pino).toBe(false);
+      expect(status.modules.builtins).toEqual(expect.arrayContaining(['net', 'crypto']));
+      for (const unneeded of ['worker_threads', 'internal/fs/promises', 'assert', 'readline'])
+        expect(status.modules.builtins).not.toContain(unneeded);
+      // A command that logs loads it then, and writes its line.
+      const apply = loaded(['apply', '--migrations', 'migrations', '--target', '0001']);
+      expect(apply.code).toBe(0);
+      expect(apply.modules.pino).toBe(true);
+      expect(apply.err).toMatch(/"msg":"apply finished"/);
+    } finally {
+      await db.drop();
+    }
+  });
 });
