@@ -668,7 +668,9 @@ export class Migrator {
     try {
       return await work(graph, session.client);
     } finally {
-      await session.release();
+      // Not awaited: the session holds no lock, and the server's goodbye (a few ms while its
+      // backend exits) need not delay the answer.
+      session.release().catch(() => undefined);
     }
   }
 
