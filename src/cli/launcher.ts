@@ -10,5 +10,8 @@ if (Number(running.split('.')[0]) < REQUIRED_MAJOR) {
   );
   process.exit(1);
 }
+// V8's code cache from here on, so the CLI's own chunk and its commands' specs compile from it
+// too (main.js enables it again for an unbundled start; the second call is a no-op).
+process.getBuiltinModule('node:module').enableCompileCache();
 const { runCli } = await import('./main.js');
 await runCli();

@@ -1,8 +1,14 @@
+/** Whitespace (as trimEnd sees it) right before a line end. */
+const TRAILING_SPACE = /[^\S\n]\n/;
+
 /**
  * Line endings and trailing whitespace are editor noise, not schema changes: a file checked
  * out with CRLF on Windows must not look drifted, so they are normalised before hashing.
  */
 export function normaliseSql(sql: string): string {
+  // Most files are already normal: no CR, no whitespace before a line end or at either end.
+  // Then the text is its own normal form, without splitting it into lines (status hashes every file).
+  if (!sql.includes('\r') && !TRAILING_SPACE.test(sql) && sql.trim() === sql) return sql;
   return sql
     .replace(/\r\n?/g, '\n')
     .split('\n')

@@ -125,6 +125,19 @@ describe('apply', () => {
     expect((await db.query("select 1 from pg_class where relname = 'typo'")).rowCount).toBe(0);
   });
 
+  it('reads history times to the millisecond, as written by hand or by another tool', async () => {
+    const migrator = migratorFor(db.url, [CREATE_ITEMS]);
+    expect((await migrator.apply()).applied).toBe(1);
+    await db.query(
+      `update dbmigrate.migration_history
+          set started_at = '1969-12-31 23:59:59.998999+00', finished_at = '2026-01-02 03:04:05.678999+05'`,
+    );
+    const [entry] = (await migrator.status()).entries;
+    expect(entry?.finishedAt?.toISOString()).toBe('2026-01-01T22:04:05.678Z');
+    const plan = await migrator.plan();
+    expect(plan.issues).toEqual([]);
+  });
+
   it('rolls the migration back when its history row cannot be written with its COMMIT', async () => {
     const migrator = migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE]);
     expect((await migrator.apply({ target: '0001' })).applied).toBe(1);

@@ -83,6 +83,27 @@ describe('normaliseSql', () => {
       'select 1;\n  select 2;\nselect 3;',
     );
   });
+
+  it('gives what the line-by-line normalisation gives, on any mix of spaces and line ends', () => {
+    const byLines = (sql: string) =>
+      sql
+        .replace(/\r\n?/g, '\n')
+        .split('\n')
+        .map((line) => line.trimEnd())
+        .join('\n')
+        .trim();
+    const alphabet = ['a', ';', ' ', '\t', '\n', '\r', '\u00a0', '\u2028', '\ufeff', 'é'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let i = 0; i < 5000; i++) {
+      const length = next() % 12;
+      let sql = '';
+      for (let k = 0; k < length; k++) sql += alphabet[next() % alphabet.length] ?? '';
+      expect(normaliseSql(sql)).toBe(byLines(sql));
+    }
+    const normal = 'create table t (\n  id int\n);\n\ninsert into t values (1);';
+    expect(normaliseSql(normal)).toBe(normal);
+  });
 });
 
 describe('sha256Hex', () => {
