@@ -32,7 +32,7 @@ export function parseMigrationFile(
       'file name must look like NNNN_name.sql (digits, underscore, a name of letters, digits, _ . -)',
     );
   }
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const lines = (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text).split('\n');
   const directives: Mutable<MigrationDirectives> = {
     transaction: true,
     depends: [],
@@ -41,9 +41,10 @@ export function parseMigrationFile(
   let upLine: number | null = null;
   let downLine: number | null = null;
 
-  for (const [index, line] of lines.entries()) {
+  // An index loop, not entries(): that allocates a pair per line, and status reads every file.
+  for (let index = 0; index < lines.length; index++) {
     const lineNo = index + 1;
-    const trimmed = line.trim();
+    const trimmed = (lines[index] ?? '').trim();
     if (UP_MARKER.test(trimmed)) {
       if (upLine !== null)
         throw new MigrationParseError(file, lineNo, 'second -- migrate:up marker');

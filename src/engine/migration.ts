@@ -56,7 +56,13 @@ export interface Migration {
 
 /** The digits a migration file name starts with; anything else names no migration. */
 export function isMigrationId(id: string): boolean {
-  return /^\d+$/.test(id);
+  // A loop rather than /^\d+$/: status checks every ID several times, and a regex test allocates.
+  if (id.length === 0) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /**
