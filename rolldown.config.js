@@ -32,6 +32,20 @@ export default defineConfig({
   // libpg-query loads its .wasm from next to its own file: it must stay in node_modules. pino
   // is required on first use by src/observability/logger.ts, from node_modules too.
   external: ['libpg-query', 'pino'],
-  output: { dir: 'dist/cli', format: 'esm', sourcemap: true },
+  output: {
+    dir: 'dist/cli',
+    format: 'esm',
+    sourcemap: true,
+    // Every command's flags (plain data main.js needs for --help and parsing) in one chunk,
+    // not one per command: each ESM chunk costs its own resolve, read and link at start-up.
+    codeSplitting: {
+      groups: [
+        {
+          name: 'specs',
+          test: /[\\/]src[\\/](cli[\\/]specs|cli[\\/]command-spec|api[\\/]settings|api[\\/]pg-version)/,
+        },
+      ],
+    },
+  },
   plugins: [builtinsWithoutEsmFacade()],
 });
