@@ -36,13 +36,13 @@ export default defineConfig({
     dir: 'dist/cli',
     format: 'esm',
     sourcemap: true,
-    // Every command's flags (plain data main.js needs for --help and parsing) in one chunk,
+    // main.js's own modules and every command's flags (plain data, for --help and parsing) in one chunk,
     // not one per command: each ESM chunk costs its own resolve, read and link at start-up.
     codeSplitting: {
       groups: [
         {
           name: 'specs',
-          test: /[\\/]src[\\/](cli[\\/]specs|cli[\\/]command-spec|api[\\/]settings|api[\\/]pg-version)/,
+          test: /[\\/]src[\\/](cli[\\/](specs|command-spec|exit-codes|nearest|package-version|usage-error)|engine[\\/](sql-parser|parse-cache)|api[\\/](settings|pg-version))/,
         },
       ],
     },
