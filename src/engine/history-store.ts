@@ -94,18 +94,22 @@ export class HistoryStore {
 
   async read(client: pg.ClientBase): Promise<HistoryRecord[]> {
     if (!(await this.exists(client))) return [];
-    const res = await client.query(
-      `select id, name, checksum, status, transactional, statements_done as "statementsDone",
-              statements_total as "statementsTotal", done_checksum as "doneChecksum",
-              floor(extract(epoch from started_at) * 1000)::float8 as "startedAt",
-              floor(extract(epoch from finished_at) * 1000)::float8 as "finishedAt",
-              duration_ms as "durationMs", applied_by as "appliedBy", run_id as "runId", error, source
-         from ${this.history}`,
+    // All rows as one JSON text, parsed natively: pg turning a thousand rows of fifteen
+    // columns into objects (and its timestamp parser) was a third of `dbmigrate status`'s
+    // queries. Times come as milliseconds since the epoch; a Date holds milliseconds either way.
+    const res = await client.query<{ rows: string }>(
+      `select coalesce(json_agg(h), '[]')::text as rows
+         from (select id, name, checksum, status, transactional, statements_done as "statementsDone",
+                      statements_total as "statementsTotal", done_checksum as "doneChecksum",
+                      floor(extract(epoch from started_at) * 1000)::float8 as "startedAt",
+                      floor(extract(epoch from finished_at) * 1000)::float8 as "finishedAt",
+                      duration_ms as "durationMs", applied_by as "appliedBy", run_id as "runId",
+                      error, source
+                 from ${this.history}) h`,
     );
+    const rows = JSON.parse(res.rows[0]?.rows ?? '[]') as Record<string, unknown>[];
     const records: HistoryRecord[] = [];
-    for (const row of res.rows as Record<string, unknown>[]) {
-      // Milliseconds since the epoch, not timestamp text: pg's date parser is a large share of
-      // reading a thousand rows, and a Date holds milliseconds either way.
+    for (const row of rows) {
       row['startedAt'] = dateOfEpochMs(row['startedAt']);
       row['finishedAt'] = dateOfEpochMs(row['finishedAt']);
       const record = historyRecordOf(row) ?? (await this.checkedBySchema(row));
