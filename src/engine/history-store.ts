@@ -148,15 +148,21 @@ export class HistoryStore {
     knownToExist = false,
   ): Promise<Map<string, string>> {
     if (!knownToExist && !(await this.exists(client))) return new Map();
-    const res = await client.query<{ id: string; action: string }>(
-      `select distinct on (migration_id) migration_id as id, action
-         from ${this.events}
-        where action = any($1::text[])
-        order by migration_id, seq desc`,
+    // One JSON text of [ID, action] pairs, parsed natively, as read() does with its rows (an
+    // array, not an object: JavaScript would reorder numeric-looking keys).
+    const res = await client.query<{ outcomes: string }>(
+      `select coalesce(json_agg(json_build_array(id, action) order by id), '[]')::text as outcomes
+         from (select distinct on (migration_id) migration_id as id, action
+                 from ${this.events}
+                where action = any($1::text[])
+                order by migration_id, seq desc) e`,
       [OUTCOME_ACTIONS],
     );
+    const outcomes = JSON.parse(res.rows[0]?.outcomes ?? '[]') as [string, string][];
     return new Map(
-      res.rows.filter((r) => isMigrationId(r.id)).map((r) => [migrationIdKey(r.id), r.action]),
+      outcomes
+        .filter(([id]) => isMigrationId(id))
+        .map(([id, action]) => [migrationIdKey(id), action]),
     );
   }
 
