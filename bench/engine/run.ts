@@ -38,9 +38,9 @@ const TARGET_OVERHEAD_MS = 1;
 
 const { values: flags } = parseArgs({
   options: {
-    repeat: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    runs: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '15' },
     'probe-runs': { type: 'string', default: '5' },
     count: { type: 'string', default: '200' },
     'status-count': { type: 'string', default: '1000' },
@@ -59,9 +59,9 @@ if (flags.help) {
   process.stdout.write(
     [
       'usage: node dist/bench/engine/run.js [flags]',
-      '  --repeat N          apply runs per runner on a fresh database (default 3)',
+      '  --repeat N          apply runs per runner on a fresh database (default 5)',
       '  --warmup N          untimed rounds first (default 1)',
-      '  --runs N            runs of each start-up and status command (default 10)',
+      '  --runs N            runs of each start-up and status command (default 15)',
       '  --probe-runs N      runs of the in-process apply and status breakdowns (default 5)',
       '  --count N           migrations in the apply comparison (default 200)',
       '  --status-count N    migrations applied before timing status (default 1000)',
