@@ -278,7 +278,7 @@ function probeTable(columns: readonly (readonly [string, readonly ProbeSample[]]
     ['phase', ...columns.map(([name]) => `${name}, ms`)],
     [
       phase('Node bootstrap until the first line of the script', (p) => p.bootMs),
-      phase('import the command (pg, pino, the engine)', (p) => p.importMs),
+      phase('import the command (pg and the engine; pino waits for a log line)', (p) => p.importMs),
       phase('read, parse and checksum the files', (p) => p.loadFilesMs),
       phase(
         'connect to PostgreSQL (status: the wait left after reading the files)',
@@ -695,15 +695,18 @@ try {
     ]),
     '',
     `What limits \`status\`: of its ${ms(median(statusProbes.map((p) => p.wallMs)))} ms in the probe, ` +
-      `Node's own bootstrap is ${ms(phaseMedian(statusProbes, (p) => p.bootMs))} ms and loading pg, pino ` +
+      `Node's own bootstrap is ${ms(phaseMedian(statusProbes, (p) => p.bootMs))} ms and loading pg ` +
       `and the engine ${ms(phaseMedian(statusProbes, (p) => p.importMs))} ms (no zod, no SQL parser, no ` +
-      `lint catalogue: only the modules the command needs); reading, splitting and hashing ` +
+      `lint catalogue, no pino until a line is logged: only the modules the command needs); reading, splitting and hashing ` +
       `the ${String(statusCount)} files (every checksum is compared with history, for drift) ` +
       `${ms(phaseMedian(statusProbes, (p) => p.loadFilesMs))} ms; the session ` +
-      `${ms(phaseMedian(statusProbes, (p) => p.connectMs + p.releaseMs))} ms to open and close; the ` +
-      `${String(statusProbes[0]?.queries ?? 0)} queries ${ms(phaseMedian(statusProbes, (p) => p.queryMs))} ms, ` +
-      `most of it pg turning ${String(statusCount)} history rows of 15 columns into objects in a ` +
-      `cold process; the engine's graph and checks ${ms(phaseMedian(statusProbes, (p) => p.engineMs))} ms. ` +
+      `${ms(phaseMedian(statusProbes, (p) => p.connectMs + p.releaseMs))} ms of waiting to open it ` +
+      `once the files are read (it opens meanwhile; it is closed without waiting); the ` +
+      `${String(statusProbes[0]?.queries ?? 0)} queries ${ms(phaseMedian(statusProbes, (p) => p.queryMs))} ms ` +
+      `(the history and each migration's last outcome come as one JSON text each, parsed natively; ` +
+      `the rest is pg's code running cold); the engine's graph, checksums and checks ` +
+      `${ms(phaseMedian(statusProbes, (p) => p.engineMs))} ms. The rest of the wall time is the ` +
+      `garbage collector and compiling, spread over all of it. ` +
       `dbmate keeps no checksums: its status compares file versions with its table, in a compiled binary. ` +
       `Peak memory: Node alone takes ${mb(nodeAgain.rssMb)} MB here.`,
   ].join('\n');
