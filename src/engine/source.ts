@@ -128,40 +128,40 @@ export class DirectoryMigrationSource implements MigrationSource {
     this.description = `directory ${directory}`;
   }
 
-  /**
-   * Synchronous reads on purpose: a thousand small files read one promise at a time spend
-   * most of `dbmigrate status` waiting on the thread pool; sync reads take a few ms in all.
-   */
   load(): Promise<Migration[]> {
-    let names: string[];
-    try {
-      names = readdirSync(this.directory);
-    } catch (err) {
-      return Promise.reject(
-        new MigrationSourceError(
-          `cannot read migrations directory ${this.directory}: ${(err as Error).message}`,
-          { cause: err },
-        ),
-      );
-    }
     let texts: MigrationText[];
     try {
-      texts = names
-        .filter(looksLikeMigration)
-        .sort()
-        .map((name) => {
-          const path = join(this.directory, name);
-          // A file that looks like a migration but misses the pattern is an error (the
-          // parser names it), never silently skipped.
-          return {
-            file: path,
-            content: isMigrationFileName(name) ? readUtf8File(path) : '',
-          };
-        });
+      texts = this.readTexts();
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return parseMigrationTexts(texts);
+  }
+
+  /**
+   * The files' texts, in name order, for a caller that needs them beside the migrations (lint
+   * quotes lines). Synchronous reads on purpose: a thousand small files read one promise at a
+   * time spend most of `dbmigrate status` waiting on the thread pool; sync reads take a few ms.
+   */
+  readTexts(): MigrationText[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.directory);
+    } catch (err) {
+      throw new MigrationSourceError(
+        `cannot read migrations directory ${this.directory}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return names
+      .filter(looksLikeMigration)
+      .sort()
+      .map((name) => {
+        const path = join(this.directory, name);
+        // A file that looks like a migration but misses the pattern is an error (the parser
+        // names it), never silently skipped.
+        return { file: path, content: isMigrationFileName(name) ? readUtf8File(path) : '' };
+      });
   }
 }
 

@@ -1,6 +1,6 @@
 import { PgVersionError, pgMajorSetting, resolvePgVersion } from '../../api/pg-version.js';
 import { parseDurationMs } from '../../engine/duration.js';
-import { DirectoryMigrationSource, readUtf8File } from '../../engine/source.js';
+import { DirectoryMigrationSource, parseMigrationTexts } from '../../engine/source.js';
 import { summariseFindings } from '../../safety/lint/finding.js';
 import { lintMigrations } from '../../safety/lint/linter.js';
 import { checkDatabaseUrl } from '../../db/database-url.js';
@@ -46,11 +46,10 @@ export async function lintCommand(args: readonly string[], io: CommandIo): Promi
         );
   const pgVersion = live?.pgVersion ?? resolvePgVersion(explicit);
 
-  const migrations = await new DirectoryMigrationSource(directory).load();
-  const fileTexts = new Map<string, string>();
-  // Sync, as the source reads them: node:fs/promises and a file handle per file cost a first
-  // lint more than the reads.
-  for (const m of migrations) fileTexts.set(m.file, readUtf8File(m.file));
+  // Each file read once: its text is parsed into a migration and quoted by the findings.
+  const texts = new DirectoryMigrationSource(directory).readTexts();
+  const migrations = await parseMigrationTexts(texts);
+  const fileTexts = new Map(texts.map((t) => [t.file, t.content]));
   const findings = await lintMigrations(migrations, {
     defaultLockTimeoutMs,
     defaultStatementTimeoutMs,
