@@ -40,12 +40,13 @@ export type HistoryEventWrite = Omit<HistoryEvent, 'seq' | 'at'>;
  */
 export class HistoryStore {
   readonly schema: string;
-  private readonly history: string;
+  /** The history table's qualified name, as to_regclass takes it. */
+  readonly historyTable: string;
   private readonly events: string;
 
   constructor(schema: string) {
     this.schema = schema;
-    this.history = `${quoteIdent(schema)}.migration_history`;
+    this.historyTable = `${quoteIdent(schema)}.migration_history`;
     this.events = `${quoteIdent(schema)}.migration_events`;
   }
 
@@ -53,7 +54,7 @@ export class HistoryStore {
   async ensure(client: pg.ClientBase): Promise<void> {
     await client.query(`
       create schema if not exists ${quoteIdent(this.schema)};
-      create table if not exists ${this.history} (
+      create table if not exists ${this.historyTable} (
         id text primary key,
         name text not null,
         checksum text not null,
@@ -81,33 +82,61 @@ export class HistoryStore {
         actor text not null,
         detail text
       );
-      comment on table ${this.history} is 'dbmigrate history v1: one row per migration';
+      comment on table ${this.historyTable} is 'dbmigrate history v1: one row per migration';
     `);
   }
 
   async exists(client: pg.ClientBase): Promise<boolean> {
     const res = await client.query<{ ok: boolean }>('select to_regclass($1) is not null as ok', [
-      `${quoteIdent(this.schema)}.migration_history`,
+      this.historyTable,
     ]);
     return res.rows[0]?.ok === true;
   }
 
   async read(client: pg.ClientBase): Promise<HistoryRecord[]> {
     if (!(await this.exists(client))) return [];
-    // All rows as one JSON text, parsed natively: pg turning a thousand rows of fifteen
-    // columns into objects (and its timestamp parser) was a third of `dbmigrate status`'s
-    // queries. Times come as milliseconds since the epoch; a Date holds milliseconds either way.
-    const res = await client.query<{ rows: string }>(
-      `select coalesce(json_agg(h), '[]')::text as rows
+    const res = await client.query<{ rows: string }>(`select ${this.historyJsonSql()} as rows`);
+    return this.recordsOf(res.rows[0]?.rows);
+  }
+
+  /**
+   * The history rows and, per migration, the last thing the append-only events log says
+   * happened to it (applied, baselined, imported, rolled back): what the history table must
+   * agree with. A repair is not one of them: it changes the bookkeeping, never whether the
+   * migration is in the database. One statement, for a database whose history tables exist
+   * (the caller checked, in the same round trip as its other questions).
+   */
+  async readWithOutcomes(
+    client: pg.ClientBase,
+  ): Promise<{ history: HistoryRecord[]; lastOutcomes: Map<string, string> }> {
+    const res = await client.query<{ rows: string; outcomes: string }>(
+      `select ${this.historyJsonSql()} as rows, ${this.outcomesJsonSql('$1')} as outcomes`,
+      [OUTCOME_ACTIONS],
+    );
+    return {
+      history: await this.recordsOf(res.rows[0]?.rows),
+      lastOutcomes: outcomesOf(res.rows[0]?.outcomes),
+    };
+  }
+
+  /**
+   * All rows as one JSON text, parsed natively: pg turning a thousand rows of fifteen columns
+   * into objects (and its timestamp parser) was a third of `dbmigrate status`'s queries. Times
+   * come as milliseconds since the epoch; a Date holds milliseconds either way.
+   */
+  private historyJsonSql(): string {
+    return `(select coalesce(json_agg(h), '[]')::text
          from (select id, name, checksum, status, transactional, statements_done as "statementsDone",
                       statements_total as "statementsTotal", done_checksum as "doneChecksum",
                       floor(extract(epoch from started_at) * 1000)::float8 as "startedAt",
                       floor(extract(epoch from finished_at) * 1000)::float8 as "finishedAt",
                       duration_ms as "durationMs", applied_by as "appliedBy", run_id as "runId",
                       error, source
-                 from ${this.history}) h`,
-    );
-    const rows = JSON.parse(res.rows[0]?.rows ?? '[]') as Record<string, unknown>[];
+                 from ${this.historyTable}) h)`;
+  }
+
+  private async recordsOf(json: string | undefined): Promise<HistoryRecord[]> {
+    const rows = JSON.parse(json ?? '[]') as Record<string, unknown>[];
     const records: HistoryRecord[] = [];
     for (const row of rows) {
       row['startedAt'] = dateOfEpochMs(row['startedAt']);
@@ -133,37 +162,21 @@ export class HistoryStore {
 
   private corrupt(id: string, what: string): HistoryCorruptError {
     return new HistoryCorruptError(
-      `${this.history} has a row no dbmigrate runner wrote (id ${JSON.stringify(id.slice(0, 40))}${what}); the history table was edited by hand. Restore it from a snapshot, or delete that row once you know what it was`,
+      `${this.historyTable} has a row no dbmigrate runner wrote (id ${JSON.stringify(id.slice(0, 40))}${what}); the history table was edited by hand. Restore it from a snapshot, or delete that row once you know what it was`,
     );
   }
 
   /**
-   * Per migration, the last thing the append-only events log says happened to it (applied,
-   * baselined, imported, rolled back): what the history table must agree with. A repair is not
-   * one of them: it changes the bookkeeping, never whether the migration is in the database.
+   * [ID, action] pairs as one JSON text, parsed natively as the history rows are (an array, not
+   * an object: JavaScript would reorder numeric-looking keys). `actions` is the parameter
+   * holding OUTCOME_ACTIONS.
    */
-  async readLastOutcomes(
-    client: pg.ClientBase,
-    /** The caller already read history rows, so the tables exist: one round trip saved. */
-    knownToExist = false,
-  ): Promise<Map<string, string>> {
-    if (!knownToExist && !(await this.exists(client))) return new Map();
-    // One JSON text of [ID, action] pairs, parsed natively, as read() does with its rows (an
-    // array, not an object: JavaScript would reorder numeric-looking keys).
-    const res = await client.query<{ outcomes: string }>(
-      `select coalesce(json_agg(json_build_array(id, action) order by id), '[]')::text as outcomes
+  private outcomesJsonSql(actions: string): string {
+    return `(select coalesce(json_agg(json_build_array(id, action) order by id), '[]')::text
          from (select distinct on (migration_id) migration_id as id, action
                  from ${this.events}
-                where action = any($1::text[])
-                order by migration_id, seq desc) e`,
-      [OUTCOME_ACTIONS],
-    );
-    const outcomes = JSON.parse(res.rows[0]?.outcomes ?? '[]') as [string, string][];
-    return new Map(
-      outcomes
-        .filter(([id]) => isMigrationId(id))
-        .map(([id, action]) => [migrationIdKey(id), action]),
-    );
+                where action = any(${actions}::text[])
+                order by migration_id, seq desc) e)`;
   }
 
   async readEvents(client: pg.ClientBase, limit: number): Promise<HistoryEvent[]> {
@@ -218,7 +231,7 @@ export class HistoryStore {
   }
 
   private upsertSql(values: readonly string[] = placeholders(1, 15)): string {
-    return `insert into ${this.history} (id, name, checksum, status, transactional, statements_done,
+    return `insert into ${this.historyTable} (id, name, checksum, status, transactional, statements_done,
          statements_total, done_checksum, started_at, finished_at, duration_ms, applied_by, run_id, error, source)
        values (${values.join(',')})
        on conflict (id) do update set name = excluded.name, checksum = excluded.checksum,
@@ -258,17 +271,20 @@ export class HistoryStore {
     doneChecksum: string,
   ): Promise<void> {
     await client.query(
-      `update ${this.history} set statements_done = $2, done_checksum = $3 where id = $1`,
+      `update ${this.historyTable} set statements_done = $2, done_checksum = $3 where id = $1`,
       [id, statementsDone, doneChecksum],
     );
   }
 
   async setChecksum(client: pg.ClientBase, id: string, checksum: string): Promise<void> {
-    await client.query(`update ${this.history} set checksum = $2 where id = $1`, [id, checksum]);
+    await client.query(`update ${this.historyTable} set checksum = $2 where id = $1`, [
+      id,
+      checksum,
+    ]);
   }
 
   async remove(client: pg.ClientBase, id: string): Promise<void> {
-    await client.query(`delete from ${this.history} where id = $1`, [id]);
+    await client.query(`delete from ${this.historyTable} where id = $1`, [id]);
   }
 
   /**
@@ -327,6 +343,15 @@ function literal(client: pg.ClientBase, value: HistoryValue): string {
     return String(value);
   }
   return `${client.escapeLiteral(value.toISOString())}::timestamptz`;
+}
+
+function outcomesOf(json: string | undefined): Map<string, string> {
+  const outcomes = JSON.parse(json ?? '[]') as [string, string][];
+  return new Map(
+    outcomes
+      .filter(([id]) => isMigrationId(id))
+      .map(([id, action]) => [migrationIdKey(id), action]),
+  );
 }
 
 function dateOfEpochMs(value: unknown): unknown {

@@ -24,14 +24,9 @@ import { MigrationExecutor, type ExecutionObserver, type ExecutionSettings } fro
 import { interruptReason, Interrupter } from './interrupt.js';
 import { mapForeignHistory, readForeignHistory, type ForeignRunner } from './foreign-history.js';
 import { buildMigrationGraph, type MigrationGraph } from './graph.js';
-import {
-  isInEffect,
-  isPartial,
-  resumesOnItsOwn,
-  type HistoryEvent,
-  type HistoryRecord,
-} from './history.js';
+import { isInEffect, isPartial, resumesOnItsOwn, type HistoryEvent } from './history.js';
 import { HistoryStore } from './history-store.js';
+import { readDatabaseState, type DatabaseState } from './database-state.js';
 import { AdvisoryMigrationLock, type MigrationLock } from './lock.js';
 import {
   compareMigrationIds,
@@ -47,7 +42,6 @@ import {
   resumePoints,
   rollbackSet,
   validateAgainstHistory,
-  type InvalidIndex,
   type MigrationStatusEntry,
 } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
@@ -187,11 +181,12 @@ export class Migrator {
     return buildMigrationGraph(await this.options.source.load());
   }
 
-  private unrecordedRelations(
-    client: pg.ClientBase,
-    history: readonly HistoryRecord[],
-  ): Promise<string[]> {
-    return readUnrecordedRelations(client, this.store.schema, history.length === 0);
+  /** The history and the catalog facts validation needs (src/engine/database-state.ts). */
+  private state(client: pg.ClientBase, invalidIndexes = true): Promise<DatabaseState> {
+    return readDatabaseState(client, this.store, {
+      invalidIndexes,
+      unrecordedRelations: invalidIndexes,
+    });
   }
 
   /** Every migration with its state, plus what validation would refuse. Read-only, no lock. */
@@ -199,14 +194,15 @@ export class Migrator {
     options: Pick<ApplyOptions, 'allowOutOfOrder' | 'resume'> = {},
   ): Promise<StatusReport> {
     return this.withGraphAndSession('status', async (graph, client) => {
-      const history = await this.store.read(client);
+      const { history, invalidIndexes, lastOutcomes, unrecordedRelations } =
+        await this.state(client);
       const entries = migrationStatus(graph, history);
       const issues = validateAgainstHistory(graph, history, {
-        invalidIndexes: await readInvalidIndexes(client),
+        invalidIndexes,
         allowOutOfOrder: options.allowOutOfOrder ?? false,
         resume: options.resume ?? false,
-        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
-        unrecordedRelations: await this.unrecordedRelations(client, history),
+        lastOutcomes,
+        unrecordedRelations,
       });
       return {
         entries,
@@ -227,11 +223,8 @@ export class Migrator {
   /** What `apply` would run, and what would stop it. Read-only, no lock. */
   async plan(options: ApplyOptions = {}): Promise<MigrationPlan> {
     return this.withGraphAndSession('plan', async (graph, client) => {
-      const history = await this.store.read(client);
-      return this.planFrom(graph, history, await readInvalidIndexes(client), options, {
-        lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
-        unrecordedRelations: await this.unrecordedRelations(client, history),
-      });
+      const state = await this.state(client);
+      return this.planFrom(graph, state, options);
     });
   }
 
@@ -271,11 +264,8 @@ export class Migrator {
       options.runId,
       options.signal,
       async (client, runId, log, graph, interrupter) => {
-        const history = await this.store.read(client);
-        const plan = this.planFrom(graph, history, await readInvalidIndexes(client), options, {
-          lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
-          unrecordedRelations: await this.unrecordedRelations(client, history),
-        });
+        const state = await this.state(client);
+        const plan = this.planFrom(graph, state, options);
         if (plan.issues.length > 0) throw new MigrationValidationError(plan.issues);
         if (plan.pending.length > 0) await this.store.ensure(client);
         const byId = new Map(graph.ordered.map((m) => [m.id, m]));
@@ -363,12 +353,12 @@ export class Migrator {
       options.runId,
       options.signal,
       async (client, runId, log, graph) => {
-        const history = await this.store.read(client);
+        const { history, lastOutcomes } = await this.state(client, false);
         const issues = validateAgainstHistory(graph, history, {
           invalidIndexes: [],
           allowOutOfOrder: true,
           resume: false,
-          lastOutcomes: await this.store.readLastOutcomes(client, history.length > 0),
+          lastOutcomes,
         });
         if (issues.length > 0) throw new MigrationValidationError(issues);
         const set = rollbackSet(graph, history, options.to);
@@ -588,21 +578,16 @@ export class Migrator {
 
   private planFrom(
     graph: MigrationGraph,
-    history: readonly HistoryRecord[],
-    invalidIndexes: readonly InvalidIndex[],
+    { history, invalidIndexes, lastOutcomes, unrecordedRelations }: DatabaseState,
     options: ApplyOptions,
-    log: {
-      readonly lastOutcomes: ReadonlyMap<string, string>;
-      readonly unrecordedRelations: readonly string[];
-    },
   ): MigrationPlan {
     const resume = options.resume ?? false;
     const issues = validateAgainstHistory(graph, history, {
       invalidIndexes,
       allowOutOfOrder: options.allowOutOfOrder ?? false,
       resume,
-      lastOutcomes: log.lastOutcomes,
-      unrecordedRelations: log.unrecordedRelations,
+      lastOutcomes,
+      unrecordedRelations,
     });
     const points = new Map(
       resumePoints(graph, history)
@@ -797,50 +782,6 @@ function result(
     error,
     notices,
   };
-}
-
-export async function readInvalidIndexes(client: pg.ClientBase): Promise<InvalidIndex[]> {
-  const res = await client.query<InvalidIndex>(
-    `select n.nspname as schema, c.relname as name, t.relname as "table"
-       from pg_index i
-       join pg_class c on c.oid = i.indexrelid
-       join pg_class t on t.oid = i.indrelid
-       join pg_namespace n on n.oid = c.relnamespace
-      where not i.indisvalid
-        -- An index another session is building right now is invalid until it finishes.
-        and i.indexrelid not in (select index_relid from pg_stat_progress_create_index)
-        and n.nspname not in ('pg_catalog', 'information_schema')
-        and n.nspname not like 'pg\\_toast%'
-      order by 1, 2`,
-  );
-  return res.rows;
-}
-
-/**
- * Tables, views, sequences and foreign tables outside the system schemas and the history
- * schema, not created by an extension (CREATE EXTENSION vector is not a schema of ours). Only
- * read when the history is empty, so a database in use pays nothing for it.
- */
-export async function readUnrecordedRelations(
-  client: pg.ClientBase,
-  historySchema: string,
-  historyEmpty: boolean,
-): Promise<string[]> {
-  if (!historyEmpty) return [];
-  const res = await client.query<{ name: string }>(
-    `select format('%I.%I', n.nspname, c.relname) as name
-       from pg_class c
-       join pg_namespace n on n.oid = c.relnamespace
-      where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
-        and n.nspname not in ('pg_catalog', 'information_schema', $1)
-        and n.nspname not like 'pg\\_%'
-        and not exists (select 1 from pg_depend d
-                         where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-      order by c.relkind <> 'r', 1
-      limit 50`,
-    [historySchema],
-  );
-  return res.rows.map((r) => r.name);
 }
 
 function defaultActor(): string {

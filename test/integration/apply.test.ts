@@ -113,6 +113,27 @@ describe('apply', () => {
     expect((await counted(4)) - (await counted(1))).toBe(3 * 2);
   });
 
+  it('reads what status, plan and apply compare the files with in two round trips', async () => {
+    const { connector, queries } = countingConnector(db.url);
+    const migrator = migratorFor(db.url, [CREATE_ITEMS, ADD_PRICE], { database: connector });
+    const trips = async (work: () => Promise<unknown>): Promise<number> => {
+      const before = queries();
+      await work();
+      return queries() - before;
+    };
+    // A database with no history: whether it exists (and invalid indexes), then its relations.
+    expect(await trips(() => migrator.status())).toBe(2);
+    expect(await trips(() => migrator.plan())).toBe(2);
+    expect((await migrator.apply({ target: '0001' })).error).toBeNull();
+    // With history: whether it exists, then the rows and each migration's last outcome.
+    expect(await trips(() => migrator.status())).toBe(2);
+    expect(await trips(() => migrator.plan())).toBe(2);
+    expect((await migrator.status()).entries.map((e) => [e.id, e.state])).toEqual([
+      ['0001', 'applied'],
+      ['0002', 'pending'],
+    ]);
+  });
+
   it('names the file line of an error in the first statement, which shares its round trip with BEGIN', async () => {
     const typo = {
       file: '0001_typo.sql',

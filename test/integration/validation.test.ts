@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { migrationText, migratorFor } from '../helpers/migrations.js';
@@ -82,6 +83,37 @@ describe('validation before apply', () => {
     expect(issues.map((i) => i.code)).toEqual(['INVALID_INDEX']);
     expect(issues[0]?.message).toContain('public.t_v_uq');
     expect(issues[0]?.fix).toContain('DROP INDEX CONCURRENTLY public.t_v_uq');
+  });
+
+  it('does not refuse an index another session is still building concurrently', async () => {
+    await migratorFor(db.url, [M1]).apply();
+    await db.query('create table t (v int)');
+    const writer = new pg.Client({ connectionString: db.url });
+    const builder = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    await builder.connect();
+    try {
+      // An open write makes the concurrent build wait with its index recorded, invalid.
+      await writer.query('begin; insert into t values (1)');
+      const building = builder.query('create index concurrently t_v_idx on t (v)');
+      const invalid = async (): Promise<boolean> =>
+        (
+          await db.query(
+            "select 1 from pg_index where not indisvalid and indexrelid = to_regclass('public.t_v_idx')",
+          )
+        ).rowCount === 1;
+      for (let i = 0; i < 200 && !(await invalid()); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(await invalid()).toBe(true);
+      expect(await migratorFor(db.url, [M1]).validate()).toEqual([]);
+      expect((await migratorFor(db.url, [M1]).status()).issues).toEqual([]);
+      await writer.query('rollback');
+      await building;
+      expect(await invalid()).toBe(false);
+    } finally {
+      await writer.end();
+      await builder.end();
+    }
   });
 
   it('refuses a malformed file, naming file and line, and changes nothing', async () => {
