@@ -42,7 +42,7 @@ export default defineConfig({
       groups: [
         {
           name: 'specs',
-          test: /[\\/]src[\\/](cli[\\/](specs|command-spec|exit-codes|nearest|package-version|usage-error)|engine[\\/](sql-parser|parse-cache)|api[\\/](settings|pg-version))/,
+          test: /[\\/]src[\\/](cli[\\/](specs|command-spec|exit-codes|package-version|usage-error)|engine[\\/](sql-parser|parse-cache)|api[\\/](settings|pg-version|nearest))/,
         },
       ],
     },

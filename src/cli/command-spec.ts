@@ -2,7 +2,7 @@
 // prints it and docs/cli.md is generated from it, so no flag can exist undocumented.
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../api/settings.js';
-import { nearest } from './nearest.js';
+import { nearest } from '../api/nearest.js';
 import { UsageError } from './usage-error.js';
 
 export interface FlagSpec {

@@ -9,7 +9,7 @@ import { DiskParseCache, libpgQueryVersion } from '../engine/parse-cache.js';
 import { configureSqlParser } from '../engine/sql-parser.js';
 import { commandHelp, type CommandSpec } from './command-spec.js';
 import type { CommandIo } from './context.js';
-import { nearest } from './nearest.js';
+import { nearest } from '../api/nearest.js';
 import { packageVersion } from './package-version.js';
 import { COMMAND_SPECS } from './specs/index.js';
 import { EXIT_CODE_LINES, ExitCode, exitCodeFor } from './exit-codes.js';

@@ -1,7 +1,7 @@
 import type { DbmigrateConfig } from '../api/config.js';
 import { ConfigError, loadConfig } from '../api/config-file.js';
 import type { CommandIo } from './context.js';
-import { suggestName } from './nearest.js';
+import { suggestName } from '../api/nearest.js';
 
 /**
  * `--config FILE`, else `$DBMIGRATE_CONFIG`, else `./dbmigrate.json` when it exists. Lint rule

@@ -57,7 +57,7 @@ import {
   type LintVerdict,
   type StagingChoice,
 } from '../safety/pipeline/choices.js';
-import { suggestName } from '../cli/nearest.js';
+import { suggestName } from '../api/nearest.js';
 import { lintRuleSettingProblems } from '../safety/lint/rules.js';
 import { judgeDryRun, lintPending, touchedRelations } from '../safety/pipeline/steps.js';
 import { readManifest, SnapshotError } from '../safety/snapshot/snapshot.js';

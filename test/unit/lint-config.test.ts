@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configSettings, parseConfig } from '../../src/api/config.js';
 import { resolveSettings } from '../../src/api/settings.js';
 import { settingsFrom } from '../../src/cli/migrator-factory.js';
-import { suggestName } from '../../src/cli/nearest.js';
+import { suggestName } from '../../src/api/nearest.js';
 import { lintMigrations } from '../../src/safety/lint/linter.js';
 import {
   KNOWN_LINT_RULE_IDS,

@@ -10,7 +10,7 @@ import type { CommandIo } from '../context.js';
 import { lintSpec } from '../specs/lint.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatLintRun, isLintFormat, LINT_FORMATS, type LintFormat } from '../lint-output.js';
-import { suggestName } from '../nearest.js';
+import { suggestName } from '../../api/nearest.js';
 import { packageVersion } from '../package-version.js';
 import { projectConfig } from '../project-config.js';
 import { UsageError } from '../usage-error.js';
