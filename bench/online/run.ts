@@ -107,7 +107,8 @@ if (flags.help) {
       '  --max-minutes N          skip the runs that would start after this (default 40)',
       '  --admin-url URL          where to CREATE/DROP the dbm_bench_online_* databases',
       '  --json PATH              also write the figures as JSON',
-      '  --samples-dir DIR        also write every operation of every run as CSV (diagnosis)',
+      "  --samples-dir DIR        also write every operation of every run as CSV, and the server's",
+      '                           WAL position and index build phase every 20 ms (diagnosis)',
       '  --no-write               print the section only; leave docs/benchmarks.md alone',
       '',
     ].join('\n'),
@@ -485,6 +486,50 @@ function dumpSamples(
   writeFileSync(path, `${out.join('\n')}\n`);
 }
 
+/**
+ * The server beside the load, for --samples-dir: every 20 ms the WAL position and what a
+ * CREATE INDEX reports of its phase, so a stall in the writes can be named (the build's
+ * write-out, its WAL, a wait phase). Stopped with the change; lines relative to `origin`.
+ */
+function sampleServer(url: string): { stop(origin: number): Promise<string[]> } {
+  const client = new pg.Client({ connectionString: url, application_name: 'bench:online:sampler' });
+  const lines: { at: number; text: string }[] = [];
+  const state = { running: true };
+  const loop = (async () => {
+    await client.connect();
+    try {
+      while (state.running) {
+        const at = now();
+        const res = await client.query<{
+          lsn: string;
+          phase: string | null;
+          blocks: string | null;
+        }>(
+          `select (pg_current_wal_lsn() - '0/0')::text as lsn,
+                  (select phase from pg_stat_progress_create_index limit 1) as phase,
+                  (select blocks_done || '/' || blocks_total || ' ' || tuples_done || '/' || tuples_total
+                     from pg_stat_progress_create_index limit 1) as blocks`,
+        );
+        const r = res.rows[0];
+        if (r) lines.push({ at, text: `${r.lsn},${r.phase ?? ''},${r.blocks ?? ''}` });
+        await sleep(20);
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+  return {
+    async stop(origin) {
+      state.running = false;
+      await loop;
+      return [
+        'at_ms,wal_bytes,index_phase,index_progress',
+        ...lines.map((l) => `${(l.at - origin).toFixed(1)},${l.text}`),
+      ];
+    },
+  };
+}
+
 /** What a run starts from and checks, whichever kind of scenario it belongs to. */
 interface RunTarget {
   readonly key: string;
@@ -512,10 +557,12 @@ async function measure(
     await prepare(copy.url, target.prepare);
     await warmCache(copy.url);
     const load = await startLoad(copy.url);
+    const server = flags['samples-dir'] !== undefined ? sampleServer(copy.url) : null;
     let ran: Awaited<ReturnType<typeof runSteps>>;
-    let ddlStart: number;
+    let ddlStart: number | undefined;
     let ddlEnd: number;
     let result: LoadResult;
+    let serverLines: string[] | undefined;
     try {
       await sleep(warmupMs + baselineMs);
       ddlStart = now();
@@ -524,15 +571,13 @@ async function measure(
       await sleep(cooldownMs);
     } finally {
       result = await load.stop();
+      serverLines = await server?.stop(ddlStart ?? now());
     }
     const ok = await query<{ ok: boolean | null }>(copy.url, target.verify).catch(() => []);
     if (flags['samples-dir'] !== undefined) {
-      dumpSamples(
-        `${flags['samples-dir']}/${target.key}-${path}-${String(rep)}.csv`,
-        result.samples,
-        ddlStart,
-        ran.steps,
-      );
+      const base = `${flags['samples-dir']}/${target.key}-${path}-${String(rep)}`;
+      dumpSamples(`${base}.csv`, result.samples, ddlStart, ran.steps);
+      writeFileSync(`${base}-server.csv`, `${(serverLines ?? []).join('\n')}\n`);
     }
     const writes = ['insert', 'update'] as const;
     const s = result.samples;
