@@ -703,8 +703,9 @@ try {
       `${ms(phaseMedian(statusProbes, (p) => p.connectMs + p.releaseMs))} ms of waiting to open it ` +
       `once the files are read (it opens meanwhile; it is closed without waiting); the ` +
       `${String(statusProbes[0]?.queries ?? 0)} queries ${ms(phaseMedian(statusProbes, (p) => p.queryMs))} ms ` +
-      `(the history and each migration's last outcome come as one JSON text each, parsed natively; ` +
-      `the rest is pg's code running cold); the engine's graph, checksums and checks ` +
+      `(whether the history exists comes with the invalid indexes, then the history and each ` +
+      `migration's last outcome as two JSON texts in one statement, parsed natively; a new ` +
+      `backend plans each statement cold, and so does pg's code in Node); the engine's graph, checksums and checks ` +
       `${ms(phaseMedian(statusProbes, (p) => p.engineMs))} ms. The rest of the wall time is the ` +
       `garbage collector and compiling, spread over all of it. ` +
       `dbmate keeps no checksums: its status compares file versions with its table, in a compiled binary. ` +
