@@ -54,7 +54,7 @@ bench-pool: setup build
 	node dist/bench/pool/run.js
 
 ## bench-docserver: read paths before/after the migrations on 100k synthetic documents (~5 min once
-## the dataset is cached; the first run loads it, ~3 min per 100k rows)
+## the dataset is cached; the first run loads it, ~2 min per 100k rows)
 bench-docserver: setup build
 	node dist/bench/docserver/run.js
 

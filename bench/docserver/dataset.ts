@@ -1,15 +1,15 @@
 // A loaded synthetic doc-server database, reused across benchmark runs: loading 100k documents
-// takes minutes and 1M most of an hour, while cloning a finished template takes seconds. The
-// template is keyed by row count and generator version and marked complete only after its
-// load and VACUUM ANALYZE finished, so an interrupted load is never reused.
+// takes a couple of minutes and 1M about 20 (binary COPY from a generating worker thread,
+// copy-load.ts), while cloning a finished template takes seconds. The template is keyed by
+// row count and generator version and marked complete only after its load and VACUUM ANALYZE
+// finished, so an interrupted load is never reused.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { connectorFromUrl } from '../../src/db/connection.js';
 import { Migrator } from '../../src/engine/migrator.js';
 import { DirectoryMigrationSource } from '../../src/engine/source.js';
-import { modelOf } from './documents.js';
-import { loadDocuments } from './load.js';
+import { copyDocuments } from './copy-load.js';
 import { MANIFOLD, type CorpusShape } from './shapes.js';
 
 /** Bump when documents.ts, embeddings.ts or a shape in shapes.ts change what they generate. */
@@ -49,27 +49,24 @@ async function loadTemplate(
     source: new DirectoryMigrationSource(join(root, 'migrations')),
   }).apply({ target: DATASET_MIGRATIONS_UP_TO });
   if (run.error) throw new Error(`migrations failed: ${run.error.message}`);
-  const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'bench-load' });
+  const t0 = performance.now();
+  let last = 0;
+  await copyDocuments(url, rows, shape, (n) => {
+    if (n - last >= Math.max(10_000, rows / 20) || n === rows) {
+      last = n;
+      progress(`loaded ${String(n)}`);
+    }
+  });
+  const ms = performance.now() - t0;
+  const client = new pg.Client({ connectionString: url, application_name: 'bench-load' });
+  await client.connect();
   try {
-    const t0 = performance.now();
-    let last = 0;
-    await loadDocuments(pool, rows, {
-      shape,
-      model: modelOf(shape),
-      onProgress: (n) => {
-        if (n - last >= Math.max(10_000, rows / 20) || n === rows) {
-          last = n;
-          progress(`loaded ${String(n)}`);
-        }
-      },
-    });
-    const ms = performance.now() - t0;
-    await pool.query('vacuum analyze documents');
-    await pool.query('vacuum analyze document_sources');
-    return ms;
+    await client.query('vacuum analyze documents');
+    await client.query('vacuum analyze document_sources');
   } finally {
-    await pool.end();
+    await client.end();
   }
+  return ms;
 }
 
 /**
