@@ -8,15 +8,10 @@ export interface DatabaseState {
   readonly history: HistoryRecord[];
   /** Per migration key, the last outcome the events log records (see HistoryStore). */
   readonly lastOutcomes: Map<string, string>;
-  /** Invalid indexes left by failed concurrent builds (empty unless asked for). */
+  /** Invalid indexes left by failed concurrent builds (empty unless catalog facts were asked for). */
   readonly invalidIndexes: InvalidIndex[];
-  /** Relations of a database with no history (empty unless asked for, or history exists). */
+  /** Relations of a database with no history (empty unless catalog facts were asked for). */
   readonly unrecordedRelations: string[];
-}
-
-export interface DatabaseStateWanted {
-  readonly invalidIndexes: boolean;
-  readonly unrecordedRelations: boolean;
 }
 
 /**
@@ -43,10 +38,11 @@ const INVALID_INDEXES_JSON = `(select coalesce(json_agg(json_build_array(i.index
 export async function readDatabaseState(
   client: pg.ClientBase,
   store: HistoryStore,
-  wanted: DatabaseStateWanted,
+  /** Also the invalid indexes and unrecorded relations (apply's checks; rollback skips them). */
+  catalogFacts: boolean,
 ): Promise<DatabaseState> {
   const first = await client.query<{ exists: boolean; invalid: string | null }>(
-    `select to_regclass($1) is not null as exists, ${wanted.invalidIndexes ? INVALID_INDEXES_JSON : 'null::text'} as invalid`,
+    `select to_regclass($1) is not null as exists, ${catalogFacts ? INVALID_INDEXES_JSON : 'null::text'} as invalid`,
     [store.historyTable],
   );
   const row = first.rows[0];
@@ -59,7 +55,7 @@ export async function readDatabaseState(
     lastOutcomes,
     invalidIndexes: await notBeingBuilt(client, row?.invalid ?? null),
     unrecordedRelations:
-      wanted.unrecordedRelations && history.length === 0
+      catalogFacts && history.length === 0
         ? await readUnrecordedRelations(client, store.schema)
         : [],
   };

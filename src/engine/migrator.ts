@@ -182,11 +182,8 @@ export class Migrator {
   }
 
   /** The history and the catalog facts validation needs (src/engine/database-state.ts). */
-  private state(client: pg.ClientBase, invalidIndexes = true): Promise<DatabaseState> {
-    return readDatabaseState(client, this.store, {
-      invalidIndexes,
-      unrecordedRelations: invalidIndexes,
-    });
+  private state(client: pg.ClientBase, catalogFacts = true): Promise<DatabaseState> {
+    return readDatabaseState(client, this.store, catalogFacts);
   }
 
   /** Every migration with its state, plus what validation would refuse. Read-only, no lock. */
