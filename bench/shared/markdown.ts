@@ -20,6 +20,16 @@ and \`<!-- bench:NAME:end -->\` markers, and says the command that produced it; 
 command to refresh it.
 `;
 
+/** The text between `<!-- bench:NAME:start/end -->` in `path`, or null when absent. */
+export function readSection(path: string, name: string): string | null {
+  if (!existsSync(path)) return null;
+  const current = readFileSync(path, 'utf8');
+  const start = `<!-- bench:${name}:start -->`;
+  const from = current.indexOf(start);
+  const to = current.indexOf(`<!-- bench:${name}:end -->`);
+  return from >= 0 && to > from ? current.slice(from + start.length, to) : null;
+}
+
 /** Replaces (or appends) the section between `<!-- bench:NAME:start/end -->` in `path`. */
 export function writeSection(path: string, name: string, body: string): void {
   const start = `<!-- bench:${name}:start -->`;
