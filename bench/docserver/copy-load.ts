@@ -9,6 +9,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { COPY_COLUMNS, COPY_HEADER, COPY_TRAILER } from './copy-binary.js';
 import type { CopyWorkerData, CopyWorkerMessage } from './copy-worker.js';
+import { sourceRegistrar } from './load.js';
 import type { CorpusShape } from './shapes.js';
 
 export async function copyDocuments(
@@ -22,21 +23,12 @@ export async function copyDocuments(
   const job: CopyWorkerData = { count, shape: shape.name, batchSize: 1000 };
   const worker = new Worker(new URL('./copy-worker.js', import.meta.url), { workerData: job });
   try {
-    // As loadDocuments: without the source foreign key a few sources stay unregistered.
-    const fk = await client.query<{ ok: boolean }>(
-      "select exists (select 1 from pg_constraint where conname = 'documents_source_name_fkey') as ok",
-    );
-    const allowOrphans = fk.rows[0]?.ok !== true;
+    const register = await sourceRegistrar(client);
     let loaded = 0;
     for await (const [message] of on(worker, 'message')) {
       const m = message as CopyWorkerMessage;
       if (m.type === 'done') break;
-      const toRegister = allowOrphans ? m.fresh.filter((n) => !n.endsWith('49')) : m.fresh;
-      if (toRegister.length > 0)
-        await client.query(
-          'insert into document_sources (source_name) select unnest($1::text[]) on conflict (source_name) do nothing',
-          [toRegister],
-        );
+      await register(m.fresh);
       await pipeline(
         Readable.from([
           COPY_HEADER,
