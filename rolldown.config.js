@@ -30,8 +30,9 @@ export default defineConfig({
   input: { dbmigrate: 'src/cli/launcher.ts' },
   platform: 'node',
   // libpg-query loads its .wasm from next to its own file: it must stay in node_modules. pino
-  // is required on first use by src/observability/logger.ts, from node_modules too.
-  external: ['libpg-query', 'pino'],
+  // is required on first use by src/observability/logger.ts, from node_modules too. The AWS SDK
+  // (hundreds of modules) loads from node_modules only when a storage location is s3://.
+  external: ['libpg-query', 'pino', /^@aws-sdk\//],
   output: {
     dir: 'dist/cli',
     format: 'esm',

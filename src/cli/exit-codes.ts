@@ -30,7 +30,7 @@ export const EXIT_CODE_LINES: readonly (readonly [ExitCode, string])[] = [
   ],
   [ExitCode.sql, 'a migration failed with an SQL error (on staging, for dry-run)'],
   [ExitCode.connection, 'the database is unreachable or the connection was lost'],
-  [ExitCode.tool, 'pg_dump, pg_restore or the scratch server failed'],
+  [ExitCode.tool, 'pg_dump, pg_restore, the scratch server or the snapshot storage failed'],
   [ExitCode.healthWarning, 'health: at least one warning finding, no critical one'],
   [ExitCode.healthCritical, 'health: at least one critical finding'],
   [ExitCode.healthUnknown, 'health: no finding, but a section could not be read (see its reason)'],
@@ -50,6 +50,10 @@ export function exitCodeFor(errorCode: string): ExitCode {
       return ExitCode.connection;
     case 'SNAPSHOT_TOOL_ERROR':
     case 'SCRATCH_UNAVAILABLE':
+    case 'STORAGE_BUCKET_NOT_FOUND':
+    case 'STORAGE_ACCESS_DENIED':
+    case 'STORAGE_UNREACHABLE':
+    case 'STORAGE_REQUEST_FAILED':
       return ExitCode.tool;
     case 'USAGE':
     case 'BAD_DATABASE_URL':

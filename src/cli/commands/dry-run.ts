@@ -3,7 +3,7 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
-import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { snapshotStorage } from '../snapshot-storage.js';
 import { parseCommandArgs } from '../command-spec.js';
 import { startProgress, statementText } from '../progress.js';
 import type { CommandIo } from '../context.js';
@@ -86,18 +86,27 @@ export async function stagingFrom(
     const url = checkDatabaseUrl(given, source);
     return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
   }
-  const server = await scratchServer(values, io, 'restoring the snapshot for the staging dry-run');
+  const storage = await snapshotStorage(values.storage, io, storageDefault);
+  let server;
+  try {
+    server = await scratchServer(values, io, 'restoring the snapshot for the staging dry-run');
+  } catch (err) {
+    storage.close();
+    throw err;
+  }
+  const scratch = server;
   return {
     staging: {
       kind: 'snapshot',
-      storage: new LocalDirectoryStorage(
-        values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? storageDefault,
-      ),
-      serverUrl: server.url,
+      storage,
+      serverUrl: scratch.url,
       ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
       ...(values.keep !== undefined && { keep: values.keep }),
     },
-    release: () => server.release(),
+    release: async () => {
+      storage.close();
+      await scratch.release();
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runSafeApply, type SafeApplyReport } from '../../safety/pipeline/safe-apply.js';
 import { databaseName } from '../../safety/snapshot/pg-tools.js';
-import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { snapshotStorage } from '../snapshot-storage.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
 import { applySpec } from '../specs/apply.js';
@@ -58,7 +58,14 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
     component: 'cli.apply-safe',
     ...(level !== undefined && { level }),
   });
-  const scratch = await scratchServer(values, io, 'verifying the pre-apply snapshot', logger);
+  const storage = await snapshotStorage(values.storage, io, config.snapshots.storage);
+  let scratch;
+  try {
+    scratch = await scratchServer(values, io, 'verifying the pre-apply snapshot', logger);
+  } catch (err) {
+    storage.close();
+    throw err;
+  }
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();
@@ -74,9 +81,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       ),
       config,
       settings: settingsFrom(values, io, config),
-      storage: new LocalDirectoryStorage(
-        values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
-      ),
+      storage,
       scratchServerUrl: scratch.url,
       confirmedNow: values.now === true,
       signal: controller.signal,
@@ -95,6 +100,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
     return ExitCode.validation;
   } finally {
     process.off('SIGINT', stop);
+    storage.close();
     await scratch.release();
   }
 }

@@ -21,7 +21,7 @@ import {
   verifySnapshot,
   type SnapshotProgress,
 } from '../../safety/snapshot/snapshot.js';
-import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { snapshotStorage } from '../snapshot-storage.js';
 
 function listTable(manifests: readonly SnapshotManifest[]): string {
   return renderTable(
@@ -47,9 +47,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
   const { values, positionals } = parseCommandArgs(snapshotSpec, args);
   const [sub, id] = positionals;
   const config = await projectConfig(values, io);
-  const storage = new LocalDirectoryStorage(
-    values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
-  );
+  const storage = await snapshotStorage(values.storage, io, config.snapshots.storage);
   const logger = createLogger({
     component: 'cli.snapshot',
     ...(values['log-level'] !== undefined && { level: values['log-level'] }),
@@ -228,6 +226,8 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
   } catch (err) {
     endProgress(false);
     throw err;
+  } finally {
+    storage.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { createLogger } from '../../observability/logger.js';
 import { readManifest } from '../../safety/snapshot/snapshot.js';
-import { LocalDirectoryStorage } from '../../safety/snapshot/storage.js';
+import { snapshotStorage } from '../snapshot-storage.js';
 import { postVerify, type PostVerifyReport } from '../../safety/verify/post-verify.js';
 import { parseCommandArgs } from '../command-spec.js';
 import type { CommandIo } from '../context.js';
@@ -24,11 +24,16 @@ export function verifyText(report: PostVerifyReport): string {
 export async function verifyCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandArgs(verifySpec, args);
   const config = await projectConfig(values, io);
-  const storage = new LocalDirectoryStorage(
-    values.storage ?? io.env['DBMIGRATE_SNAPSHOT_DIR'] ?? config.snapshots.storage,
-  );
-  const manifest =
-    values.snapshot !== undefined ? await readManifest(storage, values.snapshot) : undefined;
+  // Storage is opened only to read the manifest a --snapshot names.
+  let manifest;
+  if (values.snapshot !== undefined) {
+    const storage = await snapshotStorage(values.storage, io, config.snapshots.storage);
+    try {
+      manifest = await readManifest(storage, values.snapshot);
+    } finally {
+      storage.close();
+    }
+  }
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const report = await postVerify({
     databaseUrl: databaseUrl(values, io),

@@ -4,8 +4,9 @@ import type { FlagSpec } from '../command-spec.js';
 
 export const SNAPSHOT_STORAGE_FLAG = {
   type: 'string',
-  value: 'DIR',
-  description: 'directory that holds the snapshots',
+  value: 'LOCATION',
+  description:
+    'where the snapshots are: a directory, or s3://BUCKET/PREFIX for S3-compatible object storage (credentials and region from the AWS environment; DBMIGRATE_S3_ENDPOINT, DBMIGRATE_S3_PATH_STYLE, DBMIGRATE_S3_SSE for other servers and encryption)',
   env: 'DBMIGRATE_SNAPSHOT_DIR',
   defaultText: '"snapshots.storage" in dbmigrate.json, else ./snapshots',
 } as const satisfies FlagSpec;

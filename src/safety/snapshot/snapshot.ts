@@ -30,7 +30,7 @@ import {
 } from './pg-tools.js';
 import { restoreArchive } from './restore-archive.js';
 import { snapshotsToRemove, type RetentionPolicy } from './retention.js';
-import type { SnapshotStorage } from './storage.js';
+import { SnapshotStorageError, type SnapshotStorage } from './storage.js';
 
 export const DUMP_FILE = 'dump.pgdump';
 export const MANIFEST_FILE = 'manifest.json';
@@ -285,6 +285,7 @@ async function checkedDumpFile(
   try {
     source = await storage.openRead(key);
   } catch (err) {
+    if (err instanceof SnapshotStorageError) throw err;
     throw new SnapshotError('SNAPSHOT_CORRUPT', `snapshot ${manifest.id}: cannot read ${key}`, {
       cause: err,
     });

@@ -4,6 +4,25 @@ import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'no
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
+export type SnapshotStorageErrorCode =
+  | 'STORAGE_BUCKET_NOT_FOUND'
+  | 'STORAGE_ACCESS_DENIED'
+  | 'STORAGE_UNREACHABLE'
+  | 'STORAGE_REQUEST_FAILED';
+
+/**
+ * The storage itself failed (refused, unreachable, missing bucket), as opposed to a snapshot in
+ * it being missing or damaged. Names the store and the operation, never a credential.
+ */
+export class SnapshotStorageError extends Error {
+  readonly code: SnapshotStorageErrorCode;
+  constructor(code: SnapshotStorageErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SnapshotStorageError';
+    this.code = code;
+  }
+}
+
 /**
  * Where snapshots live. A local directory (or a mounted volume / PVC) first; an S3-compatible
  * store implements the same five operations. Keys are `snapshotId/file`.
