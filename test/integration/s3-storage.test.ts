@@ -302,22 +302,24 @@ describe('snapshots in S3 (SeaweedFS)', () => {
     const db = await seeded();
     const secret = 'wrong-secret-abcdef0123456789';
     try {
-      const run = spawnSync(
-        process.execPath,
-        ['dist/cli/dbmigrate.js', 'snapshot', 'create', '--storage', `s3://${BUCKET}/cli/`],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            DATABASE_URL: db.url,
-            DBMIGRATE_S3_ENDPOINT: server.endpoint,
-            DBMIGRATE_S3_PATH_STYLE: 'true',
-            AWS_ACCESS_KEY_ID: server.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: secret,
-            AWS_REGION: 'us-east-1',
+      const cli = (subcommand: string, secretAccessKey: string) =>
+        spawnSync(
+          process.execPath,
+          ['dist/cli/dbmigrate.js', 'snapshot', subcommand, '--storage', `s3://${BUCKET}/cli/`],
+          {
+            encoding: 'utf8',
+            env: {
+              ...process.env,
+              DATABASE_URL: db.url,
+              DBMIGRATE_S3_ENDPOINT: server.endpoint,
+              DBMIGRATE_S3_PATH_STYLE: 'true',
+              AWS_ACCESS_KEY_ID: server.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: secretAccessKey,
+              AWS_REGION: 'us-east-1',
+            },
           },
-        },
-      );
+        );
+      const run = cli('create', secret);
       expect(run.status).toBe(7);
       expect(run.stderr).toMatch(/STORAGE_ACCESS_DENIED/);
       expect(run.stderr).toContain(`s3://${BUCKET}/cli/`);
@@ -325,22 +327,7 @@ describe('snapshots in S3 (SeaweedFS)', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(await keysIn('cli/')).toEqual([]);
 
-      const ok = spawnSync(
-        process.execPath,
-        ['dist/cli/dbmigrate.js', 'snapshot', 'list', '--storage', `s3://${BUCKET}/cli/`],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            DATABASE_URL: db.url,
-            DBMIGRATE_S3_ENDPOINT: server.endpoint,
-            DBMIGRATE_S3_PATH_STYLE: 'true',
-            AWS_ACCESS_KEY_ID: server.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-            AWS_REGION: 'us-east-1',
-          },
-        },
-      );
+      const ok = cli('list', server.secretAccessKey);
       expect(ok.stderr).toBe('');
       expect(ok.stdout).toContain(`no snapshots in s3://${BUCKET}/cli/`);
       expect(ok.status).toBe(0);
