@@ -135,7 +135,7 @@ describe('S3 snapshot storage (SeaweedFS)', () => {
     const s = storage({ partSize: 16 * 1024 * 1024 });
     const out = await s.openWrite('snap-big/dump.pgdump');
     const chunk = randomBytes(1024 * 1024);
-    const total = 160;
+    const total = 320;
     const base = process.memoryUsage().rss;
     let peak = base;
     const sampler = setInterval(() => {
@@ -144,8 +144,7 @@ describe('S3 snapshot storage (SeaweedFS)', () => {
     try {
       for (let i = 0; i < total; i++) {
         // Backpressure, as from pg_dump's pipe: wait while the upload is behind.
-        if (!out.stream.write(Buffer.from(chunk)))
-          await new Promise((r) => out.stream.once('drain', r));
+        if (!out.stream.write(chunk)) await new Promise((r) => out.stream.once('drain', r));
       }
       out.stream.end();
       await out.commit();
@@ -153,8 +152,9 @@ describe('S3 snapshot storage (SeaweedFS)', () => {
       clearInterval(sampler);
     }
     expect(await s.size('snap-big/dump.pgdump')).toBe(total * chunk.length);
-    // 160 MiB went through; what stayed resident at once is a few parts.
-    expect((peak - base) / 1024 / 1024).toBeLessThan(96);
+    // 320 MiB went through; what stayed resident at once is a few parts, plus garbage the
+    // collector had not returned yet: far from the whole dump.
+    expect((peak - base) / 1024 / 1024).toBeLessThan(160);
     await s.removeId('snap-big');
   }, 120_000);
 

@@ -90,6 +90,8 @@ export class S3SnapshotStorage implements SnapshotStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
+      // The SDK waits forever by default: an endpoint that drops packets would hang a snapshot.
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
     });
     this.encryption =
       options.serverSideEncryption === undefined
