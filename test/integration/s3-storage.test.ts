@@ -14,8 +14,6 @@ import {
 } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFingerprint } from '../../src/safety/snapshot/fingerprint.js';
-import { compareFingerprints } from '../../src/safety/snapshot/manifest.js';
 import {
   createSnapshot,
   listSnapshots,
@@ -23,6 +21,7 @@ import {
   restoreSnapshot,
   verifySnapshot,
 } from '../../src/safety/snapshot/snapshot.js';
+import { expectFingerprintMatches } from '../helpers/fingerprint.js';
 import { adminUrl, createTestDatabase } from '../helpers/database.js';
 import { S3SnapshotStorage, type S3StorageOptions } from '../../src/safety/snapshot/s3-storage.js';
 import { SnapshotStorageError } from '../../src/safety/snapshot/storage.js';
@@ -259,14 +258,7 @@ describe('snapshots in S3 (SeaweedFS)', () => {
       expect((await listSnapshots(s)).manifests.map((m) => m.id)).toEqual([manifest.id]);
 
       await restoreSnapshot({ storage: s, id: manifest.id, targetUrl });
-      const client = new pg.Client({ connectionString: targetUrl });
-      await client.connect();
-      try {
-        const fingerprint = await readFingerprint(client, { checksums: 'full' });
-        expect(compareFingerprints(manifest.fingerprint, fingerprint)).toEqual([]);
-      } finally {
-        await client.end();
-      }
+      await expectFingerprintMatches(targetUrl, manifest.fingerprint);
     } finally {
       const admin = new pg.Client({ connectionString: adminUrl() });
       await admin.connect();

@@ -2,8 +2,6 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFingerprint } from '../../src/safety/snapshot/fingerprint.js';
-import { compareFingerprints } from '../../src/safety/snapshot/manifest.js';
 import {
   applyRetention,
   createSnapshot,
@@ -14,6 +12,7 @@ import {
 } from '../../src/safety/snapshot/snapshot.js';
 import { LocalDirectoryStorage } from '../../src/safety/snapshot/storage.js';
 import pg from 'pg';
+import { expectFingerprintMatches } from '../helpers/fingerprint.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 async function seed(db: TestDatabase): Promise<void> {
@@ -79,14 +78,7 @@ describe('snapshots', () => {
     restored.push(target);
     const targetUrl = db.url.replace(`/${db.name}`, `/${target}`);
     await restoreSnapshot({ storage, id: manifest.id, targetUrl });
-    const client = new pg.Client({ connectionString: targetUrl });
-    await client.connect();
-    try {
-      const fingerprint = await readFingerprint(client, { checksums: 'full' });
-      expect(compareFingerprints(manifest.fingerprint, fingerprint)).toEqual([]);
-    } finally {
-      await client.end();
-    }
+    await expectFingerprintMatches(targetUrl, manifest.fingerprint);
   });
 
   it('describes exactly what the dump holds even while writes continue', async () => {
