@@ -2,26 +2,12 @@
 // S3 settings from the environment (the AWS SDK's own variables for credentials and region,
 // DBMIGRATE_S3_* for what it has none for). The operator builds the same locations from a
 // BackupSnapshot's spec. Opening an S3 location loads the AWS SDK; a directory never does.
+import type { S3StorageOptions } from './s3-storage.js';
 import { LocalDirectoryStorage, type SnapshotStorage } from './storage.js';
 
 export type StorageLocation =
   | { readonly kind: 'directory'; readonly path: string }
-  | {
-      readonly kind: 's3';
-      readonly bucket: string;
-      readonly prefix: string;
-      readonly endpoint?: string;
-      readonly region?: string;
-      readonly forcePathStyle: boolean;
-      readonly serverSideEncryption?: 'AES256' | 'aws:kms';
-      readonly kmsKeyId?: string;
-      /** Static credentials (the operator's Secret); the SDK's default chain when unset. */
-      readonly credentials?: {
-        readonly accessKeyId: string;
-        readonly secretAccessKey: string;
-        readonly sessionToken?: string;
-      };
-    };
+  | ({ readonly kind: 's3' } & S3StorageOptions);
 
 export class StorageLocationError extends Error {
   readonly code = 'USAGE';
