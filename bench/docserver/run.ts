@@ -19,7 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectorFromUrl } from '../../src/db/connection.js';
-import { DEFAULT_EXACT_THRESHOLD, DEFAULT_RERANK } from '../../src/db/similarity-plan.js';
+import {
+  DEFAULT_EXACT_THRESHOLD,
+  DEFAULT_PARTIAL_INDEX_MIN_ROWS,
+  DEFAULT_RERANK,
+} from '../../src/db/similarity-plan.js';
 import {
   countDocuments,
   getDocument,
@@ -34,6 +38,7 @@ import { DirectoryMigrationSource } from '../../src/engine/source.js';
 import { readSection, table, writeSection } from '../shared/markdown.js';
 import { serverFacts } from '../shared/server.js';
 import { DATASET_MIGRATIONS_UP_TO, datasetDatabase } from './dataset.js';
+import { createPartialIndex, largeValues } from './large-values.js';
 import { SHAPES, shapesNamed, type CorpusShape } from './shapes.js';
 import {
   mergeShapeResults,
@@ -78,6 +83,7 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
     'rerank-depths': { type: 'string', default: '20,40,100' },
+    'partial-indexes': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -99,6 +105,9 @@ if (flags.help) {
       '  --keep-db         do not drop the benchmark database at the end',
       '  --rerank-depths L re-rank depths measured besides the default (recall and latency;',
       '                    default 20,40,100; "" for none)',
+      '  --partial-indexes S after the migrations, a partial HNSW index for each doc_type and',
+      '                    source_name value holding at least the share S (0–1) of the rows',
+      '                    (bench/docserver/large-values.ts, as docs/playbook.md builds them)',
       '',
     ].join('\n'),
   );
@@ -115,6 +124,12 @@ const rerankDepths = flags['rerank-depths']
 const afterMode = flags.after;
 if (afterMode !== 'vacuum' && afterMode !== 'analyze' && afterMode !== 'none')
   throw new Error(`--after: "${afterMode}" is not vacuum, analyze or none`);
+const partialShare =
+  flags['partial-indexes'] === undefined ? null : Number(flags['partial-indexes']);
+if (partialShare !== null && !(partialShare > 0 && partialShare <= 1))
+  throw new Error(
+    `--partial-indexes: "${String(flags['partial-indexes'])}" is not a share in (0, 1]`,
+  );
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const started = new Date();
 
@@ -527,6 +542,17 @@ async function runShape(shape: CorpusShape, serverLine: string): Promise<ShapeRe
   // the migrations left it (autovacuum not yet through the table).
   if (afterMode !== 'none')
     await p.query(afterMode === 'vacuum' ? 'vacuum analyze documents' : 'analyze documents');
+  // What an operator adds for the large values of their data (docs/playbook.md).
+  const partials: string[] = [];
+  if (partialShare !== null) {
+    for (const v of await largeValues(p, partialShare)) {
+      progress(`partial index for ${v.column} = ${v.value} (${String(v.rows)} rows)`);
+      const built = await createPartialIndex(p, v);
+      partials.push(
+        `\`${v.column} = '${v.value}'\` (${pct(v.rows / total)}: ${(built.buildMs / 1000).toFixed(1)} s, ${(built.bytes / 1024 / 1024).toFixed(0)} MB)`,
+      );
+    }
+  }
   const afterIndexes = await indexSizes();
   const afterTable = await tableSizes();
   const poolStats = { maxTotal: 0, maxWaiting: 0 };
@@ -663,6 +689,11 @@ async function runShape(shape: CorpusShape, serverLine: string): Promise<ShapeRe
         ', ',
       )}). Pool (max 4): at most ${String(poolStats.maxTotal)} connection(s) open and ${String(poolStats.maxWaiting)} caller(s)`,
     `waiting during the after phase, ${String(connectsAfter)} new connection(s).`,
+    ...(partialShare === null
+      ? []
+      : [
+          `Partial HNSW indexes for the values holding ≥ ${pct(partialShare)} of the rows, built after the migrations on every partition: ${partials.join(', ') || 'none (no value that large)'}.`,
+        ]),
     '',
     table(
       [
@@ -774,7 +805,9 @@ try {
     `are the ground truth for recall.`,
     `**After** = the same database after \`Migrator.apply()\` of the rest of migrations/. Similarity goes through \`similarDocuments\``,
     `(src/db/read-paths.ts, default options: the filter's rows scanned in the quantised space up to`,
-    `${DEFAULT_EXACT_THRESHOLD.toLocaleString('en')} rows, otherwise the bit(3072) HNSW with iterative scan; both re-ranked on the full vector);`,
+    `${DEFAULT_EXACT_THRESHOLD.toLocaleString('en')} rows, otherwise the bit(3072) HNSW with iterative scan, or for a \`doc_type\` or \`source_name\``,
+    `value with a partial HNSW index on every partition, from ${DEFAULT_PARTIAL_INDEX_MIN_ROWS.toLocaleString('en')} rows, that index; all re-ranked on the full vector).`,
+    `A shape run with \`--partial-indexes S\` has such an index for each value holding at least S of its rows, built after the migrations as docs/playbook.md does it;`,
     `listing, get and count through \`listDocuments\`, \`getDocument\`, \`countDocuments\`.`,
     '',
     `Latency: p50 / p95 / p99 in ms (nearest rank) of ${String(queries)} sequential queries per class,`,

@@ -1,10 +1,16 @@
 import { hash } from 'node:crypto';
 import type pg from 'pg';
+import {
+  coveredPartialIndexes,
+  coveringPartialIndex,
+  type PartialIndexFact,
+  type PartialIndexKey,
+} from './partial-indexes.js';
 import { TtlCache } from './ttl-cache.js';
 import { binaryQuantized, vectorBinary } from './vector-binary.js';
 import {
   chooseSimilarityPlan,
-  exactThresholdOf,
+  scanLimitOf,
   type SimilarityOptions,
   type SimilarityPlan,
 } from './similarity-plan.js';
@@ -50,17 +56,23 @@ export interface SimilarityResult {
 /**
  * WHERE clause with $n parameters. `opaque` wraps each predicate in `(…) is true`, which no
  * btree can serve: then the only plan yielding rows in distance order is the ANN index scan,
- * with the filter applied while it walks the graph (iterative scan).
+ * with the filter applied while it walks the graph (iterative scan). The `plain` column's
+ * equality stays as it is, so that the planner can prove a partial index's predicate from it.
  */
-function whereClause(f: DocumentFilter, params: unknown[], opaque = false): string {
+function whereClause(
+  f: DocumentFilter,
+  params: unknown[],
+  opaque = false,
+  plain: PartialIndexKey['column'] | null = null,
+): string {
   const parts: string[] = [];
-  const add = (sql: string, value: unknown): void => {
+  const add = (sql: string, value: unknown, column?: PartialIndexKey['column']): void => {
     params.push(value);
     const p = sql.replace('?', `$${String(params.length)}`);
-    parts.push(opaque ? `(${p}) is true` : p);
+    parts.push(opaque && column !== plain ? `(${p}) is true` : p);
   };
-  if (f.docType !== undefined) add('doc_type = ?', f.docType);
-  if (f.sourceName !== undefined) add('source_name = ?', f.sourceName);
+  if (f.docType !== undefined) add('doc_type = ?', f.docType, 'doc_type');
+  if (f.sourceName !== undefined) add('source_name = ?', f.sourceName, 'source_name');
   if (f.createdAfter !== undefined) add('created_at >= ?', f.createdAfter);
   if (f.createdBefore !== undefined) add('created_at < ?', f.createdBefore);
   return parts.length ? `where ${parts.join(' and ')}` : '';
@@ -86,16 +98,28 @@ export const READ_PATH_FACTS_TTL_MS = 60_000;
 const FILTER_FACTS_CAPACITY = 1_000;
 
 interface FilterSize {
-  /** Rows counted, up to the threshold + 1. */
+  /** Rows counted, up to `bound` + 1. */
   readonly counted: number;
+  /** The count stopped past this many rows: `counted` > `bound` means "more than `bound`". */
+  readonly bound: number;
   /** The planner's estimate when the count hit its bound. */
   readonly estimate: number | null;
 }
 
+interface TableFacts {
+  /** Whether the quantised index is valid. */
+  readonly quantized: boolean;
+  /** The table's rows from the statistics. */
+  readonly rows: number;
+  /** The filter values with a partial ANN index on every partition (partialIndexId). */
+  readonly partial: ReadonlySet<string>;
+}
+
 interface ReadPathFacts {
-  /** Whether the quantised index is valid, and the table's rows from the statistics. */
-  readonly table: TtlCache<{ readonly quantized: boolean; readonly rows: number }>;
+  readonly table: TtlCache<TableFacts>;
   readonly filters: TtlCache<FilterSize>;
+  /** Rows of a value that has a partial index (the planner's estimate). */
+  readonly partialRows: TtlCache<number>;
 }
 
 const factsByOwner = new WeakMap<object, ReadPathFacts>();
@@ -106,6 +130,7 @@ function factsOf(owner: object): ReadPathFacts {
     facts = {
       table: new TtlCache(READ_PATH_FACTS_TTL_MS, 1),
       filters: new TtlCache(READ_PATH_FACTS_TTL_MS, FILTER_FACTS_CAPACITY),
+      partialRows: new TtlCache(READ_PATH_FACTS_TTL_MS, FILTER_FACTS_CAPACITY),
     };
     factsByOwner.set(owner, facts);
   }
@@ -128,24 +153,52 @@ function filterKey(f: DocumentFilter): string {
   ]);
 }
 
-/** Rows in documents from the statistics (a partitioned table: the sum over its partitions). */
-const TABLE_FACTS = `select coalesce((select bool_and(indisvalid and indisready) from pg_index
-                                   where indexrelid = to_regclass('${QUANTIZED_INDEX}')), false) as quantized,
+/**
+ * Whether the quantised index is valid; rows in documents from the statistics (a partitioned
+ * table: the sum over its partitions); its leaves (the table, or its partitions) and the
+ * valid partial bit(3072) HNSW indexes on them, read by src/db/partial-indexes.ts.
+ */
+// pg_partition_tree lists nothing for a table that is not partitioned: then it is its own leaf.
+const TABLE_FACTS = `with leaves as (
+         select relid from pg_partition_tree('documents') where isleaf
+         union all
+         select 'documents'::regclass where not exists (select from pg_partition_tree('documents')))
+  select coalesce((select bool_and(indisvalid and indisready) from pg_index
+                    where indexrelid = to_regclass('${QUANTIZED_INDEX}')), false) as quantized,
          (select coalesce(sum(greatest(c.reltuples, 0)), 0)::float8
             from pg_class c
            where (c.oid = 'documents'::regclass and c.relkind = 'r')
-              or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)) as rows`;
+              or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)) as rows,
+         (select coalesce(array_agg(relid::regclass::text order by 1), '{}') from leaves) as leaves,
+         (select coalesce(json_agg(json_build_object(
+                   'relation', i.indrelid::regclass::text,
+                   'predicate', pg_get_expr(i.indpred, i.indrelid))), '[]')
+            from pg_index i
+            join pg_class ic on ic.oid = i.indexrelid
+            join pg_am am on am.oid = ic.relam and am.amname = 'hnsw'
+            join pg_opclass oc on oc.oid = i.indclass[0] and oc.opcname = 'bit_hamming_ops'
+            join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                               and a.attname = 'embedding_bq'
+           where i.indpred is not null and i.indnatts = 1 and i.indisvalid and i.indisready
+             and i.indrelid in (select relid from leaves)) as partials`;
 
-async function tableFacts(
-  c: pg.ClientBase,
-  facts: ReadPathFacts,
-): Promise<{ quantized: boolean; rows: number }> {
+async function tableFacts(c: pg.ClientBase, facts: ReadPathFacts): Promise<TableFacts> {
   const hit = facts.table.get('');
   if (hit) return hit;
-  const res = await prepared<{ quantized: boolean; rows: number }>(c, TABLE_FACTS, []);
-  const row = { quantized: res.rows[0]?.quantized === true, rows: res.rows[0]?.rows ?? 0 };
-  facts.table.set('', row);
-  return row;
+  const res = await prepared<{
+    quantized: boolean;
+    rows: number;
+    leaves: string[];
+    partials: PartialIndexFact[];
+  }>(c, TABLE_FACTS, []);
+  const row = res.rows[0];
+  const table: TableFacts = {
+    quantized: row?.quantized === true,
+    rows: row?.rows ?? 0,
+    partial: coveredPartialIndexes(row?.leaves ?? [], row?.partials ?? []),
+  };
+  facts.table.set('', table);
+  return table;
 }
 
 async function estimatedRows(
@@ -237,8 +290,9 @@ async function inTransaction<T>(
  * Top-k by cosine distance, with optional doc_type / source_name / created_at filters. The plan
  * is chosen here (src/db/similarity-plan.ts) from a bounded count of the filter's rows: a scan
  * of the filter's rows in the quantised space when they are few, the HNSW index with iterative
- * scan when they are many, exact distances when the quantised index is not there yet. Every
- * candidate list is re-ranked by exact distance on the full vector.
+ * scan when they are many (for a doc_type or source_name value with a partial HNSW index on
+ * every partition, that index), exact distances when the quantised index is not there yet.
+ * Every candidate list is re-ranked by exact distance on the full vector.
  *
  * Round trips: one for a filter whose size is known (counted within READ_PATH_FACTS_TTL_MS) or
  * that turns out small (the count and the scan go in one statement); for the HNSW walk, three
@@ -259,7 +313,6 @@ async function similarOn(
   q: SimilarityQuery,
   options: SimilarityOptions,
 ): Promise<SimilarityResult> {
-  const threshold = exactThresholdOf(options);
   const k = Math.max(1, Math.min(1000, Math.trunc(q.k)));
   const vector = vectorBinary(q.embedding);
   const table = await tableFacts(client, facts);
@@ -294,17 +347,23 @@ async function similarOn(
     };
   }
 
-  // The filter's size: known, or (unfiltered) above the threshold by the statistics.
+  // A large value with its own partial index is walked from a lower size than others.
+  const partial = coveringPartialIndex(table.partial, q);
+  const limit = scanLimitOf(options, partial !== null);
+  // The filter's size: known, or (unfiltered) above the limit by the statistics. A size known
+  // only to exceed a lower bound than this limit (counted while a partial index served the
+  // filter) is counted again.
   let size: FilterSize | undefined =
-    unfiltered && table.rows > threshold
-      ? { counted: threshold + 1, estimate: table.rows }
+    unfiltered && table.rows > limit
+      ? { counted: limit + 1, bound: limit, estimate: table.rows }
       : facts.filters.get(key);
+  if (size !== undefined && size.counted > size.bound && size.bound < limit) size = undefined;
   const rerankOf = chooseSimilarityPlan(
     { k, counted: 0, totalRows: table.rows, estimatedRows: null, quantizedIndex: true },
     options,
   ).rerank;
 
-  if (size === undefined || size.counted <= threshold) {
+  if (size === undefined || size.counted <= limit) {
     // Count and scan in one statement: the scan only runs when the count is within the bound.
     const { sql, params } = quantizedScan(
       q,
@@ -312,18 +371,18 @@ async function similarOn(
       vector,
       rerankOf,
       k,
-      size === undefined ? threshold : null,
+      size === undefined ? limit : null,
     );
     const res = await prepared<CountedRow>(client, sql, params);
     const counted = size?.counted ?? res.rows[0]?.counted ?? 0;
     if (size === undefined) {
-      size = { counted, estimate: null };
-      if (counted <= threshold) facts.filters.set(key, size);
+      size = { counted, bound: limit, estimate: null };
+      if (counted <= limit) facts.filters.set(key, size);
     }
-    if (counted <= threshold) {
+    if (counted <= limit) {
       const choice = chooseSimilarityPlan(
         { k, counted, totalRows: table.rows, estimatedRows: null, quantizedIndex: true },
-        options,
+        { ...options, exactThreshold: limit },
       );
       return {
         rows: res.rows.flatMap(withoutCount),
@@ -337,7 +396,7 @@ async function similarOn(
   if (size.estimate === null) {
     const params: unknown[] = [];
     const where = whereClause(q, params);
-    size = { counted: size.counted, estimate: await estimatedRows(client, where, params) };
+    size = { ...size, estimate: await estimatedRows(client, where, params) };
     facts.filters.set(key, size);
   }
   const choice = chooseSimilarityPlan(
@@ -347,11 +406,12 @@ async function similarOn(
       totalRows: table.rows,
       estimatedRows: size.estimate,
       quantizedIndex: true,
+      partialIndexRows: partial ? await partialIndexRows(client, facts, q, size, partial) : null,
     },
     options,
   );
   const params: unknown[] = [];
-  const filter = whereClause(q, params, true);
+  const filter = whereClause(q, params, true, partial?.column ?? null);
   params.push(vector, binaryQuantized(q.embedding));
   const v = `$${String(params.length - 1)}`;
   const bits = `$${String(params.length)}::bit(3072)`;
@@ -363,6 +423,19 @@ async function similarOn(
       ['hnsw.max_scan_tuples', choice.maxScanTuples],
       // With the filter opaque to btrees, a sequential scan and sort is the one other plan.
       ['enable_seqscan', 'off'],
+      // A partial index is only chosen by a plan that sees the filter's value: never the
+      // generic plan of the prepared statement, which must serve every value. Its equality is
+      // left visible to prove the index's predicate, so a btree could serve it too: without
+      // sorts, the partial indexes' distance order is the one plan left. The re-rank's sort
+      // then carries the disabled cost, far above jit_above_cost: JIT would compile the
+      // statement each time, about a second.
+      ...(partial
+        ? ([
+            ['plan_cache_mode', 'force_custom_plan'],
+            ['enable_sort', 'off'],
+            ['jit', 'off'],
+          ] as const)
+        : []),
     ],
     async () =>
       (
@@ -378,7 +451,30 @@ async function similarOn(
         )
       ).rows,
   );
-  return { rows, plan: 'hnsw', candidates: size.counted, selectivity: choice.selectivity };
+  return { rows, plan: choice.plan, candidates: size.counted, selectivity: choice.selectivity };
+}
+
+/**
+ * The rows of the value a partial index holds, by the planner's estimate: the filter's own
+ * when the value is all of it, else estimated once per READ_PATH_FACTS_TTL_MS.
+ */
+async function partialIndexRows(
+  client: pg.ClientBase,
+  facts: ReadPathFacts,
+  q: DocumentFilter,
+  size: FilterSize,
+  partial: PartialIndexKey,
+): Promise<number> {
+  const only: DocumentFilter =
+    partial.column === 'doc_type' ? { docType: partial.value } : { sourceName: partial.value };
+  const key = filterKey(only);
+  if (key === filterKey(q) && size.estimate !== null) return Math.max(size.counted, size.estimate);
+  const known = facts.partialRows.get(key);
+  if (known !== undefined) return known;
+  const params: unknown[] = [];
+  const rows = await estimatedRows(client, whereClause(only, params), params);
+  facts.partialRows.set(key, rows);
+  return rows;
 }
 
 /** A row of the counting scan: the count, and a document's columns or (nothing scanned) nulls. */

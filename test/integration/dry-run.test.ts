@@ -154,15 +154,38 @@ create unique index plain_id_key on plain (id);`,
         ),
       },
     ];
-    const report = await runDryRun({
-      source: new InlineMigrationSource(files),
-      staging: { kind: 'url', url: staging.url },
-      windowThresholdMs: 50,
-      lint: false,
-    });
-    expect(report.ok).toBe(true);
+    // The fastest of up to three dry-runs, each on a fresh staging copy: a timing taken from
+    // the statement is a few ms and varies with the machine's load, while a time floored at
+    // the sampler's interval is exactly that interval on every run.
+    const fastest = new Map<string, MigrationImpact>();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const target = attempt === 0 ? staging : await createTestDatabase('dry_stage_again');
+      try {
+        if (attempt > 0) await migratorFor(target.url, [BASE]).apply();
+        const report = await runDryRun({
+          source: new InlineMigrationSource(files),
+          staging: { kind: 'url', url: target.url },
+          windowThresholdMs: 50,
+          lint: false,
+        });
+        expect(report.ok).toBe(true);
+        for (const m of report.migrations) {
+          const held = m.locks[0]?.heldMs ?? Infinity;
+          const best = fastest.get(m.id)?.locks[0]?.heldMs ?? Infinity;
+          if (held < best || !fastest.has(m.id)) fastest.set(m.id, m);
+        }
+      } finally {
+        if (attempt > 0) await target.drop();
+      }
+      if (
+        ['0003', '0004', '0005', '0006'].every(
+          (id) => (fastest.get(id)?.locks[0]?.heldMs ?? Infinity) < 50,
+        )
+      )
+        break;
+    }
     for (const id of ['0003', '0004', '0005', '0006']) {
-      const m = report.migrations.find((x) => x.id === id);
+      const m = fastest.get(id);
       expect(m?.locks[0], id).toMatchObject({ mode: 'ACCESS EXCLUSIVE', blocksWrites: true });
       // Held for the statement, the history row and the commit (about 2 ms on an idle machine,
       // bench/online), never floored at the sampler's 50 ms interval.

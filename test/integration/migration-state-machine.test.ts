@@ -192,7 +192,8 @@ describe('DatabaseMigration state machine', () => {
     expect(again.dbm.status?.phase).toBe('Failed');
     expect(again.dbm.status?.lastError).toMatch(/^the dry-run did not run 0001, 0002/);
     expect((await fresh.query("select 1 from pg_class where relname = 'items'")).rowCount).toBe(0);
-  });
+    // Two whole runs (snapshot, dry-run, apply, verify), each allowed drive()'s 60 s.
+  }, 150_000);
 
   it('fails on a missing Secret, retries, and recovers when the Secret appears', async () => {
     api.apply('databasemigrations', {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddingModel } from '../../bench/docserver/embeddings.js';
+import { createPartialIndex } from '../../bench/docserver/large-values.js';
 import { loadDocuments, type LoadedDocument } from '../../bench/docserver/load.js';
 import {
   explainRecorded,
@@ -215,6 +216,127 @@ describe('doc-server read paths', () => {
       await c.query('reset plan_cache_mode');
       c.release();
     }
+  });
+
+  it('walks a partial index that covers the filter’s value on every partition, and only then', async () => {
+    const leaves = (
+      await pool.query<{ name: string }>(
+        `select relid::regclass::text as name from pg_partition_tree('documents') where isleaf`,
+      )
+    ).rows.map((r) => r.name);
+    expect(leaves.length).toBeGreaterThan(1);
+    const names = leaves.map((leaf, i) => `reads_src0_bq_${String(i)}`);
+    const create = (leaf: string, name: string) =>
+      pool.query(`create index ${name} on ${leaf} using hnsw (embedding_bq bit_hamming_ops)
+                   where source_name = 'source-0000'`);
+    // A fresh pool for each look: table facts are cached per pool for READ_PATH_FACTS_TTL_MS.
+    const lookWith = async <T>(work: (p: pg.Pool) => Promise<T>): Promise<T> => {
+      const fresh = new pg.Pool({ connectionString: db.url, max: 2 });
+      fresh.on('error', () => undefined);
+      try {
+        return await work(fresh);
+      } finally {
+        await fresh.end();
+      }
+    };
+    const options = { partialIndexMinRows: 0 };
+    const popular: DocumentFilter = { sourceName: 'source-0000' };
+    try {
+      for (const [i, leaf] of leaves.entries()) await create(leaf, names[i] ?? '');
+      await lookWith(async (p) => {
+        let hits = 0;
+        for (const filter of [popular, { ...popular, docType: 'article' }]) {
+          for (const probe of [11, 222, 333, 444, 555]) {
+            const query = docs[probe]?.embedding ?? new Float32Array();
+            const res = await similarDocuments(p, { embedding: query, k: 10, ...filter }, options);
+            expect(res.plan).toBe('partial-hnsw');
+            expect(res.rows.every((r) => r.sourceName === 'source-0000')).toBe(true);
+            const exact = new Set(exactTopK(query, filter, 10));
+            hits += res.rows.filter((r) => exact.has(r.id)).length;
+          }
+        }
+        expect(hits / 100).toBeGreaterThanOrEqual(0.9);
+        // Every partition's scan is of its partial index, never of the full graph.
+        const c = await p.connect();
+        try {
+          const log: RecordedQuery[] = [];
+          await similarDocuments(
+            recordingClient(c, log),
+            { embedding: docs[0]?.embedding ?? new Float32Array(), k: 10, ...popular },
+            options,
+          );
+          const plan = (await explainRecorded(c, log)).text;
+          const hnsw = new Set(
+            (
+              await c.query<{ name: string }>(
+                `select c.relname as name from pg_class c join pg_am a on a.oid = c.relam
+                  where a.amname = 'hnsw'`,
+              )
+            ).rows.map((r) => r.name),
+          );
+          const walked = [...plan.matchAll(/Index Scan using (\w+) on /g)]
+            .map((m) => m[1] ?? '')
+            .filter((n) => hnsw.has(n));
+          expect(new Set(walked)).toEqual(new Set(names));
+          // Sorts are disabled on this plan, and JIT would compile the statement each time.
+          expect(plan).not.toMatch(/JIT:/);
+        } finally {
+          c.release();
+        }
+        // Another value keeps the ordinary plans.
+        const other = await similarDocuments(
+          p,
+          { embedding: docs[1]?.embedding ?? new Float32Array(), k: 10, sourceName: 'source-0001' },
+          options,
+        );
+        expect(other.plan).toBe('quantized-scan');
+      });
+      // A partition without one: the value is not covered, and is scanned as before.
+      await pool.query(`drop index ${names[0] ?? ''}`);
+      await lookWith(async (p) => {
+        const res = await similarDocuments(
+          p,
+          { embedding: docs[2]?.embedding ?? new Float32Array(), k: 10, ...popular },
+          options,
+        );
+        expect(res.plan).toBe('quantized-scan');
+        expect(res.rows.map((r) => r.id)).toEqual(
+          exactTopK(docs[2]?.embedding ?? new Float32Array(), popular, 10),
+        );
+      });
+    } finally {
+      for (const name of names) await pool.query(`drop index if exists ${name}`);
+    }
+  });
+
+  it('keeps a value covered when a partition is created after its partial index was built as the playbook does', async () => {
+    const built = await createPartialIndex(pool, { column: 'doc_type', value: 'ticket' });
+    const look = async (): Promise<string> => {
+      const fresh = new pg.Pool({ connectionString: db.url, max: 1 });
+      fresh.on('error', () => undefined);
+      try {
+        const res = await similarDocuments(
+          fresh,
+          { embedding: docs[4]?.embedding ?? new Float32Array(), k: 10, docType: 'ticket' },
+          { partialIndexMinRows: 0 },
+        );
+        return res.plan;
+      } finally {
+        await fresh.end();
+      }
+    };
+    try {
+      expect(built.bytes).toBeGreaterThan(0);
+      expect(await look()).toBe('partial-hnsw');
+      // A month added later takes the parent's partial index with the rest of its indexes.
+      await pool.query(`create table reads_p209901 partition of documents
+                          for values from ('2099-01-01') to ('2099-02-01')`);
+      expect(await look()).toBe('partial-hnsw');
+    } finally {
+      await pool.query('drop table if exists reads_p209901');
+      await pool.query(`drop index if exists ${built.name}`);
+    }
+    expect(await look()).toBe('quantized-scan');
   });
 
   it('sends vectors and their quantised bits in binary forms the server reads back exactly', async () => {

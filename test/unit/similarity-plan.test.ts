@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseSimilarityPlan } from '../../src/db/similarity-plan.js';
+import { chooseSimilarityPlan, scanLimitOf } from '../../src/db/similarity-plan.js';
 
 const base = { k: 10, totalRows: 100_000, estimatedRows: null, quantizedIndex: true };
 
@@ -53,5 +53,44 @@ describe('chooseSimilarityPlan', () => {
       chooseSimilarityPlan({ ...base, counted: 90_000 }, { exactThreshold: 100, efSearch: 300 })
         .efSearch,
     ).toBe(300);
+  });
+
+  it('walks a partial index of the filter’s value from a lower size, sized to its own rows', () => {
+    // 28 % of the table, all of it in the value's partial index: a walk as if unfiltered.
+    const options = { partialIndexMinRows: 5_000 };
+    const c = chooseSimilarityPlan(
+      { ...base, counted: 5_001, estimatedRows: 28_000, partialIndexRows: 28_000 },
+      options,
+    );
+    expect(c).toMatchObject({ plan: 'partial-hnsw', efSearch: 40, maxScanTuples: 20_000 });
+    // Below the partial index's bound the rows are scanned, as without one.
+    expect(
+      chooseSimilarityPlan({ ...base, counted: 5_000, partialIndexRows: 28_000 }, options).plan,
+    ).toBe('quantized-scan');
+    // By default a partial index never takes a filter the scan would rank exactly.
+    expect(chooseSimilarityPlan({ ...base, counted: 28_000, partialIndexRows: 28_000 }).plan).toBe(
+      'quantized-scan',
+    );
+    // The rest of the filter keeps 5 % of the value's rows: ef_search grows for that share.
+    const narrow = chooseSimilarityPlan(
+      {
+        ...base,
+        counted: 5_001,
+        estimatedRows: 50_000,
+        partialIndexRows: 1_000_000,
+        totalRows: 10_000_000,
+      },
+      options,
+    );
+    expect(narrow.plan).toBe('partial-hnsw');
+    expect(narrow.efSearch).toBe(200);
+  });
+
+  it('scans up to the exact threshold, or the partial index’s lower bound when one serves', () => {
+    expect(scanLimitOf({}, false)).toBe(50_000);
+    expect(scanLimitOf({}, true)).toBe(50_000);
+    expect(scanLimitOf({ partialIndexMinRows: 5_000 }, true)).toBe(5_000);
+    expect(scanLimitOf({ partialIndexMinRows: 20_000, exactThreshold: 10_000 }, true)).toBe(10_000);
+    expect(scanLimitOf({ partialIndexMinRows: 0 }, true)).toBe(0);
   });
 });
