@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo demo-cli image test check bench-engine bench-lint bench-online bench-pool bench-docserver bench-vector bench-partitions clean
+.PHONY: setup build demo demo-cli image test check bench-engine bench-lint bench-online bench-operator bench-pool bench-docserver bench-vector bench-partitions clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -67,6 +67,11 @@ bench-vector: setup build
 ## bench-partitions: read paths unpartitioned vs 4/12/24 created_at partitions on 100k rows (~8 min)
 bench-partitions: setup build
 	node dist/bench/partitions/run.js
+
+## bench-operator: one operator, 50 databases with 5 migrations each through the whole safe
+## path on a local control plane (hack/control-plane.sh): time to all Succeeded, its memory (~5 min)
+bench-operator: setup build
+	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" node dist/bench/operator/many-databases.js
 
 ## bench-lint: linting migrations/ as users start it, beside Squawk (~10 s)
 bench-lint: setup build

@@ -117,3 +117,16 @@ export function checkDatabaseUrl(raw: string, source: string): string {
   }
   return raw.trim();
 }
+
+/**
+ * Pure: which database a URL reaches, as `host:port/name` without user or password, so two
+ * URLs for one database (another user, a local alias) compare equal. Loopback names are one
+ * host. Throws on a URL that does not parse.
+ */
+export function databaseIdentity(url: string): string {
+  const u = new URL(url);
+  const host = ['localhost', '127.0.0.1', '::1', '[::1]', ''].includes(u.hostname)
+    ? 'local'
+    : u.hostname;
+  return `${host}:${u.port || '5432'}${u.pathname}`;
+}

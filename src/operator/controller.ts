@@ -96,9 +96,13 @@ export class Operator {
       },
       options.registry,
     );
-    this.tasks = new TaskRunner((key, outcome, seconds) => {
-      this.metrics.stepDuration.observe({ step: stepOf(key), outcome }, seconds);
-    });
+    // As many long steps at once as workers, one per database (src/operator/tasks.ts).
+    this.tasks = new TaskRunner(
+      (key, outcome, seconds) => {
+        this.metrics.stepDuration.observe({ step: stepOf(key), outcome }, seconds);
+      },
+      { limit: options.workers ?? OPERATOR_DEFAULTS.workers },
+    );
     const requeue = (kind: Kind) => (namespace: string, name: string) => {
       this.queue.add(`${kind}/${namespace}/${name}`);
     };

@@ -63,7 +63,9 @@ import { judgeDryRun, lintPending, touchedRelations } from '../safety/pipeline/s
 import { readManifest, SnapshotError } from '../safety/snapshot/snapshot.js';
 import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
-import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
+import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
+import { openSnapshotStorage } from './snapshot-storage.js';
+import { databaseIdentity } from '../db/database-url.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
 import { httpStatus, type ResourceApi } from './kube.js';
@@ -548,10 +550,10 @@ export class MigrationReconciler implements Reconciler {
   /** The verified pre-migration snapshot's storage and manifest, or null without one. */
   private async snapshotManifest(
     dbm: DatabaseMigration,
-  ): Promise<{ storage: LocalDirectoryStorage; manifest: SnapshotManifest } | null> {
+  ): Promise<{ storage: OpenedStorage; manifest: SnapshotManifest } | null> {
     const ref = dbm.status?.snapshotRef;
-    const path = dbm.spec.snapshot?.storage.path;
-    if (!ref || path === undefined) return null;
+    const spec = dbm.spec.snapshot?.storage;
+    if (!ref || spec === undefined) return null;
     const snap = (await this.deps.api.get(
       'backupsnapshots',
       dbm.metadata.namespace ?? 'default',
@@ -564,8 +566,18 @@ export class MigrationReconciler implements Reconciler {
         `BackupSnapshot ${ref.name} is gone or has no snapshot; the run cannot use it. Start a new run with kubectl annotate dbm ${dbm.metadata.name ?? ''} --overwrite ${RESTART_ANNOTATION}="$(date +%s)"`,
       );
     }
-    const storage = new LocalDirectoryStorage(path);
-    return { storage, manifest: await readManifest(storage, id) };
+    const storage = await openSnapshotStorage(
+      this.deps.api,
+      dbm.metadata.namespace ?? 'default',
+      spec,
+      'spec.snapshot.storage',
+    );
+    try {
+      return { storage, manifest: await readManifest(storage, id) };
+    } catch (err) {
+      storage.close();
+      throw err;
+    }
   }
 
   /** DryRunning: the pinned set on a staging copy, then the lint verdict; or an explicit skip. */
@@ -582,6 +594,7 @@ export class MigrationReconciler implements Reconciler {
         const pinned = await this.pinnedSource(dbm, source);
         const target = pinnedTarget(dbm);
         let staging: Parameters<typeof runDryRun>[0]['staging'];
+        let opened: OpenedStorage | null = null;
         if (choice.kind === 'staging-database') {
           const ref = dbm.spec.staging?.secretRef;
           if (!ref)
@@ -591,13 +604,6 @@ export class MigrationReconciler implements Reconciler {
             url: await databaseUrlFor(this.deps.api, ns, ref, 'spec.staging.secretRef'),
           };
         } else {
-          const snap = await this.snapshotManifest(dbm);
-          if (!snap) {
-            throw new ResourceProblem(
-              'SnapshotMissing',
-              'the dry-run restores the pre-migration snapshot, and this run has none',
-            );
-          }
           const scratchRef = dbm.spec.staging?.scratch?.secretRef;
           const server =
             choice.server === 'scratch-server' && scratchRef !== undefined
@@ -608,6 +614,15 @@ export class MigrationReconciler implements Reconciler {
                   'spec.staging.scratch.secretRef',
                 )
               : withDatabase(url, 'postgres');
+          // Opened last, held by the dry-run and closed when it ends.
+          const snap = await this.snapshotManifest(dbm);
+          if (!snap) {
+            throw new ResourceProblem(
+              'SnapshotMissing',
+              'the dry-run restores the pre-migration snapshot, and this run has none',
+            );
+          }
+          opened = snap.storage;
           staging = {
             kind: 'snapshot',
             storage: snap.storage,
@@ -617,19 +632,24 @@ export class MigrationReconciler implements Reconciler {
             databasePrefix: `dbm_staging_${uid.replace(/[^a-f0-9]/g, '').slice(0, 12)}_g${String(gen)}_`,
           };
         }
-        return (signal) =>
-          runDryRun({
-            source: pinned,
-            staging,
-            productionUrl: url,
-            historySchema: settings.historySchema,
-            windowThresholdMs: settings.windowThresholdMs,
-            lint: settings.lint !== 'off',
-            logger: this.deps.logger,
-            migrator: settings,
-            signal,
-            ...(target !== undefined && { target }),
-          });
+        return {
+          lane: databaseIdentity(url),
+          work: (signal) =>
+            runDryRun({
+              source: pinned,
+              staging,
+              productionUrl: url,
+              historySchema: settings.historySchema,
+              windowThresholdMs: settings.windowThresholdMs,
+              lint: settings.lint !== 'off',
+              logger: this.deps.logger,
+              migrator: settings,
+              signal,
+              ...(target !== undefined && { target }),
+            }).finally(() => {
+              opened?.close();
+            }),
+        };
       },
       this.settled(dbm),
     );
@@ -727,16 +747,19 @@ export class MigrationReconciler implements Reconciler {
         if (!dbm.status?.runId) await this.record(dbm, asApplyStarted(runId));
         const target = pinnedTarget(dbm);
         // resume: a run interrupted by an operator restart continues from the engine's history.
-        return async (signal) => ({
-          run: await this.migrator(dbm, url, pinned).apply({
-            resume: true,
-            runId,
-            ...(target !== undefined && { target }),
-            stopIf: () => (signal.aborted ? abortReason(signal) : (this.deps.fence?.() ?? null)),
+        return {
+          lane: databaseIdentity(url),
+          work: async (signal) => ({
+            run: await this.migrator(dbm, url, pinned).apply({
+              resume: true,
+              runId,
+              ...(target !== undefined && { target }),
+              stopIf: () => (signal.aborted ? abortReason(signal) : (this.deps.fence?.() ?? null)),
+            }),
+            url,
+            source,
           }),
-          url,
-          source,
-        });
+        };
       },
       this.settled(dbm),
     );
@@ -785,15 +808,20 @@ export class MigrationReconciler implements Reconciler {
           this.deps.logger.warn({ err }, 'post-verify runs without the snapshot manifest');
           return null;
         });
-        return () =>
-          postVerify({
-            databaseUrl: url,
-            config,
-            touchedTables: touched,
-            historySchema: settingsOf(dbm).historySchema,
-            logger: this.deps.logger,
-            ...(snap !== null && { manifest: snap.manifest }),
-          });
+        // Only the manifest is needed from here on.
+        snap?.storage.close();
+        return {
+          lane: databaseIdentity(url),
+          work: () =>
+            postVerify({
+              databaseUrl: url,
+              config,
+              touchedTables: touched,
+              historySchema: settingsOf(dbm).historySchema,
+              logger: this.deps.logger,
+              ...(snap !== null && { manifest: snap.manifest }),
+            }),
+        };
       },
       this.settled(dbm),
     );

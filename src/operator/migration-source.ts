@@ -17,6 +17,8 @@ export const EXTERNAL_REASONS: ReadonlySet<string> = new Set([
   'SecretInvalid',
   'ConfigMapMissing',
   'NoMigrations',
+  // Object storage refusing or out of reach: fixed outside the resource, or by waiting.
+  'StorageUnavailable',
 ]);
 
 /** What the resource points at is missing or unusable: the user must fix the resource. */

@@ -15,8 +15,10 @@ import {
   type SnapshotManifest,
   type Verification,
 } from '../safety/snapshot/manifest.js';
+import { databaseIdentity } from '../db/database-url.js';
 import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
-import { LocalDirectoryStorage } from '../safety/snapshot/storage.js';
+import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
+import type { SnapshotStorage } from '../safety/snapshot/storage.js';
 import {
   asSnapshotDumped,
   asSnapshotFailed,
@@ -40,6 +42,11 @@ import {
   type Result,
 } from './reconcile.js';
 import { recordEvent } from './events.js';
+import {
+  openSnapshotStorage,
+  snapshotLocationText,
+  withSnapshotStorage,
+} from './snapshot-storage.js';
 import type { TaskRunner } from './tasks.js';
 
 export const SNAPSHOT_FINALIZER = 'dbops.docserver.io/snapshot-cleanup';
@@ -90,7 +97,6 @@ export class SnapshotReconciler implements Reconciler {
       return done;
     }
     const snap = parsed.data;
-    const storage = new LocalDirectoryStorage(snap.spec.storage.path);
     const finalizers = snap.metadata.finalizers ?? [];
     const uid = snap.metadata.uid ?? `${namespace}/${name}`;
     if (snap.metadata.deletionTimestamp) {
@@ -100,7 +106,23 @@ export class SnapshotReconciler implements Reconciler {
         `${uid}/`,
         `BackupSnapshot ${namespace}/${name} is being deleted`,
       );
-      if (snap.status?.snapshotId) await storage.removeId(snap.status.snapshotId);
+      // A store out of reach keeps the finalizer (the queue retries): files are never left
+      // behind without the resource that describes them. One that never finished a dump
+      // (no location recorded; an interrupted dump removes its own partial files) has nothing
+      // to remove, and is not held by a store it could never open.
+      const id = snap.status?.snapshotId;
+      if (id) {
+        try {
+          await this.withStorage(snap, (storage) => storage.removeId(id));
+        } catch (err) {
+          if (!(err instanceof ResourceProblem) || snap.status?.location !== undefined) throw err;
+          await recordEvent(this.deps, 'BackupSnapshot', snap.metadata, {
+            type: 'Warning',
+            reason: 'StorageNotCleaned',
+            message: `released without reaching its storage (${err.message}); it never finished a dump`,
+          });
+        }
+      }
       await this.deps.api.patchMetadata('backupsnapshots', namespace, name, {
         finalizers: finalizers.filter((f) => f !== SNAPSHOT_FINALIZER),
         resourceVersion: snap.metadata.resourceVersion,
@@ -121,11 +143,13 @@ export class SnapshotReconciler implements Reconciler {
         case 'Pending':
           return await this.start(snap);
         case 'Running':
-          return await this.dump(snap, storage, uid);
+          return await this.dump(snap, uid);
         case 'Verifying':
-          return await this.verify(snap, storage, uid);
+          return await this.verify(snap, uid);
         case 'Completed':
-          return await this.checkFiles(snap, storage);
+          return await this.withStorage(snap, (storage) => this.checkFiles(snap, storage)).catch(
+            (err: unknown) => this.storageOutOfReach(snap, err),
+          );
         case 'Failed':
           return done;
       }
@@ -148,27 +172,31 @@ export class SnapshotReconciler implements Reconciler {
     return requeueNow();
   }
 
-  private async dump(
-    snap: BackupSnapshot,
-    storage: LocalDirectoryStorage,
-    uid: string,
-  ): Promise<Result> {
+  private async dump(snap: BackupSnapshot, uid: string): Promise<Result> {
     const namespace = snap.metadata.namespace ?? 'default';
     const step = await this.deps.tasks.step<SnapshotManifest>(
       `${uid}/snapshot`,
       async () => {
         const url = await this.databaseUrl(snap);
         const id = snap.status?.snapshotId;
-        return (signal) =>
-          createSnapshot({
-            databaseUrl: url,
-            storage,
-            checksums: snap.spec.checksums,
-            logger: this.deps.logger,
-            owner: storageOwner(namespace),
-            signal,
-            ...(id !== undefined && { id }),
-          });
+        // Opened (and an S3 bucket checked) before the dump starts; closed when it ends.
+        const storage = await this.openStorage(snap);
+        // In the database's lane: one long step at a time per database.
+        return {
+          lane: databaseIdentity(url),
+          work: (signal) =>
+            createSnapshot({
+              databaseUrl: url,
+              storage,
+              checksums: snap.spec.checksums,
+              logger: this.deps.logger,
+              owner: storageOwner(namespace),
+              signal,
+              ...(id !== undefined && { id }),
+            }).finally(() => {
+              storage.close();
+            }),
+        };
       },
       this.settled(snap),
     );
@@ -180,7 +208,7 @@ export class SnapshotReconciler implements Reconciler {
       asSnapshotDumped(
         {
           snapshotId: m.id,
-          location: `${snap.spec.storage.path}/${m.id}`,
+          location: snapshotLocationText(snap.spec.storage, m.id),
           sizeBytes: m.dumpSizeBytes,
           size: formatBytes(m.dumpSizeBytes),
           tables: m.fingerprint.tables.length,
@@ -195,18 +223,20 @@ export class SnapshotReconciler implements Reconciler {
     return requeueNow();
   }
 
-  private async verify(
-    snap: BackupSnapshot,
-    storage: LocalDirectoryStorage,
-    uid: string,
-  ): Promise<Result> {
+  private async verify(snap: BackupSnapshot, uid: string): Promise<Result> {
     const id = snap.status?.snapshotId ?? '';
     const step = await this.deps.tasks.step<Verification>(
       `${uid}/snapshot-verify`,
       async () => {
-        await readManifest(storage, id);
         const url = await this.databaseUrl(snap);
         const server = await this.scratchServerUrl(snap, url);
+        const storage = await this.openStorage(snap);
+        try {
+          await readManifest(storage, id);
+        } catch (err) {
+          storage.close();
+          throw err;
+        }
         return (signal) =>
           verifySnapshot({
             storage,
@@ -215,6 +245,8 @@ export class SnapshotReconciler implements Reconciler {
             scratchPrefix: `dbm_verify_${uid.replace(/[^a-f0-9]/g, '').slice(0, 16)}_`,
             logger: this.deps.logger,
             signal,
+          }).finally(() => {
+            storage.close();
           });
       },
       this.settled(snap),
@@ -224,7 +256,10 @@ export class SnapshotReconciler implements Reconciler {
     const v = step.value;
     const at = new Date().toISOString();
     await this.record(snap, v.ok ? asSnapshotVerified(v, at) : asSnapshotVerifyFailed(v, at));
-    if (v.ok && snap.spec.retention) await this.retain(snap, storage);
+    if (v.ok && snap.spec.retention)
+      await this.withStorage(snap, (storage) => this.retain(snap, storage)).catch((err: unknown) =>
+        this.storageOutOfReach(snap, err),
+      );
     return requeueAfter(FILE_CHECK_MS);
   }
 
@@ -233,7 +268,7 @@ export class SnapshotReconciler implements Reconciler {
    * BackupSnapshot describes is removed by deleting that resource (its finalizer removes the
    * files), so no resource is left claiming files that are gone.
    */
-  private async retain(snap: BackupSnapshot, storage: LocalDirectoryStorage): Promise<void> {
+  private async retain(snap: BackupSnapshot, storage: SnapshotStorage): Promise<void> {
     const namespace = snap.metadata.namespace ?? 'default';
     const scope = { databaseUrl: await this.databaseUrl(snap), owner: storageOwner(namespace) };
     const policy = snap.spec.retention ?? {};
@@ -261,7 +296,7 @@ export class SnapshotReconciler implements Reconciler {
   }
 
   /** A Completed snapshot whose files vanished says so instead of claiming a usable backup. */
-  private async checkFiles(snap: BackupSnapshot, storage: LocalDirectoryStorage): Promise<Result> {
+  private async checkFiles(snap: BackupSnapshot, storage: SnapshotStorage): Promise<Result> {
     const id = snap.status?.snapshotId;
     if (id === undefined) return done;
     let problem: string | null;
@@ -279,6 +314,41 @@ export class SnapshotReconciler implements Reconciler {
       );
     }
     return requeueAfter(FILE_CHECK_MS);
+  }
+
+  /**
+   * A completed snapshot is not failed by its store being out of reach for a while: the check
+   * (or retention) runs again later; anything else is thrown on.
+   */
+  private storageOutOfReach(snap: BackupSnapshot, err: unknown): Result {
+    if (!(err instanceof ResourceProblem)) throw err;
+    this.deps.logger.warn(
+      { resource: `${snap.metadata.namespace ?? 'default'}/${snap.metadata.name ?? ''}`, err },
+      `snapshot storage out of reach (${err.reason}); checking again later`,
+    );
+    return requeueAfter(FILE_CHECK_MS);
+  }
+
+  private openStorage(snap: BackupSnapshot): Promise<OpenedStorage> {
+    return openSnapshotStorage(
+      this.deps.api,
+      snap.metadata.namespace ?? 'default',
+      snap.spec.storage,
+      'spec.storage',
+    );
+  }
+
+  private withStorage<T>(
+    snap: BackupSnapshot,
+    work: (storage: SnapshotStorage) => Promise<T>,
+  ): Promise<T> {
+    return withSnapshotStorage(
+      this.deps.api,
+      snap.metadata.namespace ?? 'default',
+      snap.spec.storage,
+      'spec.storage',
+      work,
+    );
   }
 
   private settled(snap: BackupSnapshot): () => void {

@@ -6,6 +6,10 @@
  *
  * Every task gets an AbortSignal: losing the Lease aborts them all, and deleting a resource
  * aborts its own and waits for them, so nothing is written after either.
+ *
+ * At most `limit` tasks run at once (the operator's --workers), and tasks in one lane (a
+ * database) one at a time, first come first served: the rest wait their turn without
+ * holding a connection, and a lane that is busy does not hold back the others.
  */
 export type TaskState<T> =
   | { readonly state: 'running'; readonly startedAt: number }
@@ -22,6 +26,18 @@ export type StepOutcome<T> =
 /** The work of a task; `signal` aborts when the task must stop writing. */
 export type TaskWork<T> = (signal: AbortSignal) => Promise<T>;
 
+/** Work that runs in a lane: one task of a lane at a time (the lane names a database). */
+export interface LanedWork<T> {
+  readonly lane: string;
+  readonly work: TaskWork<T>;
+}
+
+/** A task waiting for a slot (and its lane) to be free. */
+interface Waiting {
+  readonly lane: string | null;
+  readonly begin: () => void;
+}
+
 interface Running {
   readonly controller: AbortController;
   readonly settled: Promise<void>;
@@ -33,22 +49,66 @@ export type TaskFinished = (key: string, outcome: 'done' | 'failed', seconds: nu
 export class TaskRunner {
   private readonly tasks = new Map<string, TaskState<unknown>>();
   private readonly running = new Map<string, Running>();
+  private readonly waiting: Waiting[] = [];
+  private readonly busyLanes = new Set<string>();
+  private active = 0;
+  private readonly limit: number;
 
-  constructor(private readonly onFinished?: TaskFinished) {}
+  constructor(
+    private readonly onFinished?: TaskFinished,
+    options: { readonly limit?: number } = {},
+  ) {
+    this.limit = Math.max(1, Math.trunc(options.limit ?? Number.POSITIVE_INFINITY));
+  }
 
-  /** Starts `work` under `key` unless a task with that key exists; `onSettled` runs when it ends. */
-  start<T>(key: string, work: TaskWork<T>, onSettled: () => void): void {
+  /**
+   * Starts `work` under `key` unless a task with that key exists, as soon as a slot and its
+   * lane are free; `onSettled` runs when it ends. Until then it counts as running (a reconcile
+   * pass sees 'pending'), and aborting it takes it out of the line without running it.
+   */
+  start<T>(
+    key: string,
+    work: TaskWork<T>,
+    onSettled: () => void,
+    lane: string | null = null,
+  ): void {
     if (this.tasks.has(key)) return;
-    const startedAt = Date.now();
-    this.tasks.set(key, { state: 'running', startedAt });
+    this.tasks.set(key, { state: 'running', startedAt: Date.now() });
     const controller = new AbortController();
-    let begun: Promise<T>;
-    try {
-      begun = work(controller.signal);
-    } catch (err) {
-      begun = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    const p = begun
+    let startedAt = 0;
+    const ran = new Promise<T>((resolve, reject) => {
+      const entry: Waiting = {
+        lane,
+        // Called from grant(): within start() itself when a slot is free, as before lanes.
+        begin: () => {
+          controller.signal.removeEventListener('abort', leave);
+          startedAt = Date.now();
+          let begun: Promise<T>;
+          try {
+            begun = work(controller.signal);
+          } catch (err) {
+            begun = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+          }
+          begun
+            .finally(() => {
+              this.active--;
+              if (lane !== null) this.busyLanes.delete(lane);
+              this.grant();
+            })
+            .then(resolve, reject);
+        },
+      };
+      const leave = (): void => {
+        const at = this.waiting.indexOf(entry);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        reject(abortReason(controller.signal));
+      };
+      controller.signal.addEventListener('abort', leave, { once: true });
+      this.waiting.push(entry);
+    });
+    this.grant();
+    const p = ran
       .then(
         (value) => {
           const finishedAt = Date.now();
@@ -62,7 +122,8 @@ export class TaskRunner {
             error: err instanceof Error ? err : new Error(String(err)),
             finishedAt,
           });
-          this.onFinished?.(key, 'failed', (finishedAt - startedAt) / 1000);
+          // A task aborted while waiting never ran: no duration to report.
+          if (startedAt > 0) this.onFinished?.(key, 'failed', (finishedAt - startedAt) / 1000);
         },
       )
       .finally(() => {
@@ -72,6 +133,27 @@ export class TaskRunner {
     this.running.set(key, { controller, settled: p });
   }
 
+  /** Starts waiting tasks, oldest first, while slots are free; a busy lane's wait on. */
+  private grant(): void {
+    for (let i = 0; i < this.waiting.length && this.active < this.limit;) {
+      const next = this.waiting[i];
+      if (next === undefined) break;
+      if (next.lane !== null && this.busyLanes.has(next.lane)) {
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      this.active++;
+      if (next.lane !== null) this.busyLanes.add(next.lane);
+      next.begin();
+    }
+  }
+
+  /** Tasks waiting for a slot or their lane. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /**
    * One step of a reconcile pass: unless a task runs under `key`, `prepare` reads the world
    * and returns the work (or null to skip the step), which starts as a task. While it runs the
@@ -79,14 +161,15 @@ export class TaskRunner {
    */
   async step<T>(
     key: string,
-    prepare: () => Promise<TaskWork<T> | null>,
+    prepare: () => Promise<TaskWork<T> | LanedWork<T> | null>,
     onSettled: () => void,
   ): Promise<StepOutcome<T>> {
     const task = this.get<T>(key);
     if (!task) {
-      const work = await prepare();
-      if (!work) return { state: 'skipped' };
-      this.start(key, work, onSettled);
+      const prepared = await prepare();
+      if (!prepared) return { state: 'skipped' };
+      if (typeof prepared === 'function') this.start(key, prepared, onSettled);
+      else this.start(key, prepared.work, onSettled, prepared.lane);
       return { state: 'pending' };
     }
     if (task.state === 'running') return { state: 'pending' };
@@ -142,4 +225,9 @@ export class TaskRunner {
     ]);
     clearTimeout(timer);
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error('aborted before it started');
 }

@@ -74,6 +74,35 @@ spec:
     );
   });
 
+  it('rejects a snapshot storage with both a path and a bucket, or neither, and takes one bucket', () => {
+    const snap = (storage: string) => `
+apiVersion: dbops.docserver.io/v1alpha1
+kind: BackupSnapshot
+metadata: {name: s3-snap}
+spec:
+  database: {secretRef: {name: docs-db}}
+  storage: ${storage}
+`;
+    expect(() =>
+      cp.kubectl(['apply', '-f', '-'], snap('{path: /snapshots, s3: {bucket: db-snapshots}}')),
+    ).toThrow(/set exactly one of path or s3/);
+    expect(() => cp.kubectl(['apply', '-f', '-'], snap('{}'))).toThrow(
+      /set exactly one of path or s3/,
+    );
+    expect(() => cp.kubectl(['apply', '-f', '-'], snap('{s3: {bucket: Not_A_Bucket}}'))).toThrow(
+      /spec.storage.s3.bucket/,
+    );
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      snap(
+        '{s3: {bucket: db-snapshots, prefix: prod/, endpoint: "http://seaweedfs:8333", forcePathStyle: true, credentials: {accessKeyId: {name: s3, key: id}, secretAccessKey: {name: s3, key: secret}}}}',
+      ),
+    );
+    expect(cp.kubectl(['explain', 'dbsnap.spec.storage.s3.credentials'])).toContain(
+      'Keys of Secrets holding the credentials',
+    );
+  });
+
   it('accepts k8s/migration-job.yaml, the maintenance CronJobs and the example DatabaseMigration in a server-side dry run', () => {
     const job = cp.kubectl(['apply', '--dry-run=server', '-f', 'k8s/migration-job.yaml']);
     expect(job).toContain('job.batch/docs-schema-migrate created (server dry run)');

@@ -87,6 +87,99 @@ function leaseApi(): KubeApi {
   } as unknown as KubeApi;
 }
 
+describe('TaskRunner limits', () => {
+  /** A task that records when it starts and ends and finishes when told to. */
+  function gated(log: string[], label: string) {
+    let finish!: () => void;
+    const done = new Promise<void>((r) => {
+      finish = r;
+    });
+    const work = async (signal: AbortSignal): Promise<string> => {
+      log.push(`${label} start`);
+      await Promise.race([
+        done,
+        new Promise<void>((r) => {
+          signal.addEventListener(
+            'abort',
+            () => {
+              r();
+            },
+            { once: true },
+          );
+        }),
+      ]);
+      log.push(`${label} end`);
+      return label;
+    };
+    return { work, finish };
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+
+  it('runs at most `limit` tasks at once, one per lane, and lets other lanes pass a busy one', async () => {
+    const tasks = new TaskRunner(undefined, { limit: 2 });
+    const log: string[] = [];
+    const a1 = gated(log, 'a1');
+    const a2 = gated(log, 'a2');
+    const b1 = gated(log, 'b1');
+    const c1 = gated(log, 'c1');
+    const settled = () => undefined;
+    tasks.start('u1/apply', a1.work, settled, 'db-a');
+    tasks.start('u2/apply', a2.work, settled, 'db-a');
+    tasks.start('u3/apply', b1.work, settled, 'db-b');
+    tasks.start('u4/apply', c1.work, settled, 'db-c');
+    await tick();
+    // a2 waits for its lane; b1 passes it; c1 waits for a slot.
+    expect(log).toEqual(['a1 start', 'b1 start']);
+    expect(tasks.queued).toBe(2);
+    expect(tasks.get('u2/apply')?.state).toBe('running');
+    a1.finish();
+    await tick();
+    // a1's slot goes to the oldest task that can run: a2, its lane now free.
+    expect(log).toEqual(['a1 start', 'b1 start', 'a1 end', 'a2 start']);
+    b1.finish();
+    await tick();
+    expect(log.slice(-2)).toEqual(['b1 end', 'c1 start']);
+    a2.finish();
+    c1.finish();
+    await tasks.drain(1000);
+    expect(tasks.queued).toBe(0);
+    expect(tasks.get<string>('u4/apply')).toMatchObject({ state: 'done', value: 'c1' });
+  });
+
+  it('takes an aborted task out of the line without running it, and reports no duration', async () => {
+    const finished: string[] = [];
+    const tasks = new TaskRunner((key, outcome) => finished.push(`${key} ${outcome}`), {
+      limit: 1,
+    });
+    const log: string[] = [];
+    const first = gated(log, 'first');
+    const waiting = gated(log, 'waiting');
+    tasks.start('u1/snapshot', first.work, () => undefined, 'db-a');
+    tasks.start('u2/snapshot', waiting.work, () => undefined, 'db-b');
+    await tick();
+    await tasks.cancel('u2/', 'BackupSnapshot deleted');
+    expect(tasks.queued).toBe(0);
+    expect(tasks.get('u2/snapshot')).toBeUndefined();
+    first.finish();
+    await tasks.drain(1000);
+    expect(log).toEqual(['first start', 'first end']);
+    expect(finished).toEqual(['u1/snapshot done']);
+  });
+
+  it('without a limit or lane, starts every task at once as before', async () => {
+    const tasks = new TaskRunner();
+    const log: string[] = [];
+    const gates = ['x', 'y', 'z'].map((l) => gated(log, l));
+    gates.forEach((g, i) => {
+      tasks.start(`u${String(i)}/apply`, g.work, () => undefined);
+    });
+    await tick();
+    expect(log).toEqual(['x start', 'y start', 'z start']);
+    for (const g of gates) g.finish();
+    await tasks.drain(1000);
+  });
+});
+
 describe('LeaderElector takeover', () => {
   it("times another holder's Lease by its own clock, never by the holder's renewTime", async () => {
     const api = leaseApi();

@@ -5,6 +5,7 @@ import {
   ScratchServerSpecSchema,
   SecretKeyRefSchema,
 } from './common.js';
+import { isSafeS3Prefix } from '../../safety/snapshot/storage-location.js';
 
 export const BACKUP_SNAPSHOT_PHASES = [
   'Pending',
@@ -15,15 +16,79 @@ export const BACKUP_SNAPSHOT_PHASES = [
 ] as const;
 export type BackupSnapshotPhase = (typeof BACKUP_SNAPSHOT_PHASES)[number];
 
+/** A key of a Secret in the same namespace (no default key: each credential names its own). */
+const CredentialKeyRefSchema = z
+  .object({
+    name: z.string().min(1).max(253).describe('Name of a Secret in the same namespace.'),
+    key: z.string().min(1).max(253).describe('The key holding the value.'),
+  })
+  .strict();
+
+export const S3StorageSpecSchema = z
+  .object({
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)
+      .describe('Bucket name (3-63 lowercase letters, digits, dots and hyphens).'),
+    prefix: z
+      .string()
+      .max(512)
+      // Checked here, not by the API server: its patterns are RE2, without lookaheads.
+      .refine(isSafeS3Prefix, { message: 'the prefix has an empty or ".." part' })
+      .optional()
+      .describe("Key prefix for this database's snapshots, e.g. prod/docserver/."),
+    endpoint: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/)
+      .optional()
+      .describe('Endpoint URL of an S3-compatible server (http(s)://host:port); AWS when unset.'),
+    region: z.string().min(1).max(64).optional().describe('Region (AWS_REGION when unset).'),
+    forcePathStyle: z
+      .boolean()
+      .optional()
+      .describe('Path-style URLs (endpoint/bucket/key), which most S3-compatible servers need.'),
+    credentials: z
+      .object({
+        accessKeyId: CredentialKeyRefSchema.describe('The access key ID.'),
+        secretAccessKey: CredentialKeyRefSchema.describe('The secret access key.'),
+        sessionToken: CredentialKeyRefSchema.optional().describe('A session token, if any.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Keys of Secrets holding the credentials; when unset, the operator's own (its environment, or the service account's web identity).",
+      ),
+    serverSideEncryption: z
+      .enum(['AES256', 'aws:kms'])
+      .optional()
+      .describe('Server-side encryption of every object written.'),
+    kmsKeyId: z.string().min(1).optional().describe('The KMS key, with aws:kms.'),
+  })
+  .strict();
+export type S3StorageSpec = z.infer<typeof S3StorageSpecSchema>;
+
 export const SnapshotStorageSpecSchema = z
   .object({
     /** A directory inside the operator's pod: a mounted PersistentVolumeClaim. */
     path: z
       .string()
       .min(1)
+      .optional()
       .describe('Directory (a mounted volume) where snapshot folders are written.'),
+    s3: S3StorageSpecSchema.optional().describe(
+      'S3-compatible object storage where snapshot objects are written.',
+    ),
   })
-  .strict();
+  .strict()
+  .refine((s) => (s.path === undefined) !== (s.s3 === undefined), {
+    message: 'set exactly one of path or s3',
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: 'has(self.path) != has(self.s3)', message: 'set exactly one of path or s3' },
+    ],
+  });
+export type SnapshotStorageSpec = z.infer<typeof SnapshotStorageSpecSchema>;
 
 export const RetentionSpecSchema = z
   .object({
@@ -70,7 +135,10 @@ export const BackupSnapshotStatusSchema = z
       .describe('Pending → Running (dump) → Verifying (restore) → Completed, or Failed.'),
     observedGeneration: z.number().int().optional().describe('The generation this status is for.'),
     snapshotId: z.string().optional().describe('The snapshot folder in storage.'),
-    location: z.string().optional().describe('Its path in the operator pod.'),
+    location: z
+      .string()
+      .optional()
+      .describe('Where it is: its path in the operator pod, or s3://bucket/prefix/id.'),
     sizeBytes: z.number().int().optional().describe('Size of the dump in bytes.'),
     size: z.string().optional().describe('Human-readable size, for the printer column.'),
     tables: z.number().int().optional().describe('Tables in the manifest.'),

@@ -39,7 +39,8 @@ export const operatorSpec = defineCommand({
     workers: {
       type: 'string',
       value: 'N',
-      description: 'resources reconciled in parallel',
+      description:
+        'resources reconciled, and long steps (dump, dry-run, apply, verify) run, at once; one step at a time per database',
       defaultText: String(OPERATOR_DEFAULTS.workers),
     },
     'lease-duration': {

@@ -5,6 +5,7 @@ import { createMigrator } from '../../engine/create-migrator.js';
 import type { ExecutionObserver } from '../../engine/executor.js';
 import type { Logger } from 'pino';
 import { openClient } from '../../db/connection.js';
+import { databaseIdentity } from '../../db/database-url.js';
 import type { MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
@@ -116,14 +117,7 @@ export class DryRunError extends Error {
 }
 
 function sameDatabase(a: string, b: string): boolean {
-  const norm = (url: string): string => {
-    const u = new URL(url);
-    const host = ['localhost', '127.0.0.1', '::1', '[::1]', ''].includes(u.hostname)
-      ? 'local'
-      : u.hostname;
-    return `${host}:${u.port || '5432'}${u.pathname}`;
-  };
-  return norm(a) === norm(b);
+  return databaseIdentity(a) === databaseIdentity(b);
 }
 
 async function admin(url: string, sql: string): Promise<void> {

@@ -23,6 +23,16 @@ const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off', '']);
 
 /**
+ * Pure: whether a key prefix stays inside itself: no `..` part and no empty part but a
+ * trailing slash (`a//b` and `/a` are refused; `a/b/` is fine).
+ */
+export function isSafeS3Prefix(prefix: string): boolean {
+  return !prefix
+    .split('/')
+    .some((part, i, all) => part === '..' || (part === '' && i < all.length - 1));
+}
+
+/**
  * Pure: the location `text` names. `s3://bucket[/prefix]` is object storage, with
  * DBMIGRATE_S3_ENDPOINT, DBMIGRATE_S3_REGION (else AWS_REGION), DBMIGRATE_S3_PATH_STYLE,
  * DBMIGRATE_S3_SSE (AES256 or aws:kms) and DBMIGRATE_S3_KMS_KEY_ID from `env`; anything else is
@@ -42,9 +52,7 @@ export function parseStorageLocation(
     throw new StorageLocationError(
       `${source}: "${text}" does not name an S3 bucket (s3://BUCKET/PREFIX; a bucket is 3-63 lowercase letters, digits, dots and hyphens)`,
     );
-  if (
-    prefix.split('/').some((part, i, all) => part === '..' || (part === '' && i < all.length - 1))
-  )
+  if (!isSafeS3Prefix(prefix))
     throw new StorageLocationError(`${source}: the prefix of "${text}" has an empty or ".." part`);
   const pathStyle = (env['DBMIGRATE_S3_PATH_STYLE'] ?? '').toLowerCase();
   if (!TRUE.has(pathStyle) && !FALSE.has(pathStyle))
