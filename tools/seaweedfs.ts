@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -123,4 +124,29 @@ export async function startS3Server(): Promise<S3Server> {
     await new Promise((r) => setTimeout(r, 250));
   }
   return { endpoint, accessKeyId, secretAccessKey, stop };
+}
+
+/**
+ * A client of `server` with its admin identity (path-style), after creating `bucket`: a fresh
+ * server may have no writable volume for a moment, so the creation is retried for 10 s.
+ */
+export async function adminClientWithBucket(server: S3Server, bucket: string): Promise<S3Client> {
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      return client;
+    } catch (err) {
+      if (attempt >= 40) {
+        client.destroy();
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

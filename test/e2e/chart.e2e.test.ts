@@ -18,6 +18,8 @@ import {
 } from '../../tools/control-plane.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { CHART, helm, renderChart } from '../../tools/helm.js';
+import { adminClientWithBucket, startS3Server } from '../../tools/seaweedfs.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 const RELEASE_NS = 'dbmigrate-system';
 
@@ -248,10 +250,12 @@ describe('the Helm chart', () => {
     }
   }
 
+  /** A DatabaseMigration of its own database; `storage` is its snapshot storage (YAML). */
   async function migrationIn(
     namespace: string,
     name: string,
     snapshots: string,
+    storage = `{path: "${snapshots}"}`,
   ): Promise<TestDatabase> {
     const db = await createTestDatabase(`chart_${name}`);
     dbs.push(db);
@@ -288,7 +292,7 @@ metadata: {name: ${name}}
 spec:
   database: {secretRef: {name: ${name}-db}}
   migrations: {configMapRef: {name: ${name}-migrations}}
-  snapshot: {storage: {path: "${snapshots}"}}
+  snapshot: {storage: ${storage}}
   staging: {scratch: {allowProductionServer: true}}
 `,
     );
@@ -347,6 +351,70 @@ spec:
       expect(forbidden(logs)).toEqual([]);
       await operator.stop(5000);
       operators.splice(operators.indexOf(operator), 1);
+    },
+  );
+
+  it(
+    "keeps the pre-migration snapshot in S3 with credentials from a Secret in the resource's namespace, as the chart's ServiceAccount",
+    { timeout: 240_000 },
+    async () => {
+      const s3 = await startS3Server();
+      const admin = await adminClientWithBucket(s3, 'shop-snapshots');
+      try {
+        cp.kubectl(
+          ['apply', '-f', '-'],
+          'apiVersion: v1\nkind: Namespace\nmetadata: {name: s3shop}\n',
+        );
+        cp.kubectl([
+          '-n',
+          's3shop',
+          'create',
+          'secret',
+          'generic',
+          'snapshot-s3',
+          `--from-literal=ACCESS_KEY_ID=${s3.accessKeyId}`,
+          `--from-literal=SECRET_ACCESS_KEY=${s3.secretAccessKey}`,
+        ]);
+        const { operator, logs } = await operatorAsChartServiceAccount('chart-s3');
+        await migrationIn(
+          's3shop',
+          'catalog',
+          '',
+          `{s3: {bucket: shop-snapshots, prefix: prod/, endpoint: "${s3.endpoint}", forcePathStyle: true, credentials: {accessKeyId: {name: snapshot-s3, key: ACCESS_KEY_ID}, secretAccessKey: {name: snapshot-s3, key: SECRET_ACCESS_KEY}}}}`,
+        );
+        const done = await waitForPhase('s3shop', 'catalog', ['Succeeded', 'Failed']);
+        expect(done.lastError ?? '').toBe('');
+        expect(done.phase).toBe('Succeeded');
+        const snapName = done.snapshotRef?.name ?? '';
+        const snap = JSON.parse(
+          cp.kubectl(['-n', 's3shop', 'get', 'dbsnap', snapName, '-o', 'json']),
+        ) as { status?: { snapshotId?: string; location?: string; verified?: boolean } };
+        const id = snap.status?.snapshotId ?? 'missing';
+        expect(snap.status).toMatchObject({
+          verified: true,
+          location: `s3://shop-snapshots/prod/${id}`,
+        });
+        const listed = await admin.send(
+          new ListObjectsV2Command({ Bucket: 'shop-snapshots', Prefix: `prod/${id}/` }),
+        );
+        expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([
+          `prod/${id}/dump.pgdump`,
+          `prod/${id}/manifest.json`,
+        ]);
+        // The secret key is nowhere a user looks: status, Events, the operator's log.
+        const shown = [
+          cp.kubectl(['-n', 's3shop', 'get', 'dbsnap,dbm', '-o', 'yaml']),
+          cp.kubectl(['-n', 's3shop', 'get', 'events', '-o', 'yaml']),
+          ...logs,
+        ].join('\n');
+        expect(shown.includes(s3.secretAccessKey)).toBe(false);
+        expect(forbidden(logs)).toEqual([]);
+        await operator.stop(5000);
+        operators.splice(operators.indexOf(operator), 1);
+      } finally {
+        admin.destroy();
+        await s3.stop();
+      }
     },
   );
 

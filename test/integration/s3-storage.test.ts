@@ -6,12 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import {
-  CreateBucketCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +21,7 @@ import { adminUrl, createTestDatabase } from '../helpers/database.js';
 import { S3SnapshotStorage, type S3StorageOptions } from '../../src/safety/snapshot/s3-storage.js';
 import { SnapshotStorageError } from '../../src/safety/snapshot/storage.js';
 import { freePort } from '../../tools/control-plane.js';
-import { startS3Server, type S3Server } from '../../tools/seaweedfs.js';
+import { adminClientWithBucket, startS3Server, type S3Server } from '../../tools/seaweedfs.js';
 
 const BUCKET = 'snapshots';
 let server: S3Server;
@@ -73,22 +68,7 @@ async function unfinishedUploads(prefix: string): Promise<number> {
 
 beforeAll(async () => {
   server = await startS3Server();
-  admin = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
-  // A fresh server may not have a writable volume for a moment.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      break;
-    } catch (err) {
-      if (attempt >= 40) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  admin = await adminClientWithBucket(server, BUCKET);
 }, 120_000);
 
 afterAll(async () => {

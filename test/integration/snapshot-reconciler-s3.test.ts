@@ -2,7 +2,6 @@
 // hack/seaweedfs.sh) with credentials from the resource's namespace; Kubernetes calls in memory
 // (test/e2e runs the operator against a real API server).
 import {
-  CreateBucketCommand,
   ListObjectsV2Command,
   S3Client,
   type ListObjectsV2CommandOutput,
@@ -12,7 +11,7 @@ import type { BackupSnapshot } from '../../src/api/v1alpha1/backup-snapshot.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { SnapshotReconciler } from '../../src/operator/snapshot-reconciler.js';
 import { TaskRunner } from '../../src/operator/tasks.js';
-import { startS3Server, type S3Server } from '../../tools/seaweedfs.js';
+import { adminClientWithBucket, startS3Server, type S3Server } from '../../tools/seaweedfs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { MemoryResourceApi } from '../helpers/memory-api.js';
 
@@ -22,22 +21,7 @@ let admin: S3Client;
 
 beforeAll(async () => {
   server = await startS3Server();
-  admin = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
-  // A fresh server may not have a writable volume for a moment.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      break;
-    } catch (err) {
-      if (attempt >= 40) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  admin = await adminClientWithBucket(server, BUCKET);
 }, 120_000);
 
 afterAll(async () => {
