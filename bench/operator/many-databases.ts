@@ -230,7 +230,7 @@ try {
   const section = [
     '## One operator, many databases (`bench/operator`)',
     '',
-    `Command: \`node dist/bench/operator/many-databases.js ${process.argv.slice(2).join(' ')}\`, after \`npm run build\`.`,
+    `Command: \`${['node dist/bench/operator/many-databases.js', ...process.argv.slice(2)].join(' ')}\`, after \`npm run build\`.`,
     `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} on ${String(cpus().length)} CPUs, PostgreSQL ${version} (${settings}) on 127.0.0.1,`,
     `kube-apiserver and etcd from hack/control-plane.sh on the same machine; load average at the end ${l1} ${l5} ${l15}.`,
     '',
@@ -238,7 +238,8 @@ try {
     'alternately a concurrent index and a new column), all applied at once with `kubectl apply`. `dbmigrate operator',
     `--workers ${String(workers)}\` as its own process (admin kubeconfig): each run takes the whole safe path: a BackupSnapshot`,
     'to a directory, verified by a restore; the staging dry-run on a scratch copy; apply; post-verify. Long steps run at most',
-    `${String(workers)} at once and one at a time per database (src/operator/tasks.ts). Every database was checked afterwards`,
+    `${String(workers)} at once, one at a time per database, a run's later steps before other runs' earlier ones`,
+    '(src/operator/tasks.ts). Every database was checked afterwards',
     `for its ${String(migrations)} applied migrations.`,
     '',
     table(

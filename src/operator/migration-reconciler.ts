@@ -86,7 +86,7 @@ import {
   type Result,
 } from './reconcile.js';
 import { recordEvent } from './events.js';
-import type { TaskRunner } from './tasks.js';
+import { STEP_PRIORITY, type TaskRunner } from './tasks.js';
 
 export interface ReconcilerDeps {
   readonly api: ResourceApi;
@@ -634,6 +634,7 @@ export class MigrationReconciler implements Reconciler {
         }
         return {
           lane: databaseIdentity(url),
+          priority: STEP_PRIORITY.dryRun,
           work: (signal) =>
             runDryRun({
               source: pinned,
@@ -749,6 +750,7 @@ export class MigrationReconciler implements Reconciler {
         // resume: a run interrupted by an operator restart continues from the engine's history.
         return {
           lane: databaseIdentity(url),
+          priority: STEP_PRIORITY.apply,
           work: async (signal) => ({
             run: await this.migrator(dbm, url, pinned).apply({
               resume: true,
@@ -812,6 +814,7 @@ export class MigrationReconciler implements Reconciler {
         snap?.storage.close();
         return {
           lane: databaseIdentity(url),
+          priority: STEP_PRIORITY.postVerify,
           work: () =>
             postVerify({
               databaseUrl: url,

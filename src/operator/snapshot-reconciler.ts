@@ -47,7 +47,7 @@ import {
   snapshotLocationText,
   withSnapshotStorage,
 } from './snapshot-storage.js';
-import type { TaskRunner } from './tasks.js';
+import { STEP_PRIORITY, type TaskRunner } from './tasks.js';
 
 export const SNAPSHOT_FINALIZER = 'dbops.docserver.io/snapshot-cleanup';
 
@@ -184,6 +184,7 @@ export class SnapshotReconciler implements Reconciler {
         // In the database's lane: one long step at a time per database.
         return {
           lane: databaseIdentity(url),
+          priority: STEP_PRIORITY.snapshot,
           work: (signal) =>
             createSnapshot({
               databaseUrl: url,
@@ -237,17 +238,20 @@ export class SnapshotReconciler implements Reconciler {
           storage.close();
           throw err;
         }
-        return (signal) =>
-          verifySnapshot({
-            storage,
-            id,
-            scratchServerUrl: server,
-            scratchPrefix: `dbm_verify_${uid.replace(/[^a-f0-9]/g, '').slice(0, 16)}_`,
-            logger: this.deps.logger,
-            signal,
-          }).finally(() => {
-            storage.close();
-          });
+        return {
+          priority: STEP_PRIORITY.snapshotVerify,
+          work: (signal) =>
+            verifySnapshot({
+              storage,
+              id,
+              scratchServerUrl: server,
+              scratchPrefix: `dbm_verify_${uid.replace(/[^a-f0-9]/g, '').slice(0, 16)}_`,
+              logger: this.deps.logger,
+              signal,
+            }).finally(() => {
+              storage.close();
+            }),
+        };
       },
       this.settled(snap),
     );

@@ -26,15 +26,21 @@ export type StepOutcome<T> =
 /** The work of a task; `signal` aborts when the task must stop writing. */
 export type TaskWork<T> = (signal: AbortSignal) => Promise<T>;
 
-/** Work that runs in a lane: one task of a lane at a time (the lane names a database). */
+/** Work with a place in the line: its lane (one task of a lane at a time: a database), its priority. */
 export interface LanedWork<T> {
-  readonly lane: string;
+  readonly lane?: string;
   readonly work: TaskWork<T>;
+  /**
+   * Among waiting tasks, a higher priority goes first (then the oldest): a run's later steps
+   * before other runs' first ones, so runs finish one after another instead of all together.
+   */
+  readonly priority?: number;
 }
 
 /** A task waiting for a slot (and its lane) to be free. */
 interface Waiting {
   readonly lane: string | null;
+  readonly priority: number;
   readonly begin: () => void;
 }
 
@@ -71,6 +77,7 @@ export class TaskRunner {
     work: TaskWork<T>,
     onSettled: () => void,
     lane: string | null = null,
+    priority = 0,
   ): void {
     if (this.tasks.has(key)) return;
     this.tasks.set(key, { state: 'running', startedAt: Date.now() });
@@ -79,6 +86,7 @@ export class TaskRunner {
     const ran = new Promise<T>((resolve, reject) => {
       const entry: Waiting = {
         lane,
+        priority,
         // Called from grant(): within start() itself when a slot is free, as before lanes.
         begin: () => {
           controller.signal.removeEventListener('abort', leave);
@@ -133,16 +141,19 @@ export class TaskRunner {
     this.running.set(key, { controller, settled: p });
   }
 
-  /** Starts waiting tasks, oldest first, while slots are free; a busy lane's wait on. */
+  /** Starts waiting tasks while slots are free; those of a busy lane wait on. */
   private grant(): void {
-    for (let i = 0; i < this.waiting.length && this.active < this.limit;) {
-      const next = this.waiting[i];
-      if (next === undefined) break;
-      if (next.lane !== null && this.busyLanes.has(next.lane)) {
-        i++;
-        continue;
+    while (this.active < this.limit) {
+      // The highest priority whose lane is free; the oldest among equals (the line is in order).
+      let pick = -1;
+      for (let i = 0; i < this.waiting.length; i++) {
+        const w = this.waiting[i];
+        if (w === undefined || (w.lane !== null && this.busyLanes.has(w.lane))) continue;
+        if (pick < 0 || w.priority > (this.waiting[pick]?.priority ?? 0)) pick = i;
       }
-      this.waiting.splice(i, 1);
+      if (pick < 0) return;
+      const [next] = this.waiting.splice(pick, 1);
+      if (next === undefined) return;
       this.active++;
       if (next.lane !== null) this.busyLanes.add(next.lane);
       next.begin();
@@ -169,7 +180,7 @@ export class TaskRunner {
       const prepared = await prepare();
       if (!prepared) return { state: 'skipped' };
       if (typeof prepared === 'function') this.start(key, prepared, onSettled);
-      else this.start(key, prepared.work, onSettled, prepared.lane);
+      else this.start(key, prepared.work, onSettled, prepared.lane ?? null, prepared.priority ?? 0);
       return { state: 'pending' };
     }
     if (task.state === 'running') return { state: 'pending' };
@@ -231,3 +242,15 @@ function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error('aborted before it started');
 }
+
+/**
+ * Priorities of the long steps, in the order a DatabaseMigration's run takes them: a waiting
+ * step of a run that is further along goes first.
+ */
+export const STEP_PRIORITY = {
+  snapshot: 1,
+  snapshotVerify: 2,
+  dryRun: 3,
+  apply: 4,
+  postVerify: 5,
+} as const;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { KubeApi } from '../../src/operator/kube.js';
 import { LeaderElector } from '../../src/operator/leader.js';
-import { TaskRunner } from '../../src/operator/tasks.js';
+import { STEP_PRIORITY, TaskRunner } from '../../src/operator/tasks.js';
 
 describe('TaskRunner', () => {
   it('cancel aborts the running tasks of one resource, waits for them, and leaves the others', async () => {
@@ -144,6 +144,32 @@ describe('TaskRunner limits', () => {
     await tasks.drain(1000);
     expect(tasks.queued).toBe(0);
     expect(tasks.get<string>('u4/apply')).toMatchObject({ state: 'done', value: 'c1' });
+  });
+
+  it('gives a freed slot to the waiting step of the run furthest along, then to the oldest', async () => {
+    const tasks = new TaskRunner(undefined, { limit: 1 });
+    const log: string[] = [];
+    const first = gated(log, 'first');
+    const snapB = gated(log, 'snapshot-b');
+    const applyA = gated(log, 'apply-a');
+    const snapC = gated(log, 'snapshot-c');
+    const settled = () => undefined;
+    tasks.start('u0/snapshot', first.work, settled, 'db-0', STEP_PRIORITY.snapshot);
+    tasks.start('u1/snapshot', snapB.work, settled, 'db-b', STEP_PRIORITY.snapshot);
+    tasks.start('u2/apply', applyA.work, settled, 'db-a', STEP_PRIORITY.apply);
+    tasks.start('u3/snapshot', snapC.work, settled, 'db-c', STEP_PRIORITY.snapshot);
+    await tick();
+    first.finish();
+    await tick();
+    // The apply came after snapshot-b, but finishes a run: it goes first.
+    expect(log.slice(-2)).toEqual(['first end', 'apply-a start']);
+    applyA.finish();
+    await tick();
+    expect(log.slice(-2)).toEqual(['apply-a end', 'snapshot-b start']);
+    snapB.finish();
+    snapC.finish();
+    await tasks.drain(1000);
+    expect(log.at(-1)).toBe('snapshot-c end');
   });
 
   it('takes an aborted task out of the line without running it, and reports no duration', async () => {
