@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { withDatabase } from '../../src/safety/snapshot/pg-tools.js';
 import { freePort, operatorReady, startControlPlane } from '../../tools/control-plane.js';
 import { countFlag } from '../shared/flags.js';
 import { table, writeSection } from '../shared/markdown.js';
@@ -86,13 +87,6 @@ function migrationFiles(): { name: string; sql: string }[] {
   return files;
 }
 
-/** The admin URL with another database name. */
-function urlOf(database: string): string {
-  const u = new URL(flags['admin-url']);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 const admin = new pg.Client({ connectionString: flags['admin-url'], application_name: 'bench' });
 await admin.connect();
 const names = Array.from(
@@ -118,7 +112,7 @@ try {
       'secret',
       'generic',
       `${n.replaceAll('_', '-')}-db`,
-      `--from-literal=DATABASE_URL=${urlOf(n)}`,
+      `--from-literal=DATABASE_URL=${withDatabase(flags['admin-url'], n)}`,
     ]);
 
   const port = await freePort();
@@ -209,7 +203,7 @@ try {
   const cpu = await cpuSeconds();
   // Every database got all its migrations.
   for (const n of names) {
-    const c = new pg.Client({ connectionString: urlOf(n) });
+    const c = new pg.Client({ connectionString: withDatabase(flags['admin-url'], n) });
     await c.connect();
     const res = await c
       .query<{ n: string }>(

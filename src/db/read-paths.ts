@@ -154,11 +154,11 @@ function filterKey(f: DocumentFilter): string {
 }
 
 /**
- * Whether the quantised index is valid; rows in documents from the statistics (a partitioned
- * table: the sum over its partitions); its leaves (the table, or its partitions) and the
- * valid partial bit(3072) HNSW indexes on them, read by src/db/partial-indexes.ts.
+ * Whether the quantised index is valid; documents' leaves (the table, or its partitions:
+ * pg_partition_tree lists nothing for a table that is not partitioned), their rows summed from
+ * the statistics, and the valid partial bit(3072) HNSW indexes on them, read by
+ * src/db/partial-indexes.ts.
  */
-// pg_partition_tree lists nothing for a table that is not partitioned: then it is its own leaf.
 const TABLE_FACTS = `with leaves as (
          select relid from pg_partition_tree('documents') where isleaf
          union all
@@ -166,9 +166,7 @@ const TABLE_FACTS = `with leaves as (
   select coalesce((select bool_and(indisvalid and indisready) from pg_index
                     where indexrelid = to_regclass('${QUANTIZED_INDEX}')), false) as quantized,
          (select coalesce(sum(greatest(c.reltuples, 0)), 0)::float8
-            from pg_class c
-           where (c.oid = 'documents'::regclass and c.relkind = 'r')
-              or c.oid in (select inhrelid from pg_inherits where inhparent = 'documents'::regclass)) as rows,
+            from pg_class c where c.oid in (select relid from leaves)) as rows,
          (select coalesce(array_agg(relid::regclass::text order by 1), '{}') from leaves) as leaves,
          (select coalesce(json_agg(json_build_object(
                    'relation', i.indrelid::regclass::text,
