@@ -36,7 +36,8 @@ image: setup
 ## hack/shellcheck.sh; promtool, built once by hack/promtool.sh, checks the metrics and alert rules;
 ## the image is built by hack/image.sh with buildah and tested in test/image; the linter is compared
 ## with Squawk's native binary, fetched once by hack/squawk.sh; snapshot storage in S3 is tested
-## against SeaweedFS, built once by hack/seaweedfs.sh)
+## against SeaweedFS, built once by hack/seaweedfs.sh; the pgbackrest snapshot method against
+## Debian's pgBackRest, fetched once by hack/pgbackrest.sh)
 test: setup build
 	npm run -s typecheck
 	npm run -s lint
@@ -44,7 +45,7 @@ test: setup build
 	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" \
 	  DBM_SHELLCHECK="$$(bash hack/shellcheck.sh)" DBM_PROMTOOL_BIN="$$(bash hack/promtool.sh)" \
 	  DBM_SQUAWK="$$(bash hack/squawk.sh)" DBM_WEED_BIN="$$(bash hack/seaweedfs.sh)" \
-	  DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
+	  DBM_PGBACKREST="$$(bash hack/pgbackrest.sh)" DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
 
 ## bench-engine: dbmigrate's apply, start-up and status beside dbmate (Go, built once by
 ## hack/dbmate.sh), node-pg-migrate and raw psql (a few minutes)

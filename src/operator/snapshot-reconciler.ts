@@ -12,6 +12,7 @@ import {
 } from '../safety/snapshot/snapshot.js';
 import {
   formatBytes,
+  snapshotBytes,
   type SnapshotManifest,
   type Verification,
 } from '../safety/snapshot/manifest.js';
@@ -210,8 +211,8 @@ export class SnapshotReconciler implements Reconciler {
         {
           snapshotId: m.id,
           location: snapshotLocationText(snap.spec.storage, m.id),
-          sizeBytes: m.dumpSizeBytes,
-          size: formatBytes(m.dumpSizeBytes),
+          sizeBytes: snapshotBytes(m),
+          size: formatBytes(snapshotBytes(m)),
           tables: m.fingerprint.tables.length,
           rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
           schemaHash: m.fingerprint.schemaHash,

@@ -3,6 +3,7 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
+import { pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
 import { snapshotStorage } from '../snapshot-storage.js';
 import { parseCommandArgs } from '../command-spec.js';
 import { startProgress, statementText } from '../progress.js';
@@ -76,6 +77,9 @@ export async function stagingFrom(
     storage?: string | undefined;
     snapshot?: string | undefined;
     keep?: boolean | undefined;
+    'pgbackrest-stanza'?: string | undefined;
+    'pgbackrest-config'?: string | undefined;
+    'restore-dir'?: string | undefined;
   },
   io: CommandIo,
   storageDefault: string,
@@ -87,6 +91,23 @@ export async function stagingFrom(
     return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
   }
   const storage = await snapshotStorage(values.storage, io, storageDefault);
+  const target = pgbackrestTarget(values, io);
+  if (target !== null) {
+    const directory = restoreDirectory(values, io);
+    return {
+      staging: {
+        kind: 'pgbackrest',
+        storage,
+        target,
+        ...(values.snapshot !== undefined && { snapshotId: values.snapshot }),
+        ...(directory !== undefined && { directory }),
+      },
+      release: () => {
+        storage.close();
+        return Promise.resolve();
+      },
+    };
+  }
   let server;
   try {
     server = await scratchServer(values, io, 'restoring the snapshot for the staging dry-run');

@@ -1,6 +1,11 @@
 import { defineCommand, ENGINE_GLOBALS } from '../command-spec.js';
 import { PLAN_FLAGS } from './plan.js';
-import { SCRATCH_FLAGS, SNAPSHOT_STORAGE_FLAG, THRESHOLD_TEXT } from './shared.js';
+import {
+  PGBACKREST_FLAGS,
+  SCRATCH_FLAGS,
+  SNAPSHOT_STORAGE_FLAG,
+  THRESHOLD_TEXT,
+} from './shared.js';
 
 export const dryRunSpec = defineCommand({
   name: 'dry-run',
@@ -8,9 +13,11 @@ export const dryRunSpec = defineCommand({
   usage: [
     'dry-run --staging-url URL',
     'dry-run [--snapshot ID] (--scratch-url URL | --scratch-local | --scratch-on-production) [--keep]',
+    'dry-run [--snapshot ID] --pgbackrest-stanza STANZA [--restore-dir DIR]',
   ],
   details: [
     'Either an existing staging database (--staging-url), or the newest verified snapshot (or --snapshot ID) restored into a temporary database on the scratch server, dropped afterwards unless --keep. Production is only read, to compare plans. Exits 5 when a migration fails on staging.',
+    "With --pgbackrest-stanza the newest verified pgBackRest snapshot of the stanza is restored into a private server of its own (no TCP port, no archiving), removed afterwards; with --restore-dir the copy is kept there and the next dry-run's restore copies only what changed.",
   ],
   flags: {
     'staging-url': {
@@ -27,6 +34,7 @@ export const dryRunSpec = defineCommand({
     },
     storage: SNAPSHOT_STORAGE_FLAG,
     ...SCRATCH_FLAGS,
+    ...PGBACKREST_FLAGS,
     keep: { type: 'boolean', description: 'keep the restored staging database for inspection' },
     threshold: {
       type: 'string',

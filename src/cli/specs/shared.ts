@@ -33,3 +33,29 @@ export const SCRATCH_FLAGS = {
 } as const satisfies Readonly<Record<string, FlagSpec>>;
 
 export const THRESHOLD_TEXT = `${String(DEFAULTS.windowThresholdMs)}ms`;
+
+/** The `pgbackrest` snapshot method: physical backups of a stanza the user configured. */
+export const PGBACKREST_FLAGS = {
+  'pgbackrest-stanza': {
+    type: 'string',
+    value: 'STANZA',
+    description:
+      "snapshots are pgBackRest backups of this stanza's cluster instead of pg_dump (for databases too large to dump); its repository keeps the backup, the storage its manifest",
+    env: 'DBMIGRATE_PGBACKREST_STANZA',
+  },
+  'pgbackrest-config': {
+    type: 'string',
+    value: 'FILE',
+    description: "the stanza's pgbackrest.conf",
+    env: 'DBMIGRATE_PGBACKREST_CONFIG',
+    defaultText: "pgBackRest's own, /etc/pgbackrest/pgbackrest.conf",
+  },
+  'restore-dir': {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'with --pgbackrest-stanza: where a backup is restored to be checked or dry-run; a copy an earlier run left there is updated by a delta restore',
+    env: 'DBMIGRATE_RESTORE_DIR',
+    defaultText: 'a temporary directory, removed afterwards',
+  },
+} as const satisfies Readonly<Record<string, FlagSpec>>;

@@ -19,6 +19,11 @@ import {
   SnapshotError,
 } from '../snapshot/snapshot.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
+import type { PgBackRestTarget } from '../snapshot/pgbackrest.js';
+import {
+  latestVerifiedPhysicalSnapshot,
+  restorePhysicalSnapshot,
+} from '../snapshot/physical-snapshot.js';
 import type { PgVersion } from '../../api/pg-version.js';
 import { lintMigrations } from '../lint/linter.js';
 import { liveLintContext } from '../lint/live-facts.js';
@@ -45,6 +50,16 @@ export type StagingSource =
        * attempt's copy gets a suffix of its own, so a deposed attempt never drops a successor's.
        */
       readonly databasePrefix?: string;
+    }
+  | {
+      /** A pgBackRest snapshot restored into a private server of its own. */
+      readonly kind: 'pgbackrest';
+      readonly storage: SnapshotStorage;
+      readonly target: PgBackRestTarget;
+      /** Defaults to the newest verified snapshot of the target's stanza. */
+      readonly snapshotId?: string;
+      /** Where the copy goes; a copy an earlier dry-run left there is updated (delta restore). */
+      readonly directory?: string;
     };
 
 export interface DryRunOptions {
@@ -154,6 +169,31 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
           `the staging URL points at the production database (${describeDatabaseUrl(stagingUrl)}); a dry-run must never run there`,
         );
       }
+    } else if (options.staging.kind === 'pgbackrest') {
+      const { storage, target, directory } = options.staging;
+      const manifest =
+        options.staging.snapshotId !== undefined
+          ? await readManifest(storage, options.staging.snapshotId)
+          : await latestVerifiedPhysicalSnapshot(storage, target.stanza);
+      if (!manifest) {
+        throw new SnapshotError(
+          'SNAPSHOT_NOT_FOUND',
+          `no verified pgBackRest snapshot of stanza ${target.stanza} in ${storage.description}; run \`dbmigrate snapshot create --pgbackrest-stanza ${target.stanza} --verify\` or pass --staging-url`,
+        );
+      }
+      snapshotId = manifest.id;
+      log.info({ snapshot_id: manifest.id }, 'restoring pgbackrest snapshot into staging');
+      options.onRestoring?.();
+      const copy = await restorePhysicalSnapshot({
+        storage,
+        id: manifest.id,
+        pgbackrest: target,
+        ...(directory !== undefined && { directory }),
+        logger: log,
+        ...(options.signal !== undefined && { signal: options.signal }),
+      });
+      stagingUrl = copy.databaseUrl;
+      cleanup = () => copy.stop();
     } else {
       const { storage, serverUrl } = options.staging;
       const manifest =
@@ -164,6 +204,12 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         throw new SnapshotError(
           'SNAPSHOT_NOT_FOUND',
           `no verified snapshot in ${storage.description}; run \`dbmigrate snapshot create --verify\` or pass --staging-url`,
+        );
+      }
+      if (manifest.method === 'pgbackrest') {
+        throw new SnapshotError(
+          'SNAPSHOT_REFUSED',
+          `snapshot ${manifest.id} is a pgBackRest backup (stanza ${manifest.pgbackrest.stanza}); the dry-run restores it through its stanza (--pgbackrest-stanza ${manifest.pgbackrest.stanza})`,
         );
       }
       snapshotId = manifest.id;
@@ -363,7 +409,7 @@ async function measure(
   const report: DryRunReport = {
     staging: {
       database: describeDatabaseUrl(stagingUrl),
-      from: options.staging.kind,
+      from: options.staging.kind === 'url' ? 'url' : 'snapshot',
       snapshotId,
     },
     startedAt,

@@ -25,15 +25,18 @@ export type DatabaseFingerprint = z.infer<typeof DatabaseFingerprintSchema>;
 export const VerificationSchema = z.object({
   at: z.string(),
   ok: z.boolean(),
+  /** The scratch database a dump was restored into, or the directory of a physical restore. */
   scratchDatabase: z.string(),
   durationMs: z.number().int(),
   mismatches: z.array(z.string()),
   /** sha256 of the dump that was restored: a verification vouches for those bytes only. */
   dumpSha256: z.string().optional(),
+  /** The pgBackRest set that was restored: a verification vouches for that set only. */
+  backupLabel: z.string().optional(),
 });
 export type Verification = z.infer<typeof VerificationSchema>;
 
-export const SnapshotManifestSchema = z.object({
+const ManifestCommon = {
   formatVersion: z.literal(1),
   id: z.string(),
   createdAt: z.string(),
@@ -45,21 +48,74 @@ export const SnapshotManifestSchema = z.object({
    */
   owner: z.string().optional(),
   database: z.string(),
-  pgDumpVersion: z.string(),
-  dumpFile: z.string(),
-  dumpSizeBytes: z.number().int().nonnegative(),
-  dumpSha256: z.string(),
   durationMs: z.number().int().nonnegative(),
   checksums: z.enum(['full', 'counts']),
   fingerprint: DatabaseFingerprintSchema,
   verification: VerificationSchema.nullable(),
-});
-export type SnapshotManifest = z.infer<typeof SnapshotManifestSchema>;
+};
 
-/** Verified, and for the dump the manifest names (not a later file under the same name). */
+/** A logical snapshot: `pg_dump -Fc` of one database, stored beside its manifest. */
+export const DumpManifestSchema = z.object({
+  ...ManifestCommon,
+  method: z.literal('pg_dump'),
+  pgDumpVersion: z.string(),
+  dumpFile: z.string(),
+  dumpSizeBytes: z.number().int().nonnegative(),
+  dumpSha256: z.string(),
+});
+export type DumpManifest = z.infer<typeof DumpManifestSchema>;
+
+/** What pgBackRest recorded of the set (`pgbackrest info`). */
+export const PgBackRestSetSchema = z.object({
+  stanza: z.string(),
+  label: z.string(),
+  type: z.enum(['full', 'diff', 'incr']),
+  prior: z.string().nullable(),
+  /** The cluster's files the set restores to. */
+  sizeBytes: z.number().nonnegative(),
+  /** What this backup read from the cluster (everything for a full one). */
+  deltaBytes: z.number().nonnegative(),
+  /** What the set takes in the repository, and of that what this backup added. */
+  repositorySizeBytes: z.number().nonnegative(),
+  repositoryDeltaBytes: z.number().nonnegative(),
+  lsnStart: z.string(),
+  lsnStop: z.string(),
+  pgbackrestVersion: z.string(),
+});
+export type PgBackRestSet = z.infer<typeof PgBackRestSetSchema>;
+
+/**
+ * A physical snapshot: a pgBackRest backup of the whole cluster, kept in the stanza's
+ * repository; only this manifest is in the snapshot storage. Its fingerprint is of the
+ * migrated database, read once the backup finished, and replaced by the restored copy's when
+ * it is verified (what the set holds, at the end of the backup).
+ */
+export const PhysicalManifestSchema = z.object({
+  ...ManifestCommon,
+  method: z.literal('pgbackrest'),
+  pgbackrest: PgBackRestSetSchema,
+});
+export type PhysicalManifest = z.infer<typeof PhysicalManifestSchema>;
+
+export const SnapshotManifestSchema = z.preprocess(
+  // Manifests written before there was a second method say nothing of it: they are dumps.
+  (v) =>
+    typeof v === 'object' && v !== null && !('method' in v) ? { ...v, method: 'pg_dump' } : v,
+  z.discriminatedUnion('method', [DumpManifestSchema, PhysicalManifestSchema]),
+);
+export type SnapshotManifest = DumpManifest | PhysicalManifest;
+
+/** Verified, and for the dump or set the manifest names (not a later one under the same name). */
 export function isVerified(m: SnapshotManifest): boolean {
   const v = m.verification;
-  return v?.ok === true && (v.dumpSha256 === undefined || v.dumpSha256 === m.dumpSha256);
+  if (v?.ok !== true) return false;
+  if (m.method === 'pgbackrest') return v.backupLabel === m.pgbackrest.label;
+  return v.dumpSha256 === undefined || v.dumpSha256 === m.dumpSha256;
+}
+
+/** The bytes a snapshot keeps: its dump, or what its backup set takes in the repository. */
+export function snapshotBytes(m: SnapshotManifest): number {
+  return m.method === 'pgbackrest' ? m.pgbackrest.repositorySizeBytes : m.dumpSizeBytes;
 }
 
 /** host:port/db of a manifest's source: the same database whichever role dumped it. */

@@ -16,6 +16,7 @@ import {
   isVerified,
   sourceDatabaseKey,
   SnapshotManifestSchema,
+  type DumpManifest,
   type SnapshotManifest,
   type Verification,
 } from './manifest.js';
@@ -108,7 +109,7 @@ function connect(url: string, purpose: string): Promise<pg.Client> {
  * the dump (pg_export_snapshot → pg_dump --snapshot), so counts and checksums describe exactly
  * what the dump holds even while the database keeps taking writes.
  */
-export async function createSnapshot(options: CreateSnapshotOptions): Promise<SnapshotManifest> {
+export async function createSnapshot(options: CreateSnapshotOptions): Promise<DumpManifest> {
   const log = options.logger ?? silentLogger();
   const started = performance.now();
   const now = new Date();
@@ -149,8 +150,9 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     await client.query('commit');
     options.signal?.throwIfAborted();
     await out.commit();
-    const manifest: SnapshotManifest = {
+    const manifest: DumpManifest = {
       formatVersion: 1,
+      method: 'pg_dump',
       id,
       createdAt: now.toISOString(),
       source: describeDatabaseUrl(options.databaseUrl),
@@ -217,18 +219,38 @@ export async function readManifest(
   return parsed.data;
 }
 
-async function writeManifest(storage: SnapshotStorage, manifest: SnapshotManifest): Promise<void> {
+/**
+ * The manifest of a dump, or SNAPSHOT_REFUSED for a pgBackRest backup: what restores a dump
+ * (pg_restore into a database) cannot restore a cluster's files.
+ */
+export function dumpManifest(manifest: SnapshotManifest): DumpManifest {
+  if (manifest.method === 'pg_dump') return manifest;
+  throw new SnapshotError(
+    'SNAPSHOT_REFUSED',
+    `snapshot ${manifest.id} is a pgBackRest backup (stanza ${manifest.pgbackrest.stanza}, set ${manifest.pgbackrest.label}), not a dump; it restores into a server of its own, through its stanza`,
+  );
+}
+
+export async function writeManifest(
+  storage: SnapshotStorage,
+  manifest: SnapshotManifest,
+): Promise<void> {
   await storage.writeText(
     `${manifest.id}/${MANIFEST_FILE}`,
     `${JSON.stringify(manifest, null, 2)}\n`,
   );
 }
 
-/** Why a manifest's dump cannot serve a restore (gone or truncated), or null when it is whole. */
+/**
+ * Why a manifest's dump cannot serve a restore (gone or truncated), or null when it is whole.
+ * A pgBackRest backup keeps no file here: its set is looked up in the stanza's repository
+ * when it is verified or restored.
+ */
 export async function dumpProblem(
   storage: SnapshotStorage,
   manifest: SnapshotManifest,
 ): Promise<string | null> {
+  if (manifest.method === 'pgbackrest') return null;
   const size = await storage.size(`${manifest.id}/${manifest.dumpFile}`);
   if (size === null)
     return `snapshot ${manifest.id}: its dump file is missing; it cannot be restored`;
@@ -261,10 +283,14 @@ export async function listSnapshots(
   return { manifests, unreadable };
 }
 
+/** The newest verified dump: what a logical restore into a staging database can use. */
 export async function latestVerifiedSnapshot(
   storage: SnapshotStorage,
-): Promise<SnapshotManifest | null> {
-  return (await listSnapshots(storage)).manifests.find(isVerified) ?? null;
+): Promise<DumpManifest | null> {
+  const dumps = (await listSnapshots(storage)).manifests.filter(
+    (m): m is DumpManifest => m.method === 'pg_dump',
+  );
+  return dumps.find(isVerified) ?? null;
 }
 
 /**
@@ -273,7 +299,7 @@ export async function latestVerifiedSnapshot(
  */
 async function checkedDumpFile(
   storage: SnapshotStorage,
-  manifest: SnapshotManifest,
+  manifest: DumpManifest,
   onBytes?: (bytes: number) => void,
 ): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const key = `${manifest.id}/${manifest.dumpFile}`;
@@ -380,7 +406,7 @@ export interface VerifySnapshotOptions {
  */
 export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Verification> {
   const log = options.logger ?? silentLogger();
-  const manifest = await readManifest(options.storage, options.id);
+  const manifest = dumpManifest(await readManifest(options.storage, options.id));
   const started = performance.now();
   const scratch = `${options.scratchPrefix ?? 'dbm_verify_'}${randomBytes(6).toString('hex')}`;
   const scratchUrl = withDatabase(options.scratchServerUrl, scratch);
@@ -464,7 +490,7 @@ export interface RestoreSnapshotOptions {
 export async function restoreSnapshot(
   options: RestoreSnapshotOptions,
 ): Promise<{ database: string; durationMs: number }> {
-  const manifest = await readManifest(options.storage, options.id);
+  const manifest = dumpManifest(await readManifest(options.storage, options.id));
   if (!isVerified(manifest) && options.allowUnverified !== true) {
     throw new SnapshotError(
       'SNAPSHOT_UNVERIFIED',

@@ -1,0 +1,47 @@
+// `--pgbackrest-stanza` / `--pgbackrest-config` / `--restore-dir` (and their environment
+// variables) into what the pgbackrest snapshot method needs, for `snapshot`, `dry-run` and
+// `apply --safe`.
+import type { PgBackRestTarget } from '../safety/snapshot/pgbackrest.js';
+import type { CommandIo } from './context.js';
+import { UsageError } from './usage-error.js';
+
+interface PgBackRestValues {
+  readonly 'pgbackrest-stanza'?: string | undefined;
+  readonly 'pgbackrest-config'?: string | undefined;
+  readonly 'restore-dir'?: string | undefined;
+}
+
+/** pgBackRest's own rule for a stanza name, checked before anything runs. */
+const STANZA_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * The stanza the flags or environment name, else `recorded` (the stanza a snapshot's manifest
+ * names), else null: no pgBackRest.
+ */
+export function pgbackrestTarget(
+  values: PgBackRestValues,
+  io: CommandIo,
+  recorded?: string,
+): PgBackRestTarget | null {
+  const flag = values['pgbackrest-stanza'] !== undefined;
+  const stanza = values['pgbackrest-stanza'] ?? io.env['DBMIGRATE_PGBACKREST_STANZA'] ?? recorded;
+  if (stanza === undefined || stanza === '') return null;
+  if (!STANZA_NAME.test(stanza)) {
+    throw new UsageError(
+      `${flag ? '--pgbackrest-stanza' : 'DBMIGRATE_PGBACKREST_STANZA'}: "${stanza}" is not a stanza name (letters, digits, _ . -)`,
+    );
+  }
+  const config = values['pgbackrest-config'] ?? io.env['DBMIGRATE_PGBACKREST_CONFIG'];
+  const bin = io.env['DBMIGRATE_PGBACKREST'];
+  return {
+    stanza,
+    ...(config !== undefined && config !== '' && { config }),
+    ...(bin !== undefined && bin !== '' && { bin }),
+  };
+}
+
+/** Where pgBackRest copies are restored, when the user keeps one for delta restores. */
+export function restoreDirectory(values: PgBackRestValues, io: CommandIo): string | undefined {
+  const dir = values['restore-dir'] ?? io.env['DBMIGRATE_RESTORE_DIR'];
+  return dir === undefined || dir === '' ? undefined : dir;
+}

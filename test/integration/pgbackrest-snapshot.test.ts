@@ -1,0 +1,428 @@
+// The `pgbackrest` snapshot method against a real pgBackRest (Debian's package) and a private
+// cluster archiving WAL into its repository: take full and incremental backups, verify them
+// (pgBackRest's checksums, then a restore that must start and hold the database), restore one
+// into a private server for the staging dry-run (a delta restore the second time), and the
+// faults: a damaged set, a directory that is not ours, a set that is gone, a wrong stanza.
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InlineMigrationSource } from '../../src/engine/source.js';
+import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
+import { isVerified, type TableStats } from '../../src/safety/snapshot/manifest.js';
+import {
+  createPhysicalSnapshot,
+  latestVerifiedPhysicalSnapshot,
+  restorePhysicalSnapshot,
+  verifyPhysicalSnapshot,
+} from '../../src/safety/snapshot/physical-snapshot.js';
+import { expireBackup } from '../../src/safety/snapshot/pgbackrest.js';
+import {
+  latestVerifiedSnapshot,
+  listSnapshots,
+  readManifest,
+  restoreSnapshot,
+} from '../../src/safety/snapshot/snapshot.js';
+import { LocalDirectoryStorage } from '../../src/safety/snapshot/storage.js';
+import { startArchivingCluster, type ArchivingCluster } from '../helpers/archiving-cluster.js';
+import { migrationText, migratorFor, writeMigrationDir } from '../helpers/migrations.js';
+
+/** `dbmigrate` as a user runs it (the built CLI). */
+function dbmigrate(args: readonly string[], env: Record<string, string>) {
+  const res = spawnSync(process.execPath, ['dist/cli/dbmigrate.js', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 180_000,
+  });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+async function scalar<T>(url: string, sql: string): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const res = await client.query<{ v: T }>(sql);
+    return res.rows[0]?.v as T;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Row counts of the application's tables (the history tables aside). */
+function rowsOf(tables: readonly TableStats[]): Record<string, number> {
+  return Object.fromEntries(
+    tables.filter((t) => t.schema === 'public').map((t) => [t.name, t.rowCount]),
+  );
+}
+
+const BASE = {
+  file: '0001_items.sql',
+  content: migrationText(`create extension vector;
+create table items (id bigint primary key, name text, embedding vector(3));
+insert into items select g, 'n' || g, array[g, 0, 1]::vector from generate_series(1, 5000) g;
+create index items_name on items (name);`),
+};
+
+describe('pgbackrest snapshots', () => {
+  let cluster: ArchivingCluster;
+  let storageDir: string;
+  let storage: LocalDirectoryStorage;
+
+  beforeAll(async () => {
+    cluster = await startArchivingCluster();
+    await cluster.query('create database docs');
+    await cluster.query('create database other');
+    // Built by a migration, as production is: the dry-run needs its history.
+    const built = await migratorFor(cluster.url('docs'), [BASE]).apply();
+    expect([built.applied, built.error]).toEqual([1, null]);
+    storageDir = await mkdtemp(join(tmpdir(), 'dbm-pgbr-snapshots-'));
+    storage = new LocalDirectoryStorage(storageDir);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+    await rm(storageDir, { recursive: true, force: true });
+  });
+
+  it('takes a full and an incremental backup, verifies each, and restores the newest into a private server (delta the second time)', async () => {
+    const full = await createPhysicalSnapshot({
+      databaseUrl: cluster.url('docs'),
+      storage,
+      pgbackrest: cluster.target,
+      type: 'full',
+    });
+    expect(full.method).toBe('pgbackrest');
+    expect(full.pgbackrest.type).toBe('full');
+    expect(full.pgbackrest.label).toMatch(/^\d{8}-\d{6}F$/);
+    expect(full.pgbackrest.sizeBytes).toBeGreaterThan(1_000_000);
+    expect(full.pgbackrest.deltaBytes).toBe(full.pgbackrest.sizeBytes);
+    expect(rowsOf(full.fingerprint.tables)).toEqual({ items: 5000 });
+    expect(isVerified(full)).toBe(false);
+
+    const verification = await verifyPhysicalSnapshot({
+      storage,
+      id: full.id,
+      pgbackrest: cluster.target,
+    });
+    expect(verification.mismatches).toEqual([]);
+    expect(verification.ok).toBe(true);
+    expect(verification.backupLabel).toBe(full.pgbackrest.label);
+    expect(isVerified(await readManifest(storage, full.id))).toBe(true);
+
+    await cluster.query(
+      "insert into items select g, 'n' || g, array[g, 0, 2]::vector from generate_series(5001, 6000) g",
+      'docs',
+    );
+    const incr = await createPhysicalSnapshot({
+      databaseUrl: cluster.url('docs'),
+      storage,
+      pgbackrest: cluster.target,
+    });
+    expect(incr.pgbackrest.type).toBe('incr');
+    expect(incr.pgbackrest.prior).toBe(full.pgbackrest.label);
+    // Only what changed was copied.
+    expect(incr.pgbackrest.deltaBytes).toBeLessThan(full.pgbackrest.deltaBytes / 4);
+    expect(
+      (await verifyPhysicalSnapshot({ storage, id: incr.id, pgbackrest: cluster.target })).ok,
+    ).toBe(true);
+    const verified = await readManifest(storage, incr.id);
+    expect(rowsOf(verified.fingerprint.tables)).toEqual({ items: 6000 });
+
+    // Writes after the backup are not in the copy.
+    await cluster.query('delete from items where id > 5500', 'docs');
+    const parent = await mkdtemp(join(tmpdir(), 'dbm-pgbr-staging-'));
+    // The restore and the copy's server run as the postgres system user: it must reach the copy.
+    await chmod(parent, 0o755);
+    const directory = join(parent, 'copy');
+    try {
+      const first = await restorePhysicalSnapshot({
+        storage,
+        id: incr.id,
+        pgbackrest: cluster.target,
+        directory,
+      });
+      try {
+        expect(first.delta).toBe(false);
+        expect(
+          await scalar<string>(first.databaseUrl, 'select count(*)::text as v from items'),
+        ).toBe('6000');
+        // A copy of production on its own: no TCP port, no archiving into production's repository.
+        expect(
+          await scalar<string>(
+            first.databaseUrl,
+            "select current_setting('listen_addresses') as v",
+          ),
+        ).toBe('');
+        expect(
+          await scalar<string>(first.databaseUrl, "select current_setting('archive_mode') as v"),
+        ).toBe('off');
+        expect(await scalar<boolean>(first.databaseUrl, 'select pg_is_in_recovery() as v')).toBe(
+          false,
+        );
+        await scalar(first.databaseUrl, 'alter table items add column note text');
+      } finally {
+        await first.stop();
+      }
+      // The second restore into the same directory copies only what differs, and undoes the
+      // change the first copy took.
+      const second = await restorePhysicalSnapshot({
+        storage,
+        id: incr.id,
+        pgbackrest: cluster.target,
+        directory,
+      });
+      try {
+        expect(second.delta).toBe(true);
+        expect(
+          await scalar<string>(
+            second.databaseUrl,
+            "select string_agg(attname, ',' order by attnum) as v from pg_attribute where attrelid = 'items'::regclass and attnum > 0 and not attisdropped",
+          ),
+        ).toBe('id,name,embedding');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+    // Production kept its own rows.
+    expect(await scalar<string>(cluster.url('docs'), 'select count(*)::text as v from items')).toBe(
+      '5500',
+    );
+  }, 300_000);
+
+  it('runs the dry-run on a copy restored from the newest verified pgBackRest snapshot, never on production', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_note.sql',
+        content: migrationText('alter table items add column note text;'),
+      },
+      {
+        file: '0003_note_idx.sql',
+        content: migrationText(
+          'create index concurrently items_note on items (note);',
+          undefined,
+          '-- dbmigrate:transaction=false',
+        ),
+      },
+    ];
+    const report = await runDryRun({
+      source: new InlineMigrationSource(files),
+      staging: { kind: 'pgbackrest', storage, target: cluster.target },
+      productionUrl: cluster.url('docs'),
+      windowThresholdMs: 5000,
+    });
+    const newest = await latestVerifiedPhysicalSnapshot(storage, 'main');
+    expect(report.staging).toMatchObject({ from: 'snapshot', snapshotId: newest?.id });
+    expect(report.migrations.map((m) => [m.id, m.status, m.error])).toEqual([
+      ['0002', 'applied', null],
+      ['0003', 'applied', null],
+    ]);
+    expect(report.ok).toBe(true);
+    expect(report.migrations[0]?.locks).toContainEqual(
+      expect.objectContaining({ relation: 'items', mode: 'ACCESS EXCLUSIVE' }),
+    );
+    // Production has neither the column nor the history of it.
+    expect(
+      await scalar<string>(
+        cluster.url('docs'),
+        "select count(*)::text as v from information_schema.columns where table_name = 'items' and column_name = 'note'",
+      ),
+    ).toBe('0');
+    expect(
+      await scalar<string>(
+        cluster.url('docs'),
+        "select string_agg(id, ',') as v from dbmigrate.migration_history",
+      ),
+    ).toBe('0001');
+    // Without the stanza, a dry-run asked for that snapshot says what it needs.
+    await expect(
+      runDryRun({
+        source: new InlineMigrationSource(files),
+        staging: {
+          kind: 'snapshot',
+          storage,
+          serverUrl: cluster.url(),
+          snapshotId: newest?.id ?? '',
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'SNAPSHOT_REFUSED',
+      message: expect.stringContaining('the dry-run restores it through its stanza') as string,
+    });
+  }, 120_000);
+
+  it('works from the CLI: snapshot create --pgbackrest-stanza --verify, then a dry-run from it, with a delta restore the second time', async () => {
+    const migrations = await writeMigrationDir([
+      BASE,
+      { file: '0002_note.sql', content: migrationText('alter table items add column note text;') },
+    ]);
+    const parent = await mkdtemp(join(tmpdir(), 'dbm-pgbr-cli-'));
+    await chmod(parent, 0o755);
+    const env = {
+      DATABASE_URL: cluster.url('docs'),
+      DBMIGRATE_PGBACKREST: cluster.target.bin ?? '',
+      DBMIGRATE_PGBACKREST_CONFIG: cluster.target.config ?? '',
+    };
+    const common = ['--storage', storageDir, '--restore-dir', join(parent, 'copy')];
+    try {
+      const created = dbmigrate(
+        ['snapshot', 'create', '--pgbackrest-stanza', 'main', '--verify', ...common],
+        env,
+      );
+      expect(created.stderr).not.toMatch(/at .*\.js:\d+/);
+      expect(created.status, created.stderr).toBe(0);
+      expect(created.stdout).toMatch(
+        /^snapshot docs-\S+: pgBackRest incr backup \d{8}-\d{6}F_\d{8}-\d{6}I of stanza main: [\d.]+ [KMG]iB of files, [\d.]+ [KMG]?i?B copied, .* added to the repository, .*; manifest in directory /m,
+      );
+      expect(created.stdout).toMatch(
+        /^verified docs-\S+: pgBackRest found every file and the WAL archive intact/m,
+      );
+      for (const round of [1, 2]) {
+        const dry = dbmigrate(
+          ['dry-run', '--pgbackrest-stanza', 'main', '--migrations', migrations, ...common],
+          env,
+        );
+        expect(dry.status, `round ${String(round)}: ${dry.stderr}`).toBe(0);
+        expect(dry.stdout).toContain('0002');
+      }
+      // The copy stays for the next delta restore; nothing runs on it.
+      expect((await readdir(join(parent, 'copy'))).sort()).toEqual(
+        expect.arrayContaining(['data', 'dbmigrate-staging']) as string[],
+      );
+      expect(await readdir(join(parent, 'copy', 'data'))).not.toContain('postmaster.pid');
+      // A stanza name pgBackRest would refuse is refused before anything runs.
+      const bad = dbmigrate(['snapshot', 'create', '--pgbackrest-stanza', 'a b', ...common], env);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('--pgbackrest-stanza: "a b" is not a stanza name');
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+      await rm(migrations, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('refuses to restore a pgBackRest snapshot as a dump, and a dump route never picks one', async () => {
+    const { manifests } = await listSnapshots(storage);
+    const physical = manifests.find((m) => m.method === 'pgbackrest');
+    expect(physical).toBeDefined();
+    await expect(
+      restoreSnapshot({ storage, id: physical?.id ?? '', targetUrl: cluster.url('restored') }),
+    ).rejects.toMatchObject({
+      code: 'SNAPSHOT_REFUSED',
+      message: expect.stringMatching(
+        /is a pgBackRest backup \(stanza main, set \d{8}-\d{6}F/,
+      ) as string,
+    });
+    expect(await latestVerifiedSnapshot(storage)).toBeNull();
+  });
+
+  it('refuses a restore into a directory it did not make, and leaves what is there', async () => {
+    const { manifests } = await listSnapshots(storage);
+    const verified = manifests.find(isVerified);
+    const directory = await mkdtemp(join(tmpdir(), 'dbm-pgbr-foreign-'));
+    try {
+      await writeFile(join(directory, 'precious.txt'), 'keep me');
+      await expect(
+        restorePhysicalSnapshot({
+          storage,
+          id: verified?.id ?? '',
+          pgbackrest: cluster.target,
+          directory,
+        }),
+      ).rejects.toMatchObject({
+        code: 'PGBACKREST_REFUSED',
+        message: expect.stringContaining(
+          `${directory} is not empty and no earlier dbmigrate restore made it`,
+        ) as string,
+      });
+      expect(await readdir(directory)).toEqual(['precious.txt']);
+      expect(await readFile(join(directory, 'precious.txt'), 'utf8')).toBe('keep me');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('fails verification of a damaged set, which then does not count', async () => {
+    const snap = await createPhysicalSnapshot({
+      databaseUrl: cluster.url('docs'),
+      storage,
+      pgbackrest: cluster.target,
+      type: 'full',
+    });
+    // Damage one file of the set in the repository.
+    const setDir = join(
+      cluster.repository,
+      'backup',
+      'main',
+      snap.pgbackrest.label,
+      'pg_data',
+      'global',
+    );
+    const file = (await readdir(setDir)).find((f) => f.endsWith('.gz'));
+    expect(file).toBeDefined();
+    await writeFile(join(setDir, file ?? ''), 'garbage', { flag: 'a' });
+    const verification = await verifyPhysicalSnapshot({
+      storage,
+      id: snap.id,
+      pgbackrest: cluster.target,
+    });
+    expect(verification.ok).toBe(false);
+    expect(verification.mismatches).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^backup ${snap.pgbackrest.label} is invalid: \\d+ of \\d+ files valid \\(1 with a wrong checksum\\)$`,
+        ),
+      ),
+    ]);
+    await expect(
+      restorePhysicalSnapshot({ storage, id: snap.id, pgbackrest: cluster.target }),
+    ).rejects.toMatchObject({ code: 'SNAPSHOT_UNVERIFIED' });
+  }, 120_000);
+
+  it('says so when the set is gone from the repository', async () => {
+    const snap = await createPhysicalSnapshot({
+      databaseUrl: cluster.url('docs'),
+      storage,
+      pgbackrest: cluster.target,
+      type: 'full',
+    });
+    await expireBackup(cluster.target, snap.pgbackrest.label).catch(async () => {
+      // pgBackRest will not expire the newest full set: take another to make it older.
+      await createPhysicalSnapshot({
+        databaseUrl: cluster.url('docs'),
+        storage,
+        pgbackrest: cluster.target,
+        type: 'full',
+      });
+      await expireBackup(cluster.target, snap.pgbackrest.label);
+    });
+    await expect(
+      verifyPhysicalSnapshot({ storage, id: snap.id, pgbackrest: cluster.target }),
+    ).rejects.toMatchObject({
+      code: 'SNAPSHOT_NOT_FOUND',
+      message: expect.stringContaining(
+        `backup set ${snap.pgbackrest.label} is no longer in stanza main's repository`,
+      ) as string,
+    });
+  }, 120_000);
+
+  it('names the stanza pgBackRest does not know, and records nothing', async () => {
+    const before = await storage.listIds();
+    await expect(
+      createPhysicalSnapshot({
+        databaseUrl: cluster.url('docs'),
+        storage,
+        pgbackrest: { ...cluster.target, stanza: 'nosuch' },
+      }),
+    ).rejects.toMatchObject({
+      code: 'PGBACKREST_FAILED',
+      message: expect.stringMatching(
+        /^pgbackrest backup of stanza nosuch failed \(exit \d+\): .+/,
+      ) as string,
+    });
+    expect(await storage.listIds()).toEqual(before);
+  });
+});
