@@ -26,7 +26,7 @@ import {
   restoreSnapshot,
 } from '../../src/safety/snapshot/snapshot.js';
 import { LocalDirectoryStorage } from '../../src/safety/snapshot/storage.js';
-import { startArchivingCluster, type ArchivingCluster } from '../helpers/archiving-cluster.js';
+import { startArchivingCluster, type ArchivingCluster } from '../../tools/archiving-cluster.js';
 import { migrationText, migratorFor, writeMigrationDir } from '../helpers/migrations.js';
 
 /** `dbmigrate` as a user runs it (the built CLI). */

@@ -1,15 +1,16 @@
 // A private PostgreSQL cluster with WAL archiving into a pgBackRest repository, for the
-// `pgbackrest` snapshot method's tests: its own data directory, port and stanza, created and
-// removed by the test; the machine's shared cluster and its configuration are never touched.
+// `pgbackrest` snapshot method's tests and bench/snapshot: its own data directory, port and
+// stanza, created and removed by its user; the machine's shared cluster and its configuration
+// are never touched.
 import { execFile } from 'node:child_process';
 import { copyFile, chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { cachedTool } from '../../tools/cached-tool.js';
-import type { PgBackRestTarget } from '../../src/safety/snapshot/pgbackrest.js';
+import type { PgBackRestTarget } from '../src/safety/snapshot/pgbackrest.js';
+import { cachedTool } from './cached-tool.js';
+import { freePort } from './control-plane.js';
 
 const run = promisify(execFile);
 const PG_BIN = process.env['DBMIGRATE_PG_BINDIR'] ?? '/usr/lib/postgresql/15/bin';
@@ -29,20 +30,6 @@ export interface ArchivingCluster {
     database?: string,
   ): Promise<pg.QueryResult<R>>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address !== null) resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /** As root, the cluster and pgBackRest run as the `postgres` system user (initdb refuses root). */
