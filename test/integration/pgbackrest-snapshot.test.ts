@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InlineMigrationSource } from '../../src/engine/source.js';
+import { configSettings, parseConfig } from '../../src/api/config.js';
+import { resolveSettings } from '../../src/api/settings.js';
 import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
+import { runSafeApply } from '../../src/safety/pipeline/safe-apply.js';
 import { isVerified, type TableStats } from '../../src/safety/snapshot/manifest.js';
 import {
   createPhysicalSnapshot,
@@ -302,6 +305,47 @@ describe('pgbackrest snapshots', () => {
       await rm(parent, { recursive: true, force: true });
       await rm(migrations, { recursive: true, force: true });
     }
+  }, 240_000);
+
+  it('apply --safe with pgBackRest: backup, verify, dry-run on the restored copy, then apply and post-verify', async () => {
+    const files = [
+      BASE,
+      {
+        file: '0002_title.sql',
+        content: migrationText('alter table items add column title text;'),
+      },
+    ];
+    // The window verdict is not what this test is about (an ALTER on a loaded machine).
+    const config = parseConfig({ windowThresholdMs: 5000 }, 'test');
+    const report = await runSafeApply({
+      databaseUrl: cluster.url('docs'),
+      source: new InlineMigrationSource(files),
+      config,
+      settings: resolveSettings(configSettings(config)),
+      storage,
+      snapshotMethod: { kind: 'pgbackrest', target: cluster.target },
+    });
+    expect(report.steps.map((s) => [s.step, s.status])).toEqual([
+      ['plan', 'ok'],
+      ['lint', 'ok'],
+      ['snapshot', 'ok'],
+      ['verify-snapshot', 'ok'],
+      ['dry-run', 'ok'],
+      ['apply', 'ok'],
+      ['post-verify', 'ok'],
+    ]);
+    expect(report.steps[2]?.detail).toMatch(
+      /\(pgBackRest incr backup \d{8}-\d{6}F_\d{8}-\d{6}I, \d+ bytes\)$/,
+    );
+    expect(report.snapshot?.method).toBe('pgbackrest');
+    expect(isVerified(await readManifest(storage, report.snapshot?.id ?? ''))).toBe(true);
+    expect(report.dryRun?.staging.snapshotId).toBe(report.snapshot?.id);
+    expect(
+      await scalar<string>(
+        cluster.url('docs'),
+        "select string_agg(id, ',' order by id) as v from dbmigrate.migration_history",
+      ),
+    ).toBe('0001,0002');
   }, 240_000);
 
   it('refuses to restore a pgBackRest snapshot as a dump, and a dump route never picks one', async () => {

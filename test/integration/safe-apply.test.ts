@@ -45,7 +45,7 @@ describe('apply --safe', () => {
       config: parsed,
       settings: resolveSettings(configSettings(parsed)),
       storage,
-      scratchServerUrl: adminUrl(),
+      snapshotMethod: { kind: 'pg_dump', scratchServerUrl: adminUrl() },
       ...extra,
     });
   };

@@ -2,7 +2,11 @@ import { checkDatabaseUrl } from '../../db/database-url.js';
 import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
-import { runSafeApply, type SafeApplyReport } from '../../safety/pipeline/safe-apply.js';
+import {
+  runSafeApply,
+  type SafeApplyReport,
+  type SafeSnapshotMethod,
+} from '../../safety/pipeline/safe-apply.js';
 import { databaseName } from '../../safety/snapshot/pg-tools.js';
 import { snapshotStorage } from '../snapshot-storage.js';
 import { parseCommandArgs } from '../command-spec.js';
@@ -10,7 +14,8 @@ import type { CommandIo } from '../context.js';
 import { applySpec } from '../specs/apply.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { databaseUrl, settingsFrom } from '../migrator-factory.js';
-import { checkScratchChoice, scratchServer } from '../scratch.js';
+import { checkScratchChoice, scratchServer, type ScratchServer } from '../scratch.js';
+import { pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
@@ -50,8 +55,9 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   if (maxWait === null)
     throw new UsageError('--max-window-wait must be a duration such as 30min or 12h');
   const config = await projectConfig(values, io);
-  // Refused here, before any step: verifying the snapshot needs a server for its copy.
-  checkScratchChoice(values, io, 'verifying the pre-apply snapshot');
+  const pgbackrest = pgbackrestTarget(values, io);
+  // Refused here, before any step: verifying a dump needs a server for its copy.
+  if (pgbackrest === null) checkScratchChoice(values, io, 'verifying the pre-apply snapshot');
 
   const level = values['log-level'] ?? io.env['DBMIGRATE_LOG_LEVEL'];
   const logger = createLogger({
@@ -59,13 +65,19 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
     ...(level !== undefined && { level }),
   });
   const storage = await snapshotStorage(values.storage, io, config.snapshots.storage);
-  let scratch;
+  let scratch: ScratchServer | null = null;
   try {
-    scratch = await scratchServer(values, io, 'verifying the pre-apply snapshot', logger);
+    if (pgbackrest === null)
+      scratch = await scratchServer(values, io, 'verifying the pre-apply snapshot', logger);
   } catch (err) {
     storage.close();
     throw err;
   }
+  const directory = restoreDirectory(values, io);
+  const snapshotMethod: SafeSnapshotMethod =
+    pgbackrest !== null
+      ? { kind: 'pgbackrest', target: pgbackrest, ...(directory !== undefined && { directory }) }
+      : { kind: 'pg_dump', scratchServerUrl: scratch?.url ?? '' };
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();
@@ -82,7 +94,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
       config,
       settings: settingsFrom(values, io, config),
       storage,
-      scratchServerUrl: scratch.url,
+      snapshotMethod,
       confirmedNow: values.now === true,
       signal: controller.signal,
       logger,
@@ -101,6 +113,6 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   } finally {
     process.off('SIGINT', stop);
     storage.close();
-    await scratch.release();
+    await scratch?.release();
   }
 }

@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../../api/settings.js';
 import { defineCommand, ENGINE_GLOBALS } from '../command-spec.js';
 import { PLAN_FLAGS } from './plan.js';
-import { SCRATCH_FLAGS, SNAPSHOT_STORAGE_FLAG } from './shared.js';
+import { PGBACKREST_FLAGS, SCRATCH_FLAGS, SNAPSHOT_STORAGE_FLAG } from './shared.js';
 
 /** Flags that only `apply --safe` reads. */
 export const SAFE_ONLY_FLAGS = {
@@ -13,6 +13,7 @@ export const SAFE_ONLY_FLAGS = {
       'with --safe: run the dry-run on this existing staging database instead of a copy restored from the snapshot',
   },
   ...SCRATCH_FLAGS,
+  ...PGBACKREST_FLAGS,
   now: {
     type: 'boolean',
     description:
@@ -37,10 +38,12 @@ export const applySpec = defineCommand({
   usage: [
     'apply [--target ID] [--out-of-order] [--resume]',
     'apply --safe [--scratch-url URL | --scratch-local | --scratch-on-production] [--staging-url URL] [--now --confirm DBNAME]',
+    'apply --safe --pgbackrest-stanza STANZA [--restore-dir DIR] [--staging-url URL] [--now --confirm DBNAME]',
   ],
   details: [
     'Each migration runs in its own transaction (statement by statement when its header says transaction=false) under an advisory lock, and is recorded in history. A migration that fails stops the run.',
     `--safe runs the whole pipeline first: lint, a verified snapshot, a dry-run on a staging copy (a lock held longer than ${String(DEFAULTS.windowThresholdMs)} ms needs a maintenance window), then apply and post-verify. Production is touched only after every earlier step passed.`,
+    'With --pgbackrest-stanza the snapshot is an incremental pgBackRest backup of the cluster (for databases too large to dump), verified and dry-run on copies restored into private servers of their own; no scratch server is needed.',
   ],
   flags: {
     ...PLAN_FLAGS,

@@ -5,9 +5,13 @@ import { createMigrator } from '../../engine/create-migrator.js';
 import type { ResolvedSettings } from '../../api/settings.js';
 import { PinnedMigrationSource, type MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
-import { runDryRun, type DryRunReport } from '../dryrun/dry-run.js';
+import { runDryRun, type DryRunReport, type StagingSource } from '../dryrun/dry-run.js';
 import type { SnapshotManifest, Verification } from '../snapshot/manifest.js';
 import { createSnapshot, verifySnapshot, type SnapshotProgress } from '../snapshot/snapshot.js';
+import { createPhysicalSnapshot, verifyPhysicalSnapshot } from '../snapshot/physical-snapshot.js';
+import type { PgBackRestTarget } from '../snapshot/pgbackrest.js';
+import type { BackupType } from '../snapshot/pgbackrest-output.js';
+import { snapshotBytes } from '../snapshot/manifest.js';
 import type { ExecutionObserver } from '../../engine/executor.js';
 import type { SnapshotStorage } from '../snapshot/storage.js';
 import { postVerify, type PostVerifyReport } from '../verify/post-verify.js';
@@ -46,8 +50,8 @@ export interface SafeApplyOptions {
   /** The run's settings, resolved once by the caller (history schema, timings, lint, target). */
   readonly settings: ResolvedSettings;
   readonly storage: SnapshotStorage;
-  /** Server for the scratch (verify) and staging databases; its database part is the maintenance db. */
-  readonly scratchServerUrl: string;
+  /** How the pre-apply snapshot is taken, and where its verification and staging copies run. */
+  readonly snapshotMethod: SafeSnapshotMethod;
   /** Use this staging database instead of restoring the snapshot into a temporary one. */
   readonly stagingUrl?: string;
   /** Skip waiting for a maintenance window: the caller has obtained explicit confirmation. */
@@ -66,6 +70,22 @@ export interface SafeApplyOptions {
   /** Told before each statement of the staging dry-run. */
   readonly dryRunObserver?: ExecutionObserver;
 }
+
+export type SafeSnapshotMethod =
+  | {
+      /** pg_dump of the database, restored with pg_restore into databases on a scratch server. */
+      readonly kind: 'pg_dump';
+      /** Server for the scratch (verify) and staging databases; its database part is the maintenance db. */
+      readonly scratchServerUrl: string;
+    }
+  | {
+      /** A pgBackRest backup of the cluster, restored into private servers for verify and staging. */
+      readonly kind: 'pgbackrest';
+      readonly target: PgBackRestTarget;
+      readonly type?: BackupType;
+      /** Where the copies go; one an earlier run left there is updated by a delta restore. */
+      readonly directory?: string;
+    };
 
 export type SafeStepEvent =
   | { readonly step: SafeStep; readonly phase: 'start' }
@@ -187,15 +207,36 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
 
   if (
     !(await step('snapshot', async () => {
-      state.snapshot = await createSnapshot({
-        databaseUrl: options.databaseUrl,
-        storage: options.storage,
-        checksums: options.config.snapshots.checksums,
-        logger: log,
-        ...(options.signal !== undefined && { signal: options.signal }),
-        ...(options.onSnapshotProgress !== undefined && { onProgress: options.onSnapshotProgress }),
-      });
-      return { ok: true, detail: `${state.snapshot.id} (${state.snapshot.dumpSizeBytes} bytes)` };
+      const method = options.snapshotMethod;
+      state.snapshot =
+        method.kind === 'pgbackrest'
+          ? await createPhysicalSnapshot({
+              databaseUrl: options.databaseUrl,
+              storage: options.storage,
+              pgbackrest: method.target,
+              ...(method.type !== undefined && { type: method.type }),
+              checksums: 'counts',
+              logger: log,
+              ...(options.signal !== undefined && { signal: options.signal }),
+            })
+          : await createSnapshot({
+              databaseUrl: options.databaseUrl,
+              storage: options.storage,
+              checksums: options.config.snapshots.checksums,
+              logger: log,
+              ...(options.signal !== undefined && { signal: options.signal }),
+              ...(options.onSnapshotProgress !== undefined && {
+                onProgress: options.onSnapshotProgress,
+              }),
+            });
+      const what =
+        state.snapshot.method === 'pgbackrest'
+          ? `pgBackRest ${state.snapshot.pgbackrest.type} backup ${state.snapshot.pgbackrest.label}, `
+          : '';
+      return {
+        ok: true,
+        detail: `${state.snapshot.id} (${what}${String(snapshotBytes(state.snapshot))} bytes)`,
+      };
     }))
   ) {
     return finish('snapshot');
@@ -204,14 +245,27 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
 
   if (
     !(await step('verify-snapshot', async () => {
-      state.verification = await verifySnapshot({
-        storage: options.storage,
-        id: snapshotId,
-        scratchServerUrl: options.scratchServerUrl,
-        logger: log,
-        ...(options.signal !== undefined && { signal: options.signal }),
-        ...(options.onSnapshotProgress !== undefined && { onProgress: options.onSnapshotProgress }),
-      });
+      const method = options.snapshotMethod;
+      state.verification =
+        method.kind === 'pgbackrest'
+          ? await verifyPhysicalSnapshot({
+              storage: options.storage,
+              id: snapshotId,
+              pgbackrest: method.target,
+              ...(method.directory !== undefined && { directory: method.directory }),
+              logger: log,
+              ...(options.signal !== undefined && { signal: options.signal }),
+            })
+          : await verifySnapshot({
+              storage: options.storage,
+              id: snapshotId,
+              scratchServerUrl: method.scratchServerUrl,
+              logger: log,
+              ...(options.signal !== undefined && { signal: options.signal }),
+              ...(options.onSnapshotProgress !== undefined && {
+                onProgress: options.onSnapshotProgress,
+              }),
+            });
       return {
         ok: state.verification.ok,
         detail: state.verification.ok
@@ -230,15 +284,7 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
           statementStarted: options.dryRunObserver.statementStarted,
         }),
         source,
-        staging:
-          options.stagingUrl !== undefined
-            ? { kind: 'url', url: options.stagingUrl }
-            : {
-                kind: 'snapshot',
-                storage: options.storage,
-                snapshotId,
-                serverUrl: options.scratchServerUrl,
-              },
+        staging: stagingOf(options, snapshotId),
         productionUrl: options.databaseUrl,
         historySchema,
         windowThresholdMs: settings.windowThresholdMs,
@@ -322,4 +368,24 @@ export async function runSafeApply(options: SafeApplyOptions): Promise<SafeApply
     return finish('post-verify');
   }
   return finish(null);
+}
+
+/** The staging copy the dry-run applies to: a given database, or the snapshot just verified. */
+function stagingOf(options: SafeApplyOptions, snapshotId: string): StagingSource {
+  if (options.stagingUrl !== undefined) return { kind: 'url', url: options.stagingUrl };
+  const method = options.snapshotMethod;
+  return method.kind === 'pgbackrest'
+    ? {
+        kind: 'pgbackrest',
+        storage: options.storage,
+        target: method.target,
+        snapshotId,
+        ...(method.directory !== undefined && { directory: method.directory }),
+      }
+    : {
+        kind: 'snapshot',
+        storage: options.storage,
+        snapshotId,
+        serverUrl: method.scratchServerUrl,
+      };
 }
