@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo demo-cli image test check bench-engine bench-lint bench-online bench-operator bench-pool bench-docserver bench-vector bench-partitions clean
+.PHONY: setup build demo demo-cli image test check bench-engine bench-lint bench-online bench-operator bench-pool bench-docserver bench-vector bench-partitions bench-snapshot clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -73,6 +73,12 @@ bench-partitions: setup build
 ## path on a local control plane (hack/control-plane.sh): time to all Succeeded, its memory (~5 min)
 bench-operator: setup build
 	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" node dist/bench/operator/many-databases.js
+
+## bench-snapshot: pg_dump -Fc, pg_dump -Fd -j 2 and pgBackRest (full, incremental, restore, delta
+## restore) on a ~10 GB doc-server database in a private archiving cluster (hack/pgbackrest.sh);
+## about 2 h and ~45 GB of free disk. Smaller: node dist/bench/snapshot/size.js --rows 20000
+bench-snapshot: setup build
+	DBM_PGBACKREST="$$(bash hack/pgbackrest.sh)" node dist/bench/snapshot/size.js
 
 ## bench-lint: linting migrations/ as users start it, beside Squawk (~10 s)
 bench-lint: setup build
