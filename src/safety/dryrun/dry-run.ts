@@ -10,7 +10,7 @@ import type { MigrationSource } from '../../engine/source.js';
 import { silentLogger } from '../../observability/logger.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
 import { quoteIdent } from '../../engine/plan.js';
-import { withDatabase } from '../snapshot/pg-tools.js';
+import { databaseName, withDatabase } from '../snapshot/pg-tools.js';
 import {
   dropCopiesWithPrefix,
   latestVerifiedSnapshot,
@@ -174,7 +174,11 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
       const manifest =
         options.staging.snapshotId !== undefined
           ? await readManifest(storage, options.staging.snapshotId)
-          : await latestVerifiedPhysicalSnapshot(storage, target.stanza);
+          : await latestVerifiedPhysicalSnapshot(
+              storage,
+              target.stanza,
+              options.productionUrl !== undefined ? databaseName(options.productionUrl) : undefined,
+            );
       if (!manifest) {
         throw new SnapshotError(
           'SNAPSHOT_NOT_FOUND',

@@ -144,9 +144,14 @@ export async function createPhysicalSnapshot(
 export async function latestVerifiedPhysicalSnapshot(
   storage: SnapshotStorage,
   stanza: string,
+  /** Only snapshots recorded for this database: a stanza's backups hold every database. */
+  database?: string,
 ): Promise<PhysicalManifest | null> {
   const physical = (await listSnapshots(storage)).manifests.filter(
-    (m): m is PhysicalManifest => m.method === 'pgbackrest' && m.pgbackrest.stanza === stanza,
+    (m): m is PhysicalManifest =>
+      m.method === 'pgbackrest' &&
+      m.pgbackrest.stanza === stanza &&
+      (database === undefined || m.database === database),
   );
   return physical.find(isVerified) ?? null;
 }
