@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { serverUser, type SystemUser } from '../src/safety/scratch/local-server.js';
 import type { PgBackRestTarget } from '../src/safety/snapshot/pgbackrest.js';
 import { cachedTool } from './cached-tool.js';
 import { freePort } from './control-plane.js';
@@ -54,19 +55,7 @@ export interface ArchivingCluster {
   stop(options?: { readonly keepFiles?: boolean }): Promise<void>;
 }
 
-/** As root, the cluster and pgBackRest run as the `postgres` system user (initdb refuses root). */
-async function asServerUser(): Promise<{ uid: number; gid: number } | null> {
-  if (process.getuid?.() !== 0) return null;
-  const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
-  const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-  return { uid, gid };
-}
-
-async function tool(
-  bin: string,
-  args: string[],
-  user: { uid: number; gid: number } | null,
-): Promise<string> {
+async function tool(bin: string, args: string[], user: SystemUser | null): Promise<string> {
   const { stdout } = await run(bin, args, {
     ...(user !== null && { uid: user.uid, gid: user.gid }),
     maxBuffer: 16 * 1024 * 1024,
@@ -84,7 +73,8 @@ export async function startArchivingCluster(
   stanza = 'main',
   options: ArchivingClusterOptions = {},
 ): Promise<ArchivingCluster> {
-  const user = await asServerUser();
+  // As root, the cluster and pgBackRest run as the `postgres` system user (initdb refuses root).
+  const user = await serverUser();
   const dir = await mkdtemp(join(options.parent ?? tmpdir(), 'dbm-archiving-'));
   // The postgres user runs the archive_command: the binary must be where it can reach.
   await chmod(dir, 0o755);

@@ -37,7 +37,14 @@ export interface SystemUser {
  * initdb refuses to run as root: as root, the server (and pgBackRest, which reads and writes
  * its files) runs as the `postgres` system user.
  */
-export async function serverUser(): Promise<SystemUser | null> {
+export function serverUser(): Promise<SystemUser | null> {
+  // Asked once per process: pgBackRest's commands each need it.
+  serverUserOnce ??= lookUpServerUser();
+  return serverUserOnce;
+}
+let serverUserOnce: Promise<SystemUser | null> | undefined;
+
+async function lookUpServerUser(): Promise<SystemUser | null> {
   if (process.getuid?.() !== 0) return null;
   try {
     const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());

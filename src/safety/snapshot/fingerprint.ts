@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { openClient } from '../../db/connection.js';
 import type { DatabaseFingerprint, TableStats } from './manifest.js';
 
 /** Row text must render identically on the source and on a restored copy. */
@@ -45,6 +46,25 @@ export async function readFingerprint(
     schemaHash: await schemaHash(client),
     tables: await tableStats(client, options),
   };
+}
+
+/**
+ * The fingerprint of the database at `url` as one consistent view (a read-only REPEATABLE READ
+ * transaction on a session of its own): what a restored copy is compared by.
+ */
+export async function fingerprintOfDatabase(
+  url: string,
+  options: FingerprintOptions & { readonly purpose: string },
+): Promise<DatabaseFingerprint> {
+  const client = await openClient(url, `dbmigrate:${options.purpose}`);
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    const fingerprint = await readFingerprint(client, options);
+    await client.query('commit');
+    return fingerprint;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function schemaHash(client: pg.ClientBase): Promise<string> {

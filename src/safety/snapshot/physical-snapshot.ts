@@ -7,11 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { openClient } from '../../db/connection.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
 import { silentLogger } from '../../observability/logger.js';
 import { startRestoredServer, type LocalServer } from '../scratch/local-server.js';
-import { readFingerprint } from './fingerprint.js';
+import { fingerprintOfDatabase } from './fingerprint.js';
 import {
   compareFingerprints,
   isVerified,
@@ -61,21 +60,6 @@ export function physicalManifest(manifest: SnapshotManifest): PhysicalManifest {
   );
 }
 
-async function fingerprintOf(
-  url: string,
-  checksums: 'full' | 'counts',
-): Promise<DatabaseFingerprint> {
-  const client = await openClient(url, 'dbmigrate:snapshot-fingerprint');
-  try {
-    await client.query('begin isolation level repeatable read read only');
-    const fingerprint = await readFingerprint(client, { checksums });
-    await client.query('commit');
-    return fingerprint;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /**
  * Takes a pgBackRest backup of the cluster that holds the database, and records it as a
  * snapshot of that database. The fingerprint is read once the backup has finished: writes
@@ -96,7 +80,10 @@ export async function createPhysicalSnapshot(
     'pgbackrest backup start',
   );
   const set = await takeBackup(options.pgbackrest, options.type ?? 'incr', options.signal);
-  const fingerprint = await fingerprintOf(options.databaseUrl, checksums);
+  const fingerprint = await fingerprintOfDatabase(options.databaseUrl, {
+    checksums,
+    purpose: 'snapshot-fingerprint',
+  });
   options.signal?.throwIfAborted();
   const manifest: PhysicalManifest = {
     formatVersion: 1,
@@ -275,7 +262,10 @@ export async function verifyPhysicalSnapshot(
     const copy = await restoreCopy(manifest, options);
     where = copy.directory;
     try {
-      restored = await fingerprintOf(copy.databaseUrl, manifest.checksums).catch((err: unknown) => {
+      restored = await fingerprintOfDatabase(copy.databaseUrl, {
+        checksums: manifest.checksums,
+        purpose: 'snapshot-verify',
+      }).catch((err: unknown) => {
         mismatches = [
           `the restored copy has no database ${manifest.database}: ${(err as Error).message}`,
         ];

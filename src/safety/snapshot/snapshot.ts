@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { openClient } from '../../db/connection.js';
 import { describeDatabaseUrl } from '../../observability/redact.js';
 import { silentLogger } from '../../observability/logger.js';
-import { readFingerprint } from './fingerprint.js';
+import { fingerprintOfDatabase, readFingerprint } from './fingerprint.js';
 import {
   compareFingerprints,
   isVerified,
@@ -425,15 +425,11 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
       await restoreArchive(file.path, scratchUrl, {
         ...(options.signal !== undefined && { signal: options.signal }),
       });
-      const client = await connect(scratchUrl, 'snapshot-verify');
-      try {
-        await client.query('begin isolation level repeatable read read only');
-        const restored = await readFingerprint(client, { checksums: manifest.checksums });
-        await client.query('commit');
-        mismatches = compareFingerprints(manifest.fingerprint, restored);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      const restored = await fingerprintOfDatabase(scratchUrl, {
+        checksums: manifest.checksums,
+        purpose: 'snapshot-verify',
+      });
+      mismatches = compareFingerprints(manifest.fingerprint, restored);
     } catch (err) {
       if (!(err instanceof PgToolError) || options.signal?.aborted === true) throw err;
       mismatches = [`restore failed: ${err.message}`];
