@@ -30,7 +30,10 @@ export const EXIT_CODE_LINES: readonly (readonly [ExitCode, string])[] = [
   ],
   [ExitCode.sql, 'a migration failed with an SQL error (on staging, for dry-run)'],
   [ExitCode.connection, 'the database is unreachable or the connection was lost'],
-  [ExitCode.tool, 'pg_dump, pg_restore, the scratch server or the snapshot storage failed'],
+  [
+    ExitCode.tool,
+    'pg_dump, pg_restore, pgBackRest, the scratch server or the snapshot storage failed',
+  ],
   [ExitCode.healthWarning, 'health: at least one warning finding, no critical one'],
   [ExitCode.healthCritical, 'health: at least one critical finding'],
   [ExitCode.healthUnknown, 'health: no finding, but a section could not be read (see its reason)'],
@@ -54,6 +57,8 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'STORAGE_ACCESS_DENIED':
     case 'STORAGE_UNREACHABLE':
     case 'STORAGE_REQUEST_FAILED':
+    case 'PGBACKREST_FAILED':
+    case 'PGBACKREST_OUTPUT':
       return ExitCode.tool;
     case 'USAGE':
     case 'BAD_DATABASE_URL':
@@ -73,6 +78,7 @@ export function exitCodeFor(errorCode: string): ExitCode {
     case 'SNAPSHOT_CORRUPT':
     case 'SNAPSHOT_UNVERIFIED':
     case 'SNAPSHOT_REFUSED':
+    case 'PGBACKREST_REFUSED':
     case 'DRY_RUN_REFUSED':
     case 'CONFIG_ERROR':
     case 'BACKFILL_REFUSED':

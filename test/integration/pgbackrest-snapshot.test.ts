@@ -297,6 +297,16 @@ describe('pgbackrest snapshots', () => {
         expect.arrayContaining(['data', 'dbmigrate-staging']) as string[],
       );
       expect(await readdir(join(parent, 'copy', 'data'))).not.toContain('postmaster.pid');
+      // Without pgBackRest: a tool failure naming the binary, no stack trace, no password.
+      const missing = dbmigrate(['snapshot', 'create', '--pgbackrest-stanza', 'main', ...common], {
+        ...env,
+        DATABASE_URL: cluster.url('docs').replace('postgres@', 'postgres:Sup3rS3cretPw@'),
+        DBMIGRATE_PGBACKREST: '/nonexistent/pgbackrest',
+      });
+      expect(missing.status).toBe(7);
+      expect(missing.stderr).toContain('pgbackrest is not installed at /nonexistent/pgbackrest');
+      expect(missing.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+      expect(missing.stderr + missing.stdout).not.toContain('Sup3rS3cretPw');
       // A stanza name pgBackRest would refuse is refused before anything runs.
       const bad = dbmigrate(['snapshot', 'create', '--pgbackrest-stanza', 'a b', ...common], env);
       expect(bad.status).toBe(2);

@@ -42,6 +42,17 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(code)).toBe(exit);
   });
 
+  it.each([
+    ['PGBACKREST_FAILED', 7],
+    ['PGBACKREST_OUTPUT', 7],
+    ['PGBACKREST_REFUSED', 3],
+  ])(
+    'exits with the documented code for pgBackRest failures: %s (%d), never as an internal error',
+    (code, exit) => {
+      expect(exitCodeFor(code)).toBe(exit);
+    },
+  );
+
   it('treats anything unknown as an internal error (1)', () => {
     expect(exitCodeFor('ECONNRESET')).toBe(1);
     expect(exitCodeFor('')).toBe(1);

@@ -86,8 +86,9 @@ async function pgbackrest(
       reject(
         new PgBackRestError(
           'PGBACKREST_FAILED',
-          (err as NodeJS.ErrnoException).code === 'ENOENT'
-            ? `pgbackrest is not installed at ${bin} (install Debian's pgbackrest package or set DBMIGRATE_PGBACKREST)`
+          (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+            (err as NodeJS.ErrnoException).code === 'EACCES'
+            ? `pgbackrest is not installed at ${bin}${user !== null ? ' where the postgres system user can run it' : ''} (install Debian's pgbackrest package or set DBMIGRATE_PGBACKREST)`
             : `pgbackrest ${command} could not start: ${err.message}`,
           { cause: err },
         ),
