@@ -24,7 +24,11 @@ import { Migrator } from '../../src/engine/migrator.js';
 import { InlineMigrationSource } from '../../src/engine/source.js';
 import { runBackfill, type BackfillPace } from '../../src/safety/backfill/backfill.js';
 import { THROTTLE_DEFAULTS } from '../../src/safety/throttle/adaptive-throttle.js';
-import { ONLINE_INDEX_BUILD_WORKERS } from '../../src/engine/migration.js';
+import {
+  ONLINE_INDEX_BUILD_WORKERS,
+  ONLINE_WAL_COMPRESSION,
+  WAL_COMPRESSIONS,
+} from '../../src/engine/migration.js';
 import { runDryRun } from '../../src/safety/dryrun/dry-run.js';
 import { OnlineDatabases, SCHEMA_MIGRATION } from './databases.js';
 import type { ControlMessage, LoadConfig, LoadMessage, WaitSamples } from './load.js';
@@ -61,6 +65,7 @@ const { values: flags } = parseArgs({
       default: String(THROTTLE_DEFAULTS.maxAddedLatencyMs),
     },
     'index-workers': { type: 'string' },
+    'wal-compression': { type: 'string' },
     'naive-lock-timeout-ms': { type: 'string', default: '10000' },
     'max-minutes': { type: 'string', default: '40' },
     'admin-url': {
@@ -103,6 +108,8 @@ if (flags.help) {
       '                           its own); 0: fixed batches and pauses, no probe (the old way)',
       '  --index-workers N        online index file says max_parallel_maintenance_workers=N',
       "                           (default: none, the engine's own default for transaction=false)",
+      '  --wal-compression V      online transaction=false files say wal_compression=V (off, lz4, …;',
+      `                           default: none, the engine's ${ONLINE_WAL_COMPRESSION} where it may set it)`,
       '  --naive-lock-timeout-ms  lock_timeout of the naive migrations (default 10000)',
       '  --max-minutes N          skip the runs that would start after this (default 40)',
       '  --admin-url URL          where to CREATE/DROP the dbm_bench_online_* databases',
@@ -134,6 +141,12 @@ const indexWorkers =
   flags['index-workers'] === undefined
     ? null
     : countFlag('index-workers', flags['index-workers'], 0);
+const walCompression = flags['wal-compression'] ?? null;
+if (walCompression !== null && !(WAL_COMPRESSIONS as readonly string[]).includes(walCompression)) {
+  throw new Error(
+    `--wal-compression: "${walCompression}" is not one of ${WAL_COMPRESSIONS.join(', ')}`,
+  );
+}
 const naiveLockTimeoutMs = countFlag('naive-lock-timeout-ms', flags['naive-lock-timeout-ms'], 1);
 const deadline = Date.now() + 60_000 * countFlag('max-minutes', flags['max-minutes'], 1);
 const wanted = flags.scenarios.split(',').filter(Boolean);
@@ -329,10 +342,13 @@ async function warmCache(url: string): Promise<void> {
   await query(url, 'select count(*) from documents where payload is not null');
 }
 
-/** The online plan with --index-workers written into its transaction=false headers. */
+/** The online plan with --index-workers and --wal-compression in its transaction=false headers. */
 function withIndexWorkers(plan: PathPlan): PathPlan {
-  if (indexWorkers === null) return plan;
-  const directive = `max_parallel_maintenance_workers=${String(indexWorkers)}`;
+  const directive = [
+    ...(indexWorkers === null ? [] : [`max_parallel_maintenance_workers=${String(indexWorkers)}`]),
+    ...(walCompression === null ? [] : [`wal_compression=${walCompression}`]),
+  ].join(' ');
+  if (directive === '') return plan;
   return {
     ...plan,
     files: plan.files.map((f) => ({
@@ -349,9 +365,15 @@ function backfillPaceText(): string {
 }
 
 function indexWorkersText(): string {
-  return indexWorkers === null
-    ? `max_parallel_maintenance_workers=${String(ONLINE_INDEX_BUILD_WORKERS)}, the engine's default for such a session`
-    : `its header says max_parallel_maintenance_workers=${String(indexWorkers)}`;
+  const workers =
+    indexWorkers === null
+      ? `max_parallel_maintenance_workers=${String(ONLINE_INDEX_BUILD_WORKERS)}, the engine's default for such a session`
+      : `its header says max_parallel_maintenance_workers=${String(indexWorkers)}`;
+  const wal =
+    walCompression === null
+      ? `wal_compression=${ONLINE_WAL_COMPRESSION}, the engine's default where it may set it`
+      : `its header says wal_compression=${walCompression}`;
+  return `${workers}; ${wal}`;
 }
 
 /** A scenario's migration set: the schema migration every copy already has, then its own. */

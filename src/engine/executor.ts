@@ -26,6 +26,7 @@ import {
 } from './retry.js';
 import type { Interrupter } from './interrupt.js';
 import type { SqlStatement } from './sql-splitter.js';
+import { compressSessionWal } from './wal-compression.js';
 
 /** Settings that hold for every migration of one run unless its header overrides them. */
 export interface ExecutionSettings {
@@ -253,6 +254,21 @@ export class MigrationExecutor {
     }
   }
 
+  /**
+   * wal_compression for a `transaction=false` session: the header's value, else
+   * ONLINE_WAL_COMPRESSION where the server does not compress already and the role may set it
+   * (superuser, or GRANT SET ON PARAMETER wal_compression). True when it was set.
+   */
+  private async compressWal(m: Migration): Promise<boolean> {
+    const wanted = m.directives.walCompression;
+    if (wanted !== undefined) {
+      // Asked for by the header: a server that refuses it fails the migration, like any SET.
+      await this.client.query(`select set_config('wal_compression', $1, false)`, [wanted]);
+      return true;
+    }
+    return compressSessionWal(this.client, this.log, { migration: m.id });
+  }
+
   private async runStatementByStatement(
     m: Migration,
     from: number,
@@ -303,6 +319,7 @@ export class MigrationExecutor {
         String(m.directives.maxParallelMaintenanceWorkers ?? ONLINE_INDEX_BUILD_WORKERS),
       ],
     );
+    const walCompressionSet = await this.compressWal(m);
     try {
       for (let i = from; i < statements.length; i++) {
         const statement = statements[i] as SqlStatement;
@@ -374,7 +391,7 @@ export class MigrationExecutor {
     } finally {
       await this.client
         .query(
-          'reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers',
+          `reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers${walCompressionSet ? '; reset wal_compression' : ''}`,
         )
         .catch(() => undefined);
     }

@@ -2,7 +2,13 @@ import { migrationChecksum } from './checksum.js';
 import { MAX_DURATION_MS, parseDurationMs } from './duration.js';
 import { MigrationParseError } from './errors.js';
 import type { StatementSplitter } from './statement-splitter.js';
-import type { Migration, MigrationDirectives, SqlSection } from './migration.js';
+import {
+  WAL_COMPRESSIONS,
+  type Migration,
+  type MigrationDirectives,
+  type SqlSection,
+  type WalCompression,
+} from './migration.js';
 
 const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
 const UP_MARKER = /^--\s*migrate:up\s*$/i;
@@ -122,6 +128,10 @@ function section(
   return { sql, startLine, statements: splitter.split(sql, startLine) };
 }
 
+function isWalCompression(value: string): value is WalCompression {
+  return (WAL_COMPRESSIONS as readonly string[]).includes(value);
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function parseDirectiveLine(
@@ -182,9 +192,15 @@ function parseDirectiveLine(
           fail('must be a whole number from 0 to 1024');
         into.maxParallelMaintenanceWorkers = Number(value);
         break;
+      case 'wal_compression': {
+        const v = value.toLowerCase();
+        if (!isWalCompression(v)) return fail(`must be one of ${WAL_COMPRESSIONS.join(', ')}`);
+        into.walCompression = v;
+        break;
+      }
       default:
         fail(
-          'unknown directive; known: transaction, depends, lock_timeout, statement_timeout, lock_retries, window, max_parallel_maintenance_workers',
+          'unknown directive; known: transaction, depends, lock_timeout, statement_timeout, lock_retries, window, max_parallel_maintenance_workers, wal_compression',
         );
     }
   }

@@ -413,6 +413,67 @@ describe('apply', () => {
     expect(rows.rows.map((r) => r.v)).toEqual(['0', '1', server.rows[0]?.v]);
     expect(server.rows[0]?.v).not.toBe('0');
   });
+
+  const walSeen = (id: string, header: string) => ({
+    file: `${id}_wal.sql`,
+    content: migrationText(
+      `create table wal_${id} as select current_setting('wal_compression') as v;`,
+      undefined,
+      header,
+    ),
+  });
+  const walValues = async () =>
+    (
+      await db.query<{ v: string }>(
+        'select v from (select 1 o, v from wal_0001 union all select 2, v from wal_0002 union all select 3, v from wal_0003) s order by o',
+      )
+    ).rows.map((r) => r.v);
+
+  it('compresses the WAL of a transaction=false migration with lz4 unless its header says otherwise, and resets it after', async () => {
+    const server = await db.query<{ v: string }>("select current_setting('wal_compression') as v");
+    expect(server.rows[0]?.v).toBe('off');
+    const run = await migratorFor(db.url, [
+      walSeen('0001', '-- dbmigrate:transaction=false'),
+      walSeen('0002', '-- dbmigrate:transaction=false wal_compression=off'),
+      // A transactional migration after them keeps the server's setting.
+      walSeen('0003', ''),
+    ]).apply();
+    expect(run.error).toBeNull();
+    expect(await walValues()).toEqual(['lz4', 'off', 'off']);
+  });
+
+  it('leaves wal_compression as the server has it for a role that may not set it, and fails a header that asks', async () => {
+    const role = `dbm_wal_${db.name.slice(-8)}`;
+    await db.query(`create role ${role} login`);
+    try {
+      await db.query(`grant create on database ${db.name} to ${role}`);
+      await db.query(`grant create on schema public to ${role}`);
+      const url = new URL(db.url);
+      url.username = role;
+      const run = await migratorFor(url.toString(), [
+        walSeen('0001', '-- dbmigrate:transaction=false'),
+        walSeen('0002', '-- dbmigrate:transaction=false'),
+        walSeen('0003', ''),
+      ]).apply();
+      expect(run.error).toBeNull();
+      expect(await walValues()).toEqual(['off', 'off', 'off']);
+      const asked = await migratorFor(url.toString(), [
+        walSeen('0001', '-- dbmigrate:transaction=false'),
+        walSeen('0002', '-- dbmigrate:transaction=false'),
+        walSeen('0003', ''),
+        walSeen('0004', '-- dbmigrate:transaction=false wal_compression=lz4'),
+      ]).apply();
+      expect(asked.error?.message).toMatch(/permission denied to set parameter "wal_compression"/);
+      expect(
+        await db.query('select 1 from pg_class where relname = $1', ['wal_0004']),
+      ).toMatchObject({
+        rowCount: 0,
+      });
+    } finally {
+      await db.query(`drop owned by ${role}`);
+      await db.query(`drop role if exists ${role}`);
+    }
+  });
 });
 
 describe('apply of statements whose bodies hold semicolons', () => {

@@ -62,6 +62,35 @@ describe('batched backfill', () => {
     expect(third).toMatchObject({ finished: true, durationMs: 0 });
   });
 
+  it('compresses its WAL with lz4 where the role may set it, and runs as the server has it where not', async () => {
+    await db.query('alter table docs add column wal text');
+    const common = {
+      table: 'docs',
+      set: "wal = current_setting('wal_compression')",
+      batchSize: 5000,
+      throttleMs: 0,
+      adaptive: false as const,
+    };
+    await runBackfill({ ...common, databaseUrl: db.url, name: 'as_superuser' });
+    const seen = async () =>
+      (await db.query<{ wal: string }>('select distinct wal from docs')).rows.map((r) => r.wal);
+    expect(await seen()).toEqual(['lz4']);
+    const role = `dbm_bf_${db.name.slice(-8)}`;
+    await db.query(`create role ${role} login`);
+    try {
+      await db.query(`grant create on database ${db.name} to ${role}`);
+      await db.query(`grant usage, create on schema dbmigrate to ${role}`);
+      await db.query(`grant all on all tables in schema dbmigrate, public to ${role}`);
+      const url = new URL(db.url);
+      url.username = role;
+      await runBackfill({ ...common, databaseUrl: url.toString(), name: 'as_role' });
+      expect(await seen()).toEqual(['off']);
+    } finally {
+      await db.query(`drop owned by ${role}`);
+      await db.query(`drop role if exists ${role}`);
+    }
+  });
+
   it('refuses a table without a unique key column, naming it', async () => {
     await db.query('create table loose (n int)');
     await expect(

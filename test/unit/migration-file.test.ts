@@ -176,6 +176,28 @@ describe('parseMigrationFile: header directives', () => {
     expect(plain.directives).not.toHaveProperty('maxParallelMaintenanceWorkers');
   });
 
+  it('reads wal_compression, refusing a value PostgreSQL does not take with the line', () => {
+    const m = parseMigrationFile(
+      '0004_x.sql',
+      lines(
+        '-- dbmigrate:transaction=false wal_compression=ZSTD',
+        '-- migrate:up',
+        'create index concurrently i on t (c);',
+      ),
+      splitter,
+    );
+    expect(m.directives.walCompression).toBe('zstd');
+    const plain = parseMigrationFile('0005_x.sql', lines('-- migrate:up', 'select 1;'), splitter);
+    expect(plain.directives).not.toHaveProperty('walCompression');
+    expect(() =>
+      parseMigrationFile(
+        '0006_x.sql',
+        lines('-- dbmigrate:wal_compression=gzip', '-- migrate:up', 'select 1;'),
+        splitter,
+      ),
+    ).toThrow('0006_x.sql:1: directive wal_compression: must be one of off, on, pglz, lz4, zstd');
+  });
+
   it('reads directives spread over several header lines and merges depends lists', () => {
     const m = parseMigrationFile(
       '0005_x.sql',

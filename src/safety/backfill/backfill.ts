@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { DEFAULTS } from '../../api/settings.js';
 import { errorText, openClient } from '../../db/connection.js';
 import { LOCK_NOT_AVAILABLE, retryDelayMs, sqlStateOf } from '../../engine/retry.js';
+import { compressSessionWal } from '../../engine/wal-compression.js';
 import { silentLogger } from '../../observability/logger.js';
 import {
   IdleLatency,
@@ -115,6 +116,8 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
   const schema = options.historySchema ?? DEFAULTS.historySchema;
   const client = await openClient(options.databaseUrl, `dbmigrate:backfill:${options.name}`);
   try {
+    // Each page a batch first touches after a checkpoint goes to the WAL whole.
+    await compressSessionWal(client, log, { backfill: options.name });
     const id = client.escapeIdentifier.bind(client);
     const checkpoints = `${id(schema)}.backfill_checkpoints`;
     await client.query(`create schema if not exists ${id(schema)}`);
