@@ -65,6 +65,11 @@ import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
 import { openSnapshotStorage } from './snapshot-storage.js';
+import {
+  openPgBackRestTarget,
+  restoreDirectory,
+  type OpenedPgBackRestTarget,
+} from './pgbackrest-target.js';
 import { databaseIdentity } from '../db/database-url.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
@@ -195,6 +200,7 @@ function stagingOf(dbm: DatabaseMigration): StagingChoice {
       skippedBy,
       stagingDatabase: dbm.spec.staging?.secretRef !== undefined,
       snapshot: dbm.spec.snapshot !== undefined && dbm.spec.snapshot.enabled,
+      physicalSnapshot: dbm.spec.snapshot?.method === 'pgbackrest',
       ...scratchOf(dbm),
     },
     OPERATOR_VOCABULARY,
@@ -438,8 +444,9 @@ export class MigrationReconciler implements Reconciler {
     }
     const staging = stagingOf(dbm);
     if (staging.kind === 'refuse') throw new ResourceProblem('StagingUnavailable', staging.message);
-    if (dbm.spec.snapshot?.enabled === true) {
+    if (dbm.spec.snapshot?.enabled === true && dbm.spec.snapshot.method === 'pg_dump') {
       // Refused now rather than after the dump: the backup's verification needs a server too.
+      // (A pgBackRest snapshot is verified in a private server of the operator's own.)
       const scratch = scratchChoice(
         scratchOf(dbm),
         OPERATOR_VOCABULARY,
@@ -524,6 +531,8 @@ export class MigrationReconciler implements Reconciler {
           database: { secretRef: dbm.spec.database.secretRef },
           storage: snapSpec.storage,
           checksums: snapSpec.checksums,
+          method: snapSpec.method,
+          ...(snapSpec.pgbackrest !== undefined && { pgbackrest: snapSpec.pgbackrest }),
           verify: true,
           ...(scratch !== undefined && { scratch }),
           ...(snapSpec.retention !== undefined && { retention: snapSpec.retention }),
@@ -595,7 +604,38 @@ export class MigrationReconciler implements Reconciler {
         const target = pinnedTarget(dbm);
         let staging: Parameters<typeof runDryRun>[0]['staging'];
         let opened: OpenedStorage | null = null;
-        if (choice.kind === 'staging-database') {
+        let pgbackrest: OpenedPgBackRestTarget | null = null;
+        const physical = dbm.spec.snapshot?.pgbackrest;
+        if (choice.kind === 'restore-snapshot' && choice.server === 'private-server') {
+          if (physical === undefined)
+            throw new ResourceProblem('StagingUnavailable', 'spec.snapshot.pgbackrest is unset');
+          pgbackrest = await openPgBackRestTarget(
+            this.deps.api,
+            ns,
+            physical,
+            'spec.snapshot.pgbackrest',
+          );
+          const snap = await this.snapshotManifest(dbm).catch(async (err: unknown) => {
+            await pgbackrest?.close();
+            throw err;
+          });
+          if (!snap) {
+            await pgbackrest.close();
+            throw new ResourceProblem(
+              'SnapshotMissing',
+              'the dry-run restores the pre-migration snapshot, and this run has none',
+            );
+          }
+          opened = snap.storage;
+          staging = {
+            kind: 'pgbackrest',
+            storage: snap.storage,
+            target: pgbackrest.target,
+            snapshotId: snap.manifest.id,
+            // Kept for the next dry-run of this database: a delta restore over it.
+            directory: restoreDirectory(physical, { stagingFor: snap.manifest.database }),
+          };
+        } else if (choice.kind === 'staging-database') {
           const ref = dbm.spec.staging?.secretRef;
           if (!ref)
             throw new ResourceProblem('StagingUnavailable', 'spec.staging.secretRef is unset');
@@ -647,8 +687,9 @@ export class MigrationReconciler implements Reconciler {
               migrator: settings,
               signal,
               ...(target !== undefined && { target }),
-            }).finally(() => {
+            }).finally(async () => {
               opened?.close();
+              await pgbackrest?.close();
             }),
         };
       },

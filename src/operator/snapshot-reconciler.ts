@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
-import { BackupSnapshotSchema, type BackupSnapshot } from '../api/v1alpha1/backup-snapshot.js';
+import {
+  BackupSnapshotSchema,
+  type BackupSnapshot,
+  type PgBackRestSpec,
+} from '../api/v1alpha1/backup-snapshot.js';
 import { scratchChoice } from '../safety/pipeline/choices.js';
 import {
   createSnapshot,
@@ -17,6 +21,18 @@ import {
   type Verification,
 } from '../safety/snapshot/manifest.js';
 import { databaseIdentity } from '../db/database-url.js';
+import {
+  backupSetProblem,
+  createPhysicalSnapshot,
+  physicalManifest,
+  verifyPhysicalSnapshot,
+} from '../safety/snapshot/physical-snapshot.js';
+import { PgBackRestError } from '../safety/snapshot/pgbackrest.js';
+import {
+  openPgBackRestTarget,
+  restoreDirectory,
+  type OpenedPgBackRestTarget,
+} from './pgbackrest-target.js';
 import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
 import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
 import type { SnapshotStorage } from '../safety/snapshot/storage.js';
@@ -165,11 +181,12 @@ export class SnapshotReconciler implements Reconciler {
 
   /** Refuses up front what could not finish; otherwise names the snapshot before dumping it. */
   private async start(snap: BackupSnapshot): Promise<Result> {
-    if (snap.spec.verify) this.scratchServer(snap);
+    // A pgBackRest snapshot is verified in a private server under its restorePath.
+    if (snap.spec.verify && snap.spec.method === 'pg_dump') this.scratchServer(snap);
     const url = await this.databaseUrl(snap);
     // The ID is recorded before the dump starts, so a delete mid-dump knows what to remove.
     const id = newSnapshotId(databaseName(url), new Date());
-    await this.record(snap, asSnapshotStarted(id, new Date().toISOString()));
+    await this.record(snap, asSnapshotStarted(id, new Date().toISOString(), snap.spec.method));
     return requeueNow();
   }
 
@@ -180,6 +197,36 @@ export class SnapshotReconciler implements Reconciler {
       async () => {
         const url = await this.databaseUrl(snap);
         const id = snap.status?.snapshotId;
+        const common = {
+          databaseUrl: url,
+          checksums: snap.spec.checksums,
+          logger: this.deps.logger,
+          owner: storageOwner(namespace),
+          ...(id !== undefined && { id }),
+        };
+        const physical = snap.spec.pgbackrest;
+        if (snap.spec.method === 'pgbackrest' && physical !== undefined) {
+          const opened = await this.openPgBackRest(snap, physical);
+          const storage = await this.openStorage(snap).catch(async (err: unknown) => {
+            await opened.close();
+            throw err;
+          });
+          return {
+            lane: databaseIdentity(url),
+            priority: STEP_PRIORITY.snapshot,
+            work: (signal) =>
+              createPhysicalSnapshot({
+                ...common,
+                storage,
+                pgbackrest: opened.target,
+                type: physical.backupType,
+                signal,
+              }).finally(async () => {
+                storage.close();
+                await opened.close();
+              }),
+          };
+        }
         // Opened (and an S3 bucket checked) before the dump starts; closed when it ends.
         const storage = await this.openStorage(snap);
         // In the database's lane: one long step at a time per database.
@@ -187,15 +234,7 @@ export class SnapshotReconciler implements Reconciler {
           lane: databaseIdentity(url),
           priority: STEP_PRIORITY.snapshot,
           work: (signal) =>
-            createSnapshot({
-              databaseUrl: url,
-              storage,
-              checksums: snap.spec.checksums,
-              logger: this.deps.logger,
-              owner: storageOwner(namespace),
-              signal,
-              ...(id !== undefined && { id }),
-            }).finally(() => {
+            createSnapshot({ ...common, storage, signal }).finally(() => {
               storage.close();
             }),
         };
@@ -217,6 +256,16 @@ export class SnapshotReconciler implements Reconciler {
           rows: m.fingerprint.tables.reduce((n, t) => n + t.rowCount, 0),
           schemaHash: m.fingerprint.schemaHash,
           serverVersion: m.fingerprint.serverVersion,
+          method: m.method,
+          durationMs: m.durationMs,
+          ...(m.method === 'pgbackrest' && {
+            backup: {
+              label: m.pgbackrest.label,
+              type: m.pgbackrest.type,
+              copiedBytes: m.pgbackrest.deltaBytes,
+              repositoryBytes: m.pgbackrest.repositoryDeltaBytes,
+            },
+          }),
         },
         snap.spec.verify,
         new Date().toISOString(),
@@ -230,6 +279,9 @@ export class SnapshotReconciler implements Reconciler {
     const step = await this.deps.tasks.step<Verification>(
       `${uid}/snapshot-verify`,
       async () => {
+        const physical = snap.spec.pgbackrest;
+        if (snap.spec.method === 'pgbackrest' && physical !== undefined)
+          return this.physicalVerification(snap, physical, id);
         const url = await this.databaseUrl(snap);
         const server = await this.scratchServerUrl(snap, url);
         const storage = await this.openStorage(snap);
@@ -306,7 +358,12 @@ export class SnapshotReconciler implements Reconciler {
     if (id === undefined) return done;
     let problem: string | null;
     try {
-      problem = await dumpProblem(storage, await readManifest(storage, id));
+      const manifest = await readManifest(storage, id);
+      const physical = snap.spec.pgbackrest;
+      problem =
+        manifest.method === 'pgbackrest' && physical !== undefined
+          ? await this.backupSetProblem(snap, physical, manifest)
+          : await dumpProblem(storage, manifest);
     } catch (err) {
       if (!(err instanceof SnapshotError)) throw err;
       problem = err.message;
@@ -332,6 +389,81 @@ export class SnapshotReconciler implements Reconciler {
       `snapshot storage out of reach (${err.reason}); checking again later`,
     );
     return requeueAfter(FILE_CHECK_MS);
+  }
+
+  /**
+   * The verification of a pgBackRest snapshot: pgbackrest verify, then a restore into a private
+   * server under restorePath. One folder per stanza, so the next snapshot's verification is a
+   * delta over this one; in that folder's lane, so two verifications never share it.
+   */
+  private async physicalVerification(
+    snap: BackupSnapshot,
+    physical: PgBackRestSpec,
+    id: string,
+  ): Promise<{
+    lane: string;
+    priority: number;
+    work: (signal: AbortSignal) => Promise<Verification>;
+  }> {
+    const opened = await this.openPgBackRest(snap, physical);
+    let storage: OpenedStorage | null = null;
+    try {
+      storage = await this.openStorage(snap);
+      physicalManifest(await readManifest(storage, id));
+    } catch (err) {
+      storage?.close();
+      await opened.close();
+      throw err;
+    }
+    const open = storage;
+    const directory = restoreDirectory(physical, { verify: true });
+    return {
+      lane: `restore:${directory}`,
+      priority: STEP_PRIORITY.snapshotVerify,
+      work: (signal) =>
+        verifyPhysicalSnapshot({
+          storage: open,
+          id,
+          pgbackrest: opened.target,
+          directory,
+          logger: this.deps.logger,
+          signal,
+        }).finally(async () => {
+          open.close();
+          await opened.close();
+        }),
+    };
+  }
+
+  /** A Completed pgBackRest snapshot's set is still in the repository, or why not. */
+  private async backupSetProblem(
+    snap: BackupSnapshot,
+    physical: PgBackRestSpec,
+    manifest: SnapshotManifest,
+  ): Promise<string | null> {
+    const opened = await this.openPgBackRest(snap, physical);
+    try {
+      return await backupSetProblem(opened.target, physicalManifest(manifest));
+    } catch (err) {
+      // A repository out of reach says nothing about the set: checked again later.
+      if (err instanceof PgBackRestError)
+        throw new ResourceProblem('StorageUnavailable', `spec.pgbackrest: ${err.message}`);
+      throw err;
+    } finally {
+      await opened.close();
+    }
+  }
+
+  private openPgBackRest(
+    snap: BackupSnapshot,
+    physical: PgBackRestSpec,
+  ): Promise<OpenedPgBackRestTarget> {
+    return openPgBackRestTarget(
+      this.deps.api,
+      snap.metadata.namespace ?? 'default',
+      physical,
+      'spec.pgbackrest',
+    );
   }
 
   private openStorage(snap: BackupSnapshot): Promise<OpenedStorage> {

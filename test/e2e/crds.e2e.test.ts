@@ -103,6 +103,57 @@ spec:
     );
   });
 
+  it('takes the pgbackrest method only with its settings, in a BackupSnapshot and a DatabaseMigration', () => {
+    const snap = (extra: string) => `
+apiVersion: dbops.docserver.io/v1alpha1
+kind: BackupSnapshot
+metadata: {name: physical-snap}
+spec:
+  database: {secretRef: {name: docs-db}}
+  storage: {path: /snapshots}
+${extra}
+`;
+    const settings =
+      'pgbackrest: {stanza: main, config: {name: pgbackrest, key: pgbackrest.conf}, restorePath: /restores}';
+    expect(() => cp.kubectl(['apply', '-f', '-'], snap('  method: pgbackrest'))).toThrow(
+      /set pgbackrest with method: pgbackrest, and only then/,
+    );
+    expect(() => cp.kubectl(['apply', '-f', '-'], snap(`  ${settings}`))).toThrow(
+      /set pgbackrest with method: pgbackrest, and only then/,
+    );
+    expect(() =>
+      cp.kubectl(
+        ['apply', '-f', '-'],
+        snap('  method: pgbackrest\n  pgbackrest: {stanza: main, restorePath: restores}'),
+      ),
+    ).toThrow(/spec.pgbackrest.restorePath/);
+    cp.kubectl(['apply', '-f', '-'], snap(`  method: pgbackrest\n  ${settings}`));
+    const stored = JSON.parse(
+      cp.kubectl(['get', 'backupsnapshot', 'physical-snap', '-o', 'json']),
+    ) as { spec: { pgbackrest: { backupType: string } } };
+    // The API server fills the default: an incremental backup.
+    expect(stored.spec.pgbackrest.backupType).toBe('incr');
+    const dbm = (snapshot: string) => `
+apiVersion: dbops.docserver.io/v1alpha1
+kind: DatabaseMigration
+metadata: {name: physical-dbm}
+spec:
+  database: {secretRef: {name: docs-db}}
+  migrations: {configMapRef: {name: docs-migrations}}
+  snapshot: ${snapshot}
+`;
+    expect(() =>
+      cp.kubectl(['apply', '-f', '-'], dbm('{storage: {path: /snapshots}, method: pgbackrest}')),
+    ).toThrow(/set pgbackrest with method: pgbackrest, and only then/);
+    cp.kubectl(
+      ['apply', '-f', '-'],
+      dbm(`{storage: {path: /snapshots}, method: pgbackrest, ${settings}}`),
+    );
+    expect(cp.kubectl(['explain', 'dbm.spec.snapshot.pgbackrest.restorePath'])).toContain(
+      'a volume with room for two copies of the cluster',
+    );
+  });
+
   it('accepts k8s/migration-job.yaml, the maintenance CronJobs and the example DatabaseMigration in a server-side dry run', () => {
     const job = cp.kubectl(['apply', '--dry-run=server', '-f', 'k8s/migration-job.yaml']);
     expect(job).toContain('job.batch/docs-schema-migrate created (server dry run)');

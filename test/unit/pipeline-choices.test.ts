@@ -47,6 +47,19 @@ describe('where the staging dry-run runs', () => {
     ).toEqual({ kind: 'restore-snapshot', server: 'scratch-server' });
   });
 
+  it('restores a pgBackRest snapshot into a private server, needing no scratch server', () => {
+    expect(
+      stagingChoice({ ...minimal, snapshot: true, physicalSnapshot: true }, OPERATOR_VOCABULARY),
+    ).toEqual({ kind: 'restore-snapshot', server: 'private-server' });
+    // Skipping and a staging database still win, as for a dump.
+    expect(
+      stagingChoice(
+        { ...minimal, snapshot: true, physicalSnapshot: true, stagingDatabase: true },
+        OPERATOR_VOCABULARY,
+      ),
+    ).toEqual({ kind: 'staging-database' });
+  });
+
   it('uses a given staging database, and skips only when the user said so', () => {
     expect(stagingChoice({ ...minimal, stagingDatabase: true }, CLI_VOCABULARY)).toEqual({
       kind: 'staging-database',

@@ -102,6 +102,68 @@ export const RetentionSpecSchema = z
   })
   .strict();
 
+export const PgBackRestSpecSchema = z
+  .object({
+    stanza: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/)
+      .describe("The stanza in pgBackRest's configuration: the cluster that holds the database."),
+    config: CredentialKeyRefSchema.optional().describe(
+      "A Secret key holding pgbackrest.conf (the repository and pg1-host or pg1-path; it may hold the repository's credentials), written to a private file for each command. Unset: /etc/pgbackrest/pgbackrest.conf in the operator pod.",
+    ),
+    backupType: z
+      .enum(['full', 'diff', 'incr'])
+      .default('incr')
+      .describe(
+        'incr: what changed since the last backup; diff: since the last full one; full: everything. pgBackRest takes a full one when the stanza has none.',
+      ),
+    processMax: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("Parallel processes of the backup and the restores (pgBackRest's process-max)."),
+    restorePath: z
+      .string()
+      .regex(/^\//, 'must be an absolute path')
+      .describe(
+        'An absolute directory in the operator pod (a volume with room for two copies of the cluster) where restores go: verifications in a folder per stanza, dry-runs in one per stanza and database, each kept so the next restore there copies only what changed (delta).',
+      ),
+  })
+  .strict();
+export type PgBackRestSpec = z.infer<typeof PgBackRestSpecSchema>;
+
+/** The snapshot method and its settings: shared by BackupSnapshot and DatabaseMigration. */
+export const SNAPSHOT_METHOD_FIELDS = {
+  method: z
+    .enum(['pg_dump', 'pgbackrest'])
+    .default('pg_dump')
+    .describe(
+      "pg_dump: a logical dump of the database into storage. pgbackrest: a physical backup of the whole cluster by pgBackRest into the stanza's repository, for databases too large to dump; storage keeps its manifest.",
+    ),
+  pgbackrest: PgBackRestSpecSchema.optional().describe(
+    'Where pgBackRest backs up and restores; required with method pgbackrest, and only then.',
+  ),
+};
+
+const METHOD_RULE = {
+  rule: "(has(self.method) && self.method == 'pgbackrest') == has(self.pgbackrest)",
+  message: 'set pgbackrest with method: pgbackrest, and only then',
+};
+
+/** The same rule for zod (the API server checks METHOD_RULE). */
+export function methodMatchesSettings(spec: {
+  readonly method: 'pg_dump' | 'pgbackrest';
+  readonly pgbackrest?: PgBackRestSpec | undefined;
+}): boolean {
+  return (spec.method === 'pgbackrest') === (spec.pgbackrest !== undefined);
+}
+
+export const METHOD_VALIDATION = {
+  'x-kubernetes-validations': [METHOD_RULE],
+} as const;
+
 export const BackupSnapshotSpecSchema = z
   .object({
     database: z
@@ -113,18 +175,26 @@ export const BackupSnapshotSpecSchema = z
       .enum(['full', 'counts'])
       .default('full')
       .describe('full: row counts and content checksums per table; counts: row counts only.'),
+    ...SNAPSHOT_METHOD_FIELDS,
     verify: z
       .boolean()
       .default(true)
-      .describe('Restore into a scratch database and compare with the manifest.'),
+      .describe(
+        'Restore and compare with the manifest: into a scratch database (pg_dump), or into a private server under pgbackrest.restorePath after pgbackrest verify (pgbackrest).',
+      ),
     scratch: ScratchServerSpecSchema.optional().describe(
-      'Where the verification restore runs; required when verify is true.',
+      'Where the verification restore of a pg_dump snapshot runs; required when verify is true.',
     ),
     retention: RetentionSpecSchema.optional().describe(
       'Prunes older snapshots of the same database made in this namespace; never those of other databases.',
     ),
   })
-  .strict();
+  .strict()
+  .refine(methodMatchesSettings, {
+    message: METHOD_RULE.message,
+    path: ['pgbackrest'],
+  })
+  .meta(METHOD_VALIDATION);
 export type BackupSnapshotSpec = z.infer<typeof BackupSnapshotSpecSchema>;
 
 export const BackupSnapshotStatusSchema = z
@@ -139,7 +209,41 @@ export const BackupSnapshotStatusSchema = z
       .string()
       .optional()
       .describe('Where it is: its path in the operator pod, or s3://bucket/prefix/id.'),
-    sizeBytes: z.number().int().optional().describe('Size of the dump in bytes.'),
+    method: z
+      .enum(['pg_dump', 'pgbackrest'])
+      .optional()
+      .describe('How it was taken: a pg_dump, or a pgBackRest backup of the cluster.'),
+    sizeBytes: z
+      .number()
+      .int()
+      .optional()
+      .describe('Size of the dump in bytes, or of the pgBackRest set in its repository.'),
+    durationMs: z
+      .number()
+      .int()
+      .optional()
+      .describe('How long the dump or backup took, in milliseconds.'),
+    backup: z
+      .object({
+        label: z.string().describe("The backup set in the stanza's repository."),
+        type: z.string().describe('full, diff or incr, as pgBackRest took it.'),
+        copiedBytes: z
+          .number()
+          .int()
+          .describe('Bytes of the cluster this backup copied (the rest are in earlier sets).'),
+        repositoryBytes: z
+          .number()
+          .int()
+          .describe('Bytes it added to the repository (compressed).'),
+      })
+      .strict()
+      .optional()
+      .describe('The pgBackRest backup set (method pgbackrest).'),
+    verifyDurationMs: z
+      .number()
+      .int()
+      .optional()
+      .describe('How long the verification (restore and comparison) took, in milliseconds.'),
     size: z.string().optional().describe('Human-readable size, for the printer column.'),
     tables: z.number().int().optional().describe('Tables in the manifest.'),
     rows: z.number().int().optional().describe('Rows in all of them when dumped.'),

@@ -7,7 +7,13 @@ import {
   PostVerifyConfigSchema,
 } from '../config.js';
 import { NEWEST_PG_MAJOR, OLDEST_PG_MAJOR } from '../pg-version.js';
-import { RetentionSpecSchema, SnapshotStorageSpecSchema } from './backup-snapshot.js';
+import {
+  METHOD_VALIDATION,
+  methodMatchesSettings,
+  RetentionSpecSchema,
+  SNAPSHOT_METHOD_FIELDS,
+  SnapshotStorageSpecSchema,
+} from './backup-snapshot.js';
 import {
   ConditionSchema,
   ObjectMetaSchema,
@@ -103,11 +109,17 @@ export const DatabaseMigrationSpecSchema = z
           .enum(['full', 'counts'])
           .default('full')
           .describe('full: row counts and content checksums per table; counts: row counts only.'),
+        ...SNAPSHOT_METHOD_FIELDS,
         retention: RetentionSpecSchema.optional().describe(
           'Prunes older pre-migration snapshots of this database made in this namespace.',
         ),
       })
       .strict()
+      .refine(methodMatchesSettings, {
+        message: 'set pgbackrest with method: pgbackrest, and only then',
+        path: ['pgbackrest'],
+      })
+      .meta(METHOD_VALIDATION)
       .optional()
       .describe('A verified BackupSnapshot taken before anything is applied.'),
     staging: z

@@ -76,8 +76,13 @@ export function asSnapshotFailed(reason: string, message: string): SnapshotTrans
 }
 
 /** Named before the dump starts, so a delete mid-dump knows what to remove. */
-export function asSnapshotStarted(snapshotId: string, startedAt: string): SnapshotTransition {
-  return to('Started', `dumping ${snapshotId}`, { phase: 'Running', snapshotId, startedAt });
+export function asSnapshotStarted(
+  snapshotId: string,
+  startedAt: string,
+  method: 'pg_dump' | 'pgbackrest' = 'pg_dump',
+): SnapshotTransition {
+  const doing = method === 'pgbackrest' ? 'taking a pgBackRest backup for' : 'dumping';
+  return to('Started', `${doing} ${snapshotId}`, { phase: 'Running', snapshotId, startedAt });
 }
 
 export interface DumpFacts {
@@ -89,6 +94,15 @@ export interface DumpFacts {
   readonly rows: number;
   readonly schemaHash: string;
   readonly serverVersion: string;
+  readonly method: 'pg_dump' | 'pgbackrest';
+  readonly durationMs: number;
+  /** The pgBackRest set (method pgbackrest). */
+  readonly backup?: {
+    readonly label: string;
+    readonly type: string;
+    readonly copiedBytes: number;
+    readonly repositoryBytes: number;
+  };
 }
 
 export function asSnapshotDumped(
@@ -98,7 +112,7 @@ export function asSnapshotDumped(
 ): SnapshotTransition {
   return to(
     'Dumped',
-    verify ? `dumped ${facts.size}; verifying` : `dumped ${facts.size} (unverified by request)`,
+    `${facts.backup ? `pgBackRest ${facts.backup.type} backup ${facts.backup.label} (${facts.size} in the repository)` : `dumped ${facts.size}`}${verify ? '; verifying' : ' (unverified by request)'}`,
     {
       ...facts,
       phase: verify ? 'Verifying' : 'Completed',
@@ -108,21 +122,34 @@ export function asSnapshotDumped(
   );
 }
 
+interface VerificationFacts {
+  readonly at: string;
+  readonly mismatches: readonly string[];
+  readonly durationMs?: number;
+  /** Set for a pgBackRest snapshot: its set was checked by pgbackrest verify too. */
+  readonly backupLabel?: string | undefined;
+}
+
 export function asSnapshotVerified(
-  verification: { readonly at: string; readonly mismatches: readonly string[] },
+  verification: VerificationFacts,
   completedAt: string,
 ): SnapshotTransition {
-  return to('Verified', 'restored into a scratch database and matched the manifest', {
+  const how =
+    verification.backupLabel !== undefined
+      ? `pgbackrest verify passed, and set ${verification.backupLabel} restored into a private server matched the manifest`
+      : 'restored into a scratch database and matched the manifest';
+  return to('Verified', how, {
     phase: 'Completed',
     verified: true,
     verifiedAt: verification.at,
+    ...(verification.durationMs !== undefined && { verifyDurationMs: verification.durationMs }),
     mismatches: [...verification.mismatches],
     completedAt,
   });
 }
 
 export function asSnapshotVerifyFailed(
-  verification: { readonly at: string; readonly mismatches: readonly string[] },
+  verification: VerificationFacts,
   completedAt: string,
 ): SnapshotTransition {
   const message = `verification failed: ${verification.mismatches.join('; ')}`;

@@ -57,7 +57,11 @@ export function scratchChoice(
 export type StagingChoice =
   | { readonly kind: 'skip'; readonly why: string }
   | { readonly kind: 'staging-database' }
-  | { readonly kind: 'restore-snapshot'; readonly server: 'scratch-server' | 'production-server' }
+  | {
+      readonly kind: 'restore-snapshot';
+      /** private-server: a pgBackRest snapshot restores into a server of its own, started here. */
+      readonly server: 'scratch-server' | 'production-server' | 'private-server';
+    }
   | { readonly kind: 'refuse'; readonly message: string };
 
 export interface StagingInput {
@@ -65,6 +69,8 @@ export interface StagingInput {
   readonly skippedBy: string | null;
   readonly stagingDatabase: boolean;
   readonly snapshot: boolean;
+  /** The snapshot is physical (pgBackRest): its copy needs no server, only a directory. */
+  readonly physicalSnapshot?: boolean;
   readonly scratchServer: boolean;
   readonly allowProductionServer: boolean;
 }
@@ -83,6 +89,8 @@ export function stagingChoice(input: StagingInput, words: ChoiceVocabulary): Sta
       message: `the staging dry-run has nowhere to run: no staging database and no snapshot to restore into one; ${ways}`,
     };
   }
+  if (input.physicalSnapshot === true)
+    return { kind: 'restore-snapshot', server: 'private-server' };
   const server = scratchChoice(input, words, 'the staging dry-run');
   if (server.kind === 'refuse') {
     return {

@@ -144,14 +144,23 @@ export async function latestVerifiedPhysicalSnapshot(
 }
 
 /** The set must still be in the repository: expired or removed, nothing restores it. */
-async function checkSetExists(target: PgBackRestTarget, manifest: PhysicalManifest): Promise<void> {
+/**
+ * Why the snapshot's backup set cannot be restored (it is gone from the stanza's repository,
+ * expired or removed), or null while it is there.
+ */
+export async function backupSetProblem(
+  target: PgBackRestTarget,
+  manifest: PhysicalManifest,
+): Promise<string | null> {
   const sets = await listBackups(target);
-  if (!sets.some((s) => s.label === manifest.pgbackrest.label)) {
-    throw new SnapshotError(
-      'SNAPSHOT_NOT_FOUND',
-      `snapshot ${manifest.id}: backup set ${manifest.pgbackrest.label} is no longer in stanza ${target.stanza}'s repository (expired or removed); it cannot be restored`,
-    );
-  }
+  return sets.some((s) => s.label === manifest.pgbackrest.label)
+    ? null
+    : `snapshot ${manifest.id}: backup set ${manifest.pgbackrest.label} is no longer in stanza ${target.stanza}'s repository (expired or removed); it cannot be restored`;
+}
+
+async function checkSetExists(target: PgBackRestTarget, manifest: PhysicalManifest): Promise<void> {
+  const problem = await backupSetProblem(target, manifest);
+  if (problem !== null) throw new SnapshotError('SNAPSHOT_NOT_FOUND', problem);
 }
 
 /** Schema, extensions and the set of tables; rows are what the set holds, not the fingerprint. */
