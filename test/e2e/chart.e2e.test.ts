@@ -45,7 +45,9 @@ interface PodTemplate {
       securityContext: Record<string, unknown>;
       livenessProbe: { httpGet: { path: string } };
       readinessProbe: { httpGet: { path: string } };
+      volumeMounts?: Record<string, unknown>[];
     }[];
+    volumes?: ({ name: string } & Record<string, unknown>)[];
     terminationGracePeriodSeconds: number;
   };
 }
@@ -117,6 +119,53 @@ describe('the Helm chart', () => {
       ]),
     ).map((o) => o.kind);
     expect(monitors).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor']));
+    // No restore volume unless the pgbackrest method asks for one.
+    expect(pod.spec.volumes?.map((v) => v.name)).toEqual(['snapshots', 'tmp']);
+  });
+
+  it('mounts a restore volume for the pgbackrest method and the files pgbackrest.conf names', () => {
+    const rendered = objects(
+      renderChart(RELEASE_NS, [
+        'restoreStorage.enabled=true',
+        'restoreStorage.size=200Gi',
+        'restoreStorage.storageClassName=fast',
+        'extraVolumes[0].name=pgbackrest-tls',
+        'extraVolumes[0].secret.secretName=pgbackrest-client-tls',
+        'extraVolumeMounts[0].name=pgbackrest-tls',
+        'extraVolumeMounts[0].mountPath=/etc/pgbackrest/tls',
+        'extraVolumeMounts[0].readOnly=true',
+      ]),
+    );
+    const pod = rendered.find((o) => o.kind === 'Deployment')?.spec?.['template'] as PodTemplate;
+    expect(pod.spec.containers[0]?.volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: 'restores', mountPath: '/var/lib/dbmigrate/restores' },
+        { name: 'pgbackrest-tls', mountPath: '/etc/pgbackrest/tls', readOnly: true },
+      ]),
+    );
+    const restores = pod.spec.volumes?.find((v) => v.name === 'restores') as unknown as {
+      ephemeral: { volumeClaimTemplate: { spec: Record<string, unknown> } };
+    };
+    expect(restores.ephemeral.volumeClaimTemplate.spec).toMatchObject({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'fast',
+      resources: { requests: { storage: '200Gi' } },
+    });
+    expect(pod.spec.volumes?.find((v) => v.name === 'pgbackrest-tls')).toEqual({
+      name: 'pgbackrest-tls',
+      secret: { secretName: 'pgbackrest-client-tls' },
+    });
+    const bad = helm([
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'restoreStorage.enabled=true',
+      '--set',
+      'restoreStorage.mountPath=restores',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.out + bad.err).toMatch(/restoreStorage\.mountPath/);
   });
 
   it('grants only what the operator uses: no wildcard, no secret listing, Leases in its own namespace only', () => {
