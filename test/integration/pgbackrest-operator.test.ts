@@ -14,7 +14,7 @@ import { MigrationReconciler } from '../../src/operator/migration-reconciler.js'
 import { SnapshotReconciler } from '../../src/operator/snapshot-reconciler.js';
 import { TaskRunner } from '../../src/operator/tasks.js';
 import { serverUser } from '../../src/safety/scratch/local-server.js';
-import { listBackups } from '../../src/safety/snapshot/pgbackrest.js';
+import { expireBackup, listBackups, takeBackup } from '../../src/safety/snapshot/pgbackrest.js';
 import {
   pgbackrestBinary,
   startArchivingCluster,
@@ -179,6 +179,33 @@ describe('operator: pgbackrest snapshots', () => {
     expect((await listBackups(cluster.target)).length).toBe(before);
     await api.delete('backupsnapshots', 'default', 'no-config');
     await drive(async () => (await view('no-config')) === null);
+  });
+
+  it('turns a Completed snapshot not Ready once its set is expired from the repository', async () => {
+    api.apply('backupsnapshots', {
+      metadata: { name: 'weekly', namespace: 'default' },
+      spec: {
+        database: { secretRef: { name: 'db', key: 'DATABASE_URL' } },
+        storage: { path: storageDir },
+        checksums: 'counts',
+        verify: false,
+        ...physical(),
+        pgbackrest: { ...physical().pgbackrest, backupType: 'full' },
+      },
+    });
+    await drive(async () => (await view('weekly'))?.status?.phase === 'Completed');
+    const label = (await view('weekly'))?.status?.backup?.label ?? '';
+    // pgBackRest keeps the newest full set: a newer one lets this one be expired.
+    await takeBackup(cluster.target, 'full');
+    await expireBackup(cluster.target, label);
+    await drive(async () => (await view('weekly'))?.status?.filesPresent === false);
+    const ready = (await view('weekly'))?.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'FilesMissing' });
+    expect(ready?.message).toContain(
+      `backup set ${label} is no longer in stanza opstanza's repository`,
+    );
+    await api.delete('backupsnapshots', 'default', 'weekly');
+    await drive(async () => (await view('weekly')) === null);
   });
 
   it('runs a DatabaseMigration through an incremental backup and a dry-run on its restored copy, with no scratch server, then applies', async () => {
