@@ -1,6 +1,7 @@
 // `--pgbackrest-stanza` / `--pgbackrest-config` / `--restore-dir` (and their environment
 // variables) into what the pgbackrest snapshot method needs, for `snapshot`, `dry-run` and
 // `apply --safe`.
+import type { BackupType } from '../safety/snapshot/pgbackrest-output.js';
 import type { PgBackRestTarget } from '../safety/snapshot/pgbackrest.js';
 import type { CommandIo } from './context.js';
 import { UsageError } from './usage-error.js';
@@ -44,4 +45,21 @@ export function pgbackrestTarget(
 export function restoreDirectory(values: PgBackRestValues, io: CommandIo): string | undefined {
   const dir = values['restore-dir'] ?? io.env['DBMIGRATE_RESTORE_DIR'];
   return dir === undefined || dir === '' ? undefined : dir;
+}
+
+/**
+ * `--backup-type`: the kind of backup a pgBackRest snapshot takes (incr when unset); refused
+ * without --pgbackrest-stanza, where it would mean nothing.
+ */
+export function backupType(
+  values: { readonly 'backup-type'?: string | undefined },
+  target: PgBackRestTarget | null,
+): BackupType {
+  const type = values['backup-type'];
+  if (type === undefined) return 'incr';
+  if (target === null)
+    throw new UsageError('--backup-type is for pgBackRest snapshots: pass --pgbackrest-stanza too');
+  if (type !== 'full' && type !== 'diff' && type !== 'incr')
+    throw new UsageError(`--backup-type: "${type}" is not one of full, diff, incr`);
+  return type;
 }

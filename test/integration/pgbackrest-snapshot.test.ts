@@ -311,6 +311,19 @@ describe('pgbackrest snapshots', () => {
       const bad = dbmigrate(['snapshot', 'create', '--pgbackrest-stanza', 'a b', ...common], env);
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('--pgbackrest-stanza: "a b" is not a stanza name');
+      // --keep keeps a pg_dump staging database; it would mean nothing here, so it is refused.
+      const keep = dbmigrate(
+        ['dry-run', '--pgbackrest-stanza', 'main', '--keep', '--migrations', migrations, ...common],
+        env,
+      );
+      expect(keep.status).toBe(2);
+      expect(keep.stderr).toContain('a pgBackRest copy is kept by --restore-dir DIR');
+      // --backup-type without a stanza would be ignored by a pg_dump snapshot: refused.
+      const typed = dbmigrate(['apply', '--safe', '--backup-type', 'full', ...common], env);
+      expect(typed.status).toBe(2);
+      expect(typed.stderr).toContain(
+        '--backup-type is for pgBackRest snapshots: pass --pgbackrest-stanza too',
+      );
     } finally {
       await rm(parent, { recursive: true, force: true });
       await rm(migrations, { recursive: true, force: true });
@@ -461,6 +474,30 @@ describe('pgbackrest snapshots', () => {
         `backup set ${snap.pgbackrest.label} is no longer in stanza main's repository`,
       ) as string,
     });
+    // `snapshot list` shows it as unreadable, never as a snapshot to restore.
+    const env = {
+      DBMIGRATE_PGBACKREST: cluster.target.bin ?? '',
+      DBMIGRATE_PGBACKREST_CONFIG: cluster.target.config ?? '',
+    };
+    const list = dbmigrate(['snapshot', 'list', '--storage', storageDir, '--json'], env);
+    expect(list.status).toBe(0);
+    const listed = JSON.parse(list.stdout) as {
+      snapshots: { id: string }[];
+      unreadable: { id: string; reason: string }[];
+    };
+    expect(listed.snapshots.map((s) => s.id)).not.toContain(snap.id);
+    expect(listed.unreadable).toContainEqual({
+      id: snap.id,
+      reason: expect.stringContaining(`backup set ${snap.pgbackrest.label} is no longer`) as string,
+    });
+    // A repository out of reach is said, and the manifests are listed as they are.
+    const blind = dbmigrate(['snapshot', 'list', '--storage', storageDir], {
+      ...env,
+      DBMIGRATE_PGBACKREST_CONFIG: '/nonexistent/pgbackrest.conf',
+    });
+    expect(blind.status).toBe(0);
+    expect(blind.stdout).toContain(snap.id);
+    expect(blind.stderr).toContain("could not check stanza main's backup sets");
   }, 120_000);
 
   it('names the stanza pgBackRest does not know, and records nothing', async () => {

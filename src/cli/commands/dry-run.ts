@@ -90,8 +90,13 @@ export async function stagingFrom(
     const url = checkDatabaseUrl(given, source);
     return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
   }
-  const storage = await snapshotStorage(values.storage, io, storageDefault);
   const target = pgbackrestTarget(values, io);
+  if (target !== null && values.keep === true) {
+    throw new UsageError(
+      '--keep keeps a staging database restored from a pg_dump snapshot; a pgBackRest copy is kept by --restore-dir DIR (the next dry-run updates it by a delta restore)',
+    );
+  }
+  const storage = await snapshotStorage(values.storage, io, storageDefault);
   if (target !== null) {
     const directory = restoreDirectory(values, io);
     return {

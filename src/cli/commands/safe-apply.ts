@@ -15,7 +15,7 @@ import { applySpec } from '../specs/apply.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { databaseUrl, settingsFrom } from '../migrator-factory.js';
 import { checkScratchChoice, scratchServer, type ScratchServer } from '../scratch.js';
-import { pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
+import { backupType, pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
@@ -56,6 +56,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
     throw new UsageError('--max-window-wait must be a duration such as 30min or 12h');
   const config = await projectConfig(values, io);
   const pgbackrest = pgbackrestTarget(values, io);
+  const type = backupType(values, pgbackrest);
   // Refused here, before any step: verifying a dump needs a server for its copy.
   if (pgbackrest === null) checkScratchChoice(values, io, 'verifying the pre-apply snapshot');
 
@@ -76,7 +77,12 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   const directory = restoreDirectory(values, io);
   const snapshotMethod: SafeSnapshotMethod =
     pgbackrest !== null
-      ? { kind: 'pgbackrest', target: pgbackrest, ...(directory !== undefined && { directory }) }
+      ? {
+          kind: 'pgbackrest',
+          target: pgbackrest,
+          type,
+          ...(directory !== undefined && { directory }),
+        }
       : { kind: 'pg_dump', scratchServerUrl: scratch?.url ?? '' };
   const controller = new AbortController();
   const stop = (): void => {

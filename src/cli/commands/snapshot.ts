@@ -28,15 +28,13 @@ import {
   type SnapshotProgress,
 } from '../../safety/snapshot/snapshot.js';
 import { snapshotStorage } from '../snapshot-storage.js';
-import { pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
+import { backupType, pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
 import {
+  backupSetProblem,
   createPhysicalSnapshot,
   verifyPhysicalSnapshot,
 } from '../../safety/snapshot/physical-snapshot.js';
-import type { BackupType } from '../../safety/snapshot/pgbackrest-output.js';
-import type { PgBackRestTarget } from '../../safety/snapshot/pgbackrest.js';
-
-const BACKUP_TYPES: readonly string[] = ['full', 'diff', 'incr'];
+import { PgBackRestError, type PgBackRestTarget } from '../../safety/snapshot/pgbackrest.js';
 
 function listTable(manifests: readonly SnapshotManifest[]): string {
   return renderTable(
@@ -133,10 +131,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
     });
   };
   const createPhysical = async (target: PgBackRestTarget): Promise<number> => {
-    const type = values['backup-type'] ?? 'incr';
-    if (!BACKUP_TYPES.includes(type)) {
-      throw new UsageError(`--backup-type: "${type}" is not one of full, diff, incr`);
-    }
+    const type = backupType(values, target);
     const checksums = values.checksums ?? 'counts';
     if (checksums !== 'full' && checksums !== 'counts') {
       throw new UsageError('--checksums must be full or counts');
@@ -146,7 +141,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       databaseUrl: databaseUrl(values, io),
       storage,
       pgbackrest: target,
-      type: type as BackupType,
+      type,
       checksums,
       logger,
     });
@@ -170,11 +165,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
       case 'create': {
         const target = pgbackrestTarget(values, io);
         if (target !== null) return createPhysical(target);
-        if (values['backup-type'] !== undefined) {
-          throw new UsageError(
-            '--backup-type is for pgBackRest snapshots: pass --pgbackrest-stanza too',
-          );
-        }
+        backupType(values, null);
         const checksums = values.checksums ?? config.snapshots.checksums;
         if (checksums !== 'full' && checksums !== 'counts') {
           throw new UsageError('--checksums must be full or counts');
@@ -255,7 +246,13 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
         return ExitCode.ok;
       }
       case 'list': {
-        const { manifests, unreadable } = await listSnapshots(storage);
+        const { manifests, unreadable } = await withBackupSets(
+          await listSnapshots(storage),
+          (stanza) => pgbackrestTarget({ ...values, 'pgbackrest-stanza': stanza }, io),
+          (line) => {
+            logger.warn(line);
+          },
+        );
         if (values.json) io.stdout(JSON.stringify({ snapshots: manifests, unreadable }, null, 2));
         else {
           io.stdout(
@@ -308,6 +305,41 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
   } finally {
     storage.close();
   }
+}
+
+/**
+ * A pgBackRest snapshot whose set the repository no longer holds (expired or removed) is
+ * unreadable, as a dump whose file is missing is: it restores nothing. A repository that
+ * cannot be read is said in a warning, and its snapshots stay listed as their manifests say.
+ */
+async function withBackupSets(
+  listed: Awaited<ReturnType<typeof listSnapshots>>,
+  targetFor: (stanza: string) => PgBackRestTarget | null,
+  warn: (line: string) => void,
+): Promise<Awaited<ReturnType<typeof listSnapshots>>> {
+  const manifests: SnapshotManifest[] = [];
+  const unreadable = [...listed.unreadable];
+  const unreachable = new Set<string>();
+  for (const m of listed.manifests) {
+    if (m.method !== 'pgbackrest' || unreachable.has(m.pgbackrest.stanza)) {
+      manifests.push(m);
+      continue;
+    }
+    const target = targetFor(m.pgbackrest.stanza);
+    let problem: string | null = null;
+    try {
+      problem = target === null ? null : await backupSetProblem(target, m);
+    } catch (err) {
+      if (!(err instanceof PgBackRestError)) throw err;
+      unreachable.add(m.pgbackrest.stanza);
+      warn(
+        `could not check stanza ${m.pgbackrest.stanza}'s backup sets (${err.message}); its snapshots are listed as their manifests say`,
+      );
+    }
+    if (problem === null) manifests.push(m);
+    else unreadable.push({ id: m.id, reason: problem });
+  }
+  return { manifests, unreadable };
 }
 
 function verificationLine(

@@ -1,7 +1,12 @@
 import { DEFAULTS } from '../../api/settings.js';
 import { defineCommand, ENGINE_GLOBALS } from '../command-spec.js';
 import { PLAN_FLAGS } from './plan.js';
-import { PGBACKREST_FLAGS, SCRATCH_FLAGS, SNAPSHOT_STORAGE_FLAG } from './shared.js';
+import {
+  BACKUP_TYPE_FLAG,
+  PGBACKREST_FLAGS,
+  SCRATCH_FLAGS,
+  SNAPSHOT_STORAGE_FLAG,
+} from './shared.js';
 
 /** Flags that only `apply --safe` reads. */
 export const SAFE_ONLY_FLAGS = {
@@ -14,6 +19,7 @@ export const SAFE_ONLY_FLAGS = {
   },
   ...SCRATCH_FLAGS,
   ...PGBACKREST_FLAGS,
+  'backup-type': BACKUP_TYPE_FLAG,
   now: {
     type: 'boolean',
     description:
@@ -38,7 +44,7 @@ export const applySpec = defineCommand({
   usage: [
     'apply [--target ID] [--out-of-order] [--resume]',
     'apply --safe [--scratch-url URL | --scratch-local | --scratch-on-production] [--staging-url URL] [--now --confirm DBNAME]',
-    'apply --safe --pgbackrest-stanza STANZA [--restore-dir DIR] [--staging-url URL] [--now --confirm DBNAME]',
+    'apply --safe --pgbackrest-stanza STANZA [--backup-type TYPE] [--restore-dir DIR] [--staging-url URL] [--now --confirm DBNAME]',
   ],
   details: [
     'Each migration runs in its own transaction (statement by statement when its header says transaction=false) under an advisory lock, and is recorded in history. A migration that fails stops the run.',

@@ -59,3 +59,12 @@ export const PGBACKREST_FLAGS = {
     defaultText: 'a temporary directory, removed afterwards',
   },
 } as const satisfies Readonly<Record<string, FlagSpec>>;
+
+/** The kind of pgBackRest backup a snapshot takes. */
+export const BACKUP_TYPE_FLAG = {
+  type: 'string',
+  value: 'TYPE',
+  description:
+    'with --pgbackrest-stanza: full, diff (changes since the last full) or incr (changes since the last backup)',
+  defaultText: 'incr (full when the stanza has none)',
+} as const satisfies FlagSpec;

@@ -1,6 +1,11 @@
 import { DEFAULTS } from '../../api/settings.js';
 import { defineCommand } from '../command-spec.js';
-import { PGBACKREST_FLAGS, SCRATCH_FLAGS, SNAPSHOT_STORAGE_FLAG } from './shared.js';
+import {
+  BACKUP_TYPE_FLAG,
+  PGBACKREST_FLAGS,
+  SCRATCH_FLAGS,
+  SNAPSHOT_STORAGE_FLAG,
+} from './shared.js';
 
 export const SNAPSHOT_SUBCOMMANDS =
   'create | verify ID | restore ID --target-url URL | list | prune';
@@ -33,13 +38,7 @@ export const snapshotSpec = defineCommand({
     verify: { type: 'boolean', description: 'create: verify the new snapshot at once' },
     ...SCRATCH_FLAGS,
     ...PGBACKREST_FLAGS,
-    'backup-type': {
-      type: 'string',
-      value: 'TYPE',
-      description:
-        'create with --pgbackrest-stanza: full, diff (changes since the last full) or incr (changes since the last backup)',
-      defaultText: 'incr (full when the stanza has none)',
-    },
+    'backup-type': BACKUP_TYPE_FLAG,
     'target-url': {
       type: 'string',
       value: 'URL',
