@@ -41,9 +41,9 @@ export const ONLINE_INDEX_BUILD_WORKERS = 0;
 /**
  * wal_compression of a `transaction=false` migration's session unless its header says
  * otherwise. An index build writes every page of the new index to the WAL as a full-page
- * image, and the application's commits queue behind that WAL: lz4 halves it (39 MB btree on a
- * million rows: 35 MB of WAL uncompressed, 18 MB with lz4) for about the same build time,
- * where pglz and zstd cost the build CPU (docs/benchmarks.md, "Online changes").
+ * image: lz4 halves it (a 39 MB btree on a million rows: 35 MB of WAL uncompressed, 18 MB with
+ * lz4) for about the same build time, WAL the archive and replicas need not carry; pglz and
+ * zstd cost the build more CPU (docs/engine.md).
  */
 export const ONLINE_WAL_COMPRESSION: WalCompression = 'lz4';
 

@@ -6,8 +6,8 @@ import { sqlStateOf } from './retry.js';
 /**
  * Compresses the WAL of an online change's session (a concurrent index build, a backfill)
  * where the server does not already and the role may change it (a superuser, or GRANT SET ON
- * PARAMETER wal_compression): the full-page images such a change writes are what the
- * application's commits wait behind. True when it was set; otherwise the session runs as the
+ * PARAMETER wal_compression): such a change writes full-page images, which lz4 halves for the
+ * archive and the replicas. True when it was set; otherwise the session runs as the
  * server has it, and a debug line says why.
  */
 export async function compressSessionWal(
