@@ -310,16 +310,29 @@ export class MigrationExecutor {
     }
     // Index builds here are online: they leave the application its cores (the directive or
     // ONLINE_INDEX_BUILD_WORKERS), where a blocking build in a transaction takes them all.
-    await this.client.query(
-      `select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
-              set_config('max_parallel_maintenance_workers', $3, false)`,
-      [
-        `${t.lock}ms`,
-        `${t.statement}ms`,
-        String(m.directives.maxParallelMaintenanceWorkers ?? ONLINE_INDEX_BUILD_WORKERS),
-      ],
-    );
-    const walCompressionSet = await this.compressWal(m);
+    let walCompressionSet: boolean;
+    try {
+      await this.client.query(
+        `select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
+                set_config('max_parallel_maintenance_workers', $3, false)`,
+        [
+          `${t.lock}ms`,
+          `${t.statement}ms`,
+          String(m.directives.maxParallelMaintenanceWorkers ?? ONLINE_INDEX_BUILD_WORKERS),
+        ],
+      );
+      walCompressionSet = await this.compressWal(m);
+    } catch (err) {
+      // A setting its header asks for and the server refuses: no statement of it ran.
+      await this.client
+        .query(
+          'reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers',
+        )
+        .catch(() => undefined);
+      const failure = this.toError(m, { sql: '', startLine: 1 }, err, 1, false, from);
+      if (direction === 'up' && from === 0) await this.recordNeverStarted(m, failure);
+      throw failure;
+    }
     try {
       for (let i = from; i < statements.length; i++) {
         const statement = statements[i] as SqlStatement;

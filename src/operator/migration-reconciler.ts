@@ -61,15 +61,12 @@ import { suggestName } from '../api/nearest.js';
 import { lintRuleSettingProblems } from '../safety/lint/rules.js';
 import { judgeDryRun, lintPending, touchedRelations } from '../safety/pipeline/steps.js';
 import { readManifest, SnapshotError } from '../safety/snapshot/snapshot.js';
+import { backupSetProblem, physicalManifest } from '../safety/snapshot/physical-snapshot.js';
 import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
 import { openSnapshotStorage } from './snapshot-storage.js';
-import {
-  openPgBackRestTarget,
-  restoreDirectory,
-  type OpenedPgBackRestTarget,
-} from './pgbackrest-target.js';
+import { pgbackrestSettings, restoreDirectory, withPgBackRestTarget } from './pgbackrest-target.js';
 import { databaseIdentity } from '../db/database-url.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
@@ -602,47 +599,47 @@ export class MigrationReconciler implements Reconciler {
         const { url, source } = await this.world(dbm);
         const pinned = await this.pinnedSource(dbm, source);
         const target = pinnedTarget(dbm);
-        let staging: Parameters<typeof runDryRun>[0]['staging'];
+        type Staging = Parameters<typeof runDryRun>[0]['staging'];
+        type Run = (staging: Staging) => Promise<DryRunReport>;
+        /** Calls the dry-run with its staging, once what that staging needs is in place. */
+        let launch: (run: Run) => Promise<DryRunReport>;
         let opened: OpenedStorage | null = null;
-        let pgbackrest: OpenedPgBackRestTarget | null = null;
         const physical = dbm.spec.snapshot?.pgbackrest;
         if (choice.kind === 'restore-snapshot' && choice.server === 'private-server') {
           if (physical === undefined)
             throw new ResourceProblem('StagingUnavailable', 'spec.snapshot.pgbackrest is unset');
-          pgbackrest = await openPgBackRestTarget(
+          // The Secret is read now; the configuration is written only while the dry-run runs.
+          const settings = await pgbackrestSettings(
             this.deps.api,
             ns,
             physical,
             'spec.snapshot.pgbackrest',
           );
-          const snap = await this.snapshotManifest(dbm).catch(async (err: unknown) => {
-            await pgbackrest?.close();
-            throw err;
-          });
+          const snap = await this.snapshotManifest(dbm);
           if (!snap) {
-            await pgbackrest.close();
             throw new ResourceProblem(
               'SnapshotMissing',
               'the dry-run restores the pre-migration snapshot, and this run has none',
             );
           }
           opened = snap.storage;
-          staging = {
-            kind: 'pgbackrest',
-            storage: snap.storage,
-            target: pgbackrest.target,
-            snapshotId: snap.manifest.id,
-            // Kept for the next dry-run of this database: a delta restore over it.
-            directory: restoreDirectory(physical, { stagingFor: snap.manifest.database }),
-          };
+          const storage = snap.storage;
+          const snapshotId = snap.manifest.id;
+          // Kept for the next dry-run of this database: a delta restore over it.
+          const directory = restoreDirectory(physical, ns, { stagingFor: url });
+          launch = (run) =>
+            withPgBackRestTarget(settings, (target) =>
+              run({ kind: 'pgbackrest', storage, target, snapshotId, directory }),
+            );
         } else if (choice.kind === 'staging-database') {
           const ref = dbm.spec.staging?.secretRef;
           if (!ref)
             throw new ResourceProblem('StagingUnavailable', 'spec.staging.secretRef is unset');
-          staging = {
+          const staging: Staging = {
             kind: 'url',
             url: await databaseUrlFor(this.deps.api, ns, ref, 'spec.staging.secretRef'),
           };
+          launch = (run) => run(staging);
         } else {
           const scratchRef = dbm.spec.staging?.scratch?.secretRef;
           const server =
@@ -663,7 +660,7 @@ export class MigrationReconciler implements Reconciler {
             );
           }
           opened = snap.storage;
-          staging = {
+          const staging: Staging = {
             kind: 'snapshot',
             storage: snap.storage,
             snapshotId: snap.manifest.id,
@@ -671,25 +668,27 @@ export class MigrationReconciler implements Reconciler {
             // Per resource and generation: a retry after a crash drops what the crash left.
             databasePrefix: `dbm_staging_${uid.replace(/[^a-f0-9]/g, '').slice(0, 12)}_g${String(gen)}_`,
           };
+          launch = (run) => run(staging);
         }
         return {
           lane: databaseIdentity(url),
           priority: STEP_PRIORITY.dryRun,
           work: (signal) =>
-            runDryRun({
-              source: pinned,
-              staging,
-              productionUrl: url,
-              historySchema: settings.historySchema,
-              windowThresholdMs: settings.windowThresholdMs,
-              lint: settings.lint !== 'off',
-              logger: this.deps.logger,
-              migrator: settings,
-              signal,
-              ...(target !== undefined && { target }),
-            }).finally(async () => {
+            launch((staging) =>
+              runDryRun({
+                source: pinned,
+                staging,
+                productionUrl: url,
+                historySchema: settings.historySchema,
+                windowThresholdMs: settings.windowThresholdMs,
+                lint: settings.lint !== 'off',
+                logger: this.deps.logger,
+                migrator: settings,
+                signal,
+                ...(target !== undefined && { target }),
+              }),
+            ).finally(() => {
               opened?.close();
-              await pgbackrest?.close();
             }),
         };
       },
@@ -916,8 +915,53 @@ export class MigrationReconciler implements Reconciler {
         );
       }
     }
+    await this.checkSnapshotRestorable(dbm);
     await this.record(dbm, asApplying());
     return requeueNow();
+  }
+
+  /**
+   * The pre-migration snapshot can still be restored when production is about to change: a
+   * run may wait hours for approval or a window, and files can vanish or a pgBackRest set be
+   * expired by the repository's retention meanwhile (asked of the repository now, not only as
+   * the BackupSnapshot's last minutely check saw it).
+   */
+  private async checkSnapshotRestorable(dbm: DatabaseMigration): Promise<void> {
+    const ref = dbm.status?.snapshotRef;
+    if (dbm.spec.snapshot?.enabled !== true || ref === undefined) return;
+    const ns = dbm.metadata.namespace ?? 'default';
+    const remedy = `start a new run (a new snapshot) with kubectl annotate dbm ${dbm.metadata.name ?? ''} --overwrite ${RESTART_ANNOTATION}="$(date +%s)"`;
+    const snap = (await this.deps.api.get(
+      'backupsnapshots',
+      ns,
+      ref.name,
+    )) as BackupSnapshot | null;
+    if (snap === null || snap.status?.filesPresent === false) {
+      throw new ResourceProblem(
+        'SnapshotMissing',
+        `the pre-migration snapshot ${ref.name} can no longer be restored (${snap === null ? 'its BackupSnapshot is gone' : (snap.status?.lastError ?? 'its files are gone')}); nothing was applied; ${remedy}`,
+      );
+    }
+    const physical = dbm.spec.snapshot.pgbackrest;
+    if (dbm.spec.snapshot.method !== 'pgbackrest' || physical === undefined) return;
+    const found = await this.snapshotManifest(dbm);
+    if (found === null) return;
+    try {
+      const settings = await pgbackrestSettings(
+        this.deps.api,
+        ns,
+        physical,
+        'spec.snapshot.pgbackrest',
+      );
+      const problem = await withPgBackRestTarget(settings, (target) =>
+        backupSetProblem(target, physicalManifest(found.manifest)),
+      );
+      if (problem !== null) {
+        throw new ResourceProblem('SnapshotMissing', `${problem}; nothing was applied; ${remedy}`);
+      }
+    } finally {
+      found.storage.close();
+    }
   }
 
   /**

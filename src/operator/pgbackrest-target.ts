@@ -2,51 +2,62 @@
 // Secret written to a private file for as long as the work runs (it may hold the repository's
 // credentials, so it is never left on disk, logged or put in status), or the operator pod's
 // own /etc/pgbackrest/pgbackrest.conf.
+import { createHash } from 'node:crypto';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PgBackRestSpec } from '../api/v1alpha1/backup-snapshot.js';
+import { databaseIdentity } from '../db/database-url.js';
 import { serverUser } from '../safety/scratch/local-server.js';
+import { databaseName } from '../safety/snapshot/pg-tools.js';
 import type { PgBackRestTarget } from '../safety/snapshot/pgbackrest.js';
 import type { ResourceApi } from './kube.js';
 import { ResourceProblem } from './migration-source.js';
 
-export interface OpenedPgBackRestTarget {
-  readonly target: PgBackRestTarget;
-  /** Removes the configuration file written for it, if any. */
-  close(): Promise<void>;
-}
-
 /**
- * Where restores go under spec.restorePath: verifications in a folder per stanza, dry-runs in a
- * folder per stanza and database. Each is kept for the next restore there, a delta that copies
- * only what changed; the task lanes keep two restores out of one folder.
+ * Where restores go under spec.restorePath: verifications in a folder per namespace and stanza,
+ * dry-runs in one per namespace, stanza and database. Each is kept for the next restore there,
+ * a delta that copies only what changed; the task lanes keep two restores out of one folder.
+ * The readable part is for people; the hash keeps two clusters (or namespaces) that share a
+ * stanza or database name apart.
  */
 export function restoreDirectory(
   spec: PgBackRestSpec,
+  namespace: string,
+  /** stagingFor: the production database's URL. */
   use: { readonly verify: true } | { readonly stagingFor: string },
 ): string {
-  const safe = (text: string): string => text.replace(/[^A-Za-z0-9_.-]/g, '_');
-  return join(
-    spec.restorePath,
+  const readable = (text: string): string => text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40);
+  const key =
     'verify' in use
-      ? `${safe(spec.stanza)}-verify`
-      : `${safe(spec.stanza)}-${safe(use.stagingFor)}-staging`,
-  );
+      ? [namespace, spec.stanza]
+      : [namespace, spec.stanza, databaseIdentity(use.stagingFor)];
+  const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 10);
+  const name =
+    'verify' in use
+      ? `${readable(spec.stanza)}-verify-${hash}`
+      : `${readable(spec.stanza)}-${readable(databaseName(use.stagingFor))}-staging-${hash}`;
+  return join(spec.restorePath, name);
 }
 
-export async function openPgBackRestTarget(
+/** What a spec's pgbackrest names, its configuration read from its Secret (or null: the pod's). */
+export interface PgBackRestSettings {
+  readonly spec: PgBackRestSpec;
+  readonly configText: string | null;
+}
+
+/**
+ * Reads the configuration Secret when a step is prepared: a missing one fails the resource
+ * before anything runs. Nothing is written to disk until the work runs.
+ */
+export async function pgbackrestSettings(
   api: ResourceApi,
   namespace: string,
   spec: PgBackRestSpec,
   field: string,
-): Promise<OpenedPgBackRestTarget> {
-  const base = {
-    stanza: spec.stanza,
-    ...(spec.processMax !== undefined && { processMax: spec.processMax }),
-  };
+): Promise<PgBackRestSettings> {
   const ref = spec.config;
-  if (ref === undefined) return { target: base, close: () => Promise.resolve() };
+  if (ref === undefined) return { spec, configText: null };
   const text = await api.readSecretKey(namespace, ref.name, ref.key);
   if (text === null || text.trim() === '') {
     throw new ResourceProblem(
@@ -54,22 +65,34 @@ export async function openPgBackRestTarget(
       `${field}.config: Secret ${namespace}/${ref.name} does not exist or has no key ${ref.key}; it holds pgbackrest.conf`,
     );
   }
+  return { spec, configText: text };
+}
+
+/**
+ * Runs `work` with the target: its configuration written to a private file for as long as
+ * the work runs, removed after whatever happens (it may hold the repository's credentials).
+ */
+export async function withPgBackRestTarget<T>(
+  settings: PgBackRestSettings,
+  work: (target: PgBackRestTarget) => Promise<T>,
+): Promise<T> {
+  const base = {
+    stanza: settings.spec.stanza,
+    ...(settings.spec.processMax !== undefined && { processMax: settings.spec.processMax }),
+  };
+  if (settings.configText === null) return work(base);
   const dir = await mkdtemp(join(tmpdir(), 'dbm-pgbackrest-'));
   try {
     const file = join(dir, 'pgbackrest.conf');
-    await writeFile(file, text, { mode: 0o600 });
+    await writeFile(file, settings.configText, { mode: 0o600 });
     // As root, pgBackRest runs as the postgres system user (pgbackrest.ts): it must read it.
     const user = await serverUser();
     if (user !== null) {
       await chown(dir, user.uid, user.gid);
       await chown(file, user.uid, user.gid);
     }
-    return {
-      target: { ...base, config: file },
-      close: () => rm(dir, { recursive: true, force: true }),
-    };
-  } catch (err) {
+    return await work({ ...base, config: file });
+  } finally {
     await rm(dir, { recursive: true, force: true });
-    throw err;
   }
 }

@@ -29,9 +29,10 @@ import {
 } from '../safety/snapshot/physical-snapshot.js';
 import { PgBackRestError } from '../safety/snapshot/pgbackrest.js';
 import {
-  openPgBackRestTarget,
+  pgbackrestSettings,
   restoreDirectory,
-  type OpenedPgBackRestTarget,
+  withPgBackRestTarget,
+  type PgBackRestSettings,
 } from './pgbackrest-target.js';
 import { databaseName, withDatabase } from '../safety/snapshot/pg-tools.js';
 import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
@@ -206,24 +207,23 @@ export class SnapshotReconciler implements Reconciler {
         };
         const physical = snap.spec.pgbackrest;
         if (snap.spec.method === 'pgbackrest' && physical !== undefined) {
-          const opened = await this.openPgBackRest(snap, physical);
-          const storage = await this.openStorage(snap).catch(async (err: unknown) => {
-            await opened.close();
-            throw err;
-          });
+          const settings = await this.pgbackrestSettings(snap, physical);
+          const storage = await this.openStorage(snap);
+          // One backup of a stanza at a time: pgBackRest locks the stanza, not the database.
           return {
-            lane: databaseIdentity(url),
+            lane: `pgbackrest-backup:${physical.stanza}`,
             priority: STEP_PRIORITY.snapshot,
             work: (signal) =>
-              createPhysicalSnapshot({
-                ...common,
-                storage,
-                pgbackrest: opened.target,
-                type: physical.backupType,
-                signal,
-              }).finally(async () => {
+              withPgBackRestTarget(settings, (target) =>
+                createPhysicalSnapshot({
+                  ...common,
+                  storage,
+                  pgbackrest: target,
+                  type: physical.backupType,
+                  signal,
+                }),
+              ).finally(() => {
                 storage.close();
-                await opened.close();
               }),
           };
         }
@@ -405,32 +405,32 @@ export class SnapshotReconciler implements Reconciler {
     priority: number;
     work: (signal: AbortSignal) => Promise<Verification>;
   }> {
-    const opened = await this.openPgBackRest(snap, physical);
-    let storage: OpenedStorage | null = null;
+    const settings = await this.pgbackrestSettings(snap, physical);
+    const storage = await this.openStorage(snap);
     try {
-      storage = await this.openStorage(snap);
       physicalManifest(await readManifest(storage, id));
     } catch (err) {
-      storage?.close();
-      await opened.close();
+      storage.close();
       throw err;
     }
-    const open = storage;
-    const directory = restoreDirectory(physical, { verify: true });
+    const directory = restoreDirectory(physical, snap.metadata.namespace ?? 'default', {
+      verify: true,
+    });
     return {
       lane: `restore:${directory}`,
       priority: STEP_PRIORITY.snapshotVerify,
       work: (signal) =>
-        verifyPhysicalSnapshot({
-          storage: open,
-          id,
-          pgbackrest: opened.target,
-          directory,
-          logger: this.deps.logger,
-          signal,
-        }).finally(async () => {
-          open.close();
-          await opened.close();
+        withPgBackRestTarget(settings, (target) =>
+          verifyPhysicalSnapshot({
+            storage,
+            id,
+            pgbackrest: target,
+            directory,
+            logger: this.deps.logger,
+            signal,
+          }),
+        ).finally(() => {
+          storage.close();
         }),
     };
   }
@@ -441,24 +441,24 @@ export class SnapshotReconciler implements Reconciler {
     physical: PgBackRestSpec,
     manifest: SnapshotManifest,
   ): Promise<string | null> {
-    const opened = await this.openPgBackRest(snap, physical);
+    const settings = await this.pgbackrestSettings(snap, physical);
     try {
-      return await backupSetProblem(opened.target, physicalManifest(manifest));
+      return await withPgBackRestTarget(settings, (target) =>
+        backupSetProblem(target, physicalManifest(manifest)),
+      );
     } catch (err) {
       // A repository out of reach says nothing about the set: checked again later.
       if (err instanceof PgBackRestError)
         throw new ResourceProblem('StorageUnavailable', `spec.pgbackrest: ${err.message}`);
       throw err;
-    } finally {
-      await opened.close();
     }
   }
 
-  private openPgBackRest(
+  private pgbackrestSettings(
     snap: BackupSnapshot,
     physical: PgBackRestSpec,
-  ): Promise<OpenedPgBackRestTarget> {
-    return openPgBackRestTarget(
+  ): Promise<PgBackRestSettings> {
+    return pgbackrestSettings(
       this.deps.api,
       snap.metadata.namespace ?? 'default',
       physical,

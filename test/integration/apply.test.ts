@@ -464,6 +464,12 @@ describe('apply', () => {
         walSeen('0004', '-- dbmigrate:transaction=false wal_compression=lz4'),
       ]).apply();
       expect(asked.error?.message).toMatch(/permission denied to set parameter "wal_compression"/);
+      expect(asked.error?.code).toBe('SQL_ERROR');
+      // Nothing of it ran: no half-applied row is left for a plain apply to trip over.
+      const row = await db.query(
+        "select status from dbmigrate.migration_history where id = '0004'",
+      );
+      expect(row.rowCount).toBe(0);
       expect(
         await db.query('select 1 from pg_class where relname = $1', ['wal_0004']),
       ).toMatchObject({

@@ -149,7 +149,9 @@ describe('operator: pgbackrest snapshots', () => {
     );
     // The verification's copy is kept per stanza for the next one (a delta restore); the
     // configuration written from the Secret is not left behind.
-    expect(await readdir(restoreDir)).toEqual(['opstanza-verify']);
+    expect(await readdir(restoreDir)).toEqual([
+      expect.stringMatching(/^opstanza-verify-[0-9a-f]{10}$/),
+    ]);
     expect(await configFiles()).toEqual([]);
 
     // Deleting the resource removes its manifest; the set stays for the repository's own
@@ -238,8 +240,8 @@ describe('operator: pgbackrest snapshots', () => {
     expect(snap?.status?.backup?.type).toBe('incr');
     // The dry-run's copy is kept per stanza and database, beside the verification's.
     expect((await readdir(restoreDir)).sort()).toEqual([
-      'opstanza-docs-staging',
-      'opstanza-verify',
+      expect.stringMatching(/^opstanza-docs-staging-[0-9a-f]{10}$/),
+      expect.stringMatching(/^opstanza-verify-[0-9a-f]{10}$/),
     ]);
     const note = await cluster.query<{ n: string }>(
       "select count(*)::text as n from information_schema.columns where table_name = 'items' and column_name = 'note'",
@@ -247,5 +249,58 @@ describe('operator: pgbackrest snapshots', () => {
     );
     expect(note.rows[0]?.n).toBe('1');
     expect(await configFiles()).toEqual([]);
+  });
+
+  it('applies nothing when its pre-migration set was expired while it waited for approval', async () => {
+    const THIRD = {
+      file: '0003_items_tag.sql',
+      content: migrationText('alter table items add column tag text;'),
+    };
+    api.apply('databasemigrations', {
+      metadata: { name: 'add-tag', namespace: 'default' },
+      spec: {
+        database: { secretRef: { name: 'db', key: 'DATABASE_URL' } },
+        migrations: {
+          inline: [BASE, NEXT, THIRD].map((f) => ({ name: f.file, sql: f.content })),
+        },
+        snapshot: {
+          storage: { path: storageDir },
+          checksums: 'counts',
+          ...physical(),
+          pgbackrest: { ...physical().pgbackrest, backupType: 'full' },
+        },
+        approval: { required: true },
+      },
+    });
+    const dbm = async () =>
+      (await api.get('databasemigrations', 'default', 'add-tag')) as DatabaseMigration;
+    await drive(async () =>
+      ['AwaitingApproval', 'Failed'].includes((await dbm()).status?.phase ?? ''),
+    );
+    expect((await dbm()).status?.phase).toBe('AwaitingApproval');
+    const snap = await view((await dbm()).status?.snapshotRef?.name ?? '');
+    const label = snap?.status?.backup?.label ?? '';
+    // The repository's retention removes it meanwhile (a newer full set first: pgBackRest keeps
+    // the newest).
+    await takeBackup(cluster.target, 'full');
+    await expireBackup(cluster.target, label);
+    api.annotate(
+      'databasemigrations',
+      'default',
+      'add-tag',
+      'dbops.docserver.io/approved-generation',
+      String((await dbm()).metadata.generation ?? 1),
+    );
+    await drive(async () => ['Succeeded', 'Failed'].includes((await dbm()).status?.phase ?? ''));
+    const status = (await dbm()).status;
+    expect(status?.phase).toBe('Failed');
+    expect(status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('SnapshotMissing');
+    expect(status?.lastError).toContain(`backup set ${label} is no longer in stanza opstanza's`);
+    expect(status?.lastError).toContain('nothing was applied');
+    const tag = await cluster.query<{ n: string }>(
+      "select count(*)::text as n from information_schema.columns where table_name = 'items' and column_name = 'tag'",
+      'docs',
+    );
+    expect(tag.rows[0]?.n).toBe('0');
   });
 });

@@ -4,7 +4,7 @@
 // into a private server for the staging dry-run (a delta restore the second time), and the
 // faults: a damaged set, a directory that is not ours, a set that is gone, a wrong stanza.
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,6 +29,7 @@ import {
   restoreSnapshot,
 } from '../../src/safety/snapshot/snapshot.js';
 import { LocalDirectoryStorage } from '../../src/safety/snapshot/storage.js';
+import { serverUser } from '../../src/safety/scratch/local-server.js';
 import { startArchivingCluster, type ArchivingCluster } from '../../tools/archiving-cluster.js';
 import { migrationText, migratorFor, writeMigrationDir } from '../helpers/migrations.js';
 
@@ -498,6 +499,42 @@ describe('pgbackrest snapshots', () => {
     expect(blind.status).toBe(0);
     expect(blind.stdout).toContain(snap.id);
     expect(blind.stderr).toContain("could not check stanza main's backup sets");
+  }, 120_000);
+
+  it("restores with a repository host's configuration, whose pg1-host names production (the operator's pod)", async () => {
+    const latest = await latestVerifiedPhysicalSnapshot(storage, 'main', 'docs');
+    expect(latest).not.toBeNull();
+    // The same repository, seen from a repository host: production is a TLS host it reaches.
+    const text = await readFile(cluster.target.config ?? '', 'utf8');
+    const remote = join(cluster.dir, 'pgbackrest-repo-host.conf');
+    await writeFile(
+      remote,
+      text.replace(/^pg1-path=.*$/m, (line) =>
+        [
+          line,
+          'pg1-host=production.db.invalid',
+          'pg1-host-type=tls',
+          // Its TLS client's files: read only when it connects, which a restore must not.
+          'pg1-host-cert-file=/nonexistent/client.crt',
+          'pg1-host-key-file=/nonexistent/client.key',
+          'pg1-host-ca-file=/nonexistent/ca.crt',
+        ].join('\n'),
+      ),
+    );
+    const user = await serverUser();
+    if (user !== null) await chown(remote, user.uid, user.gid);
+    const copy = await restorePhysicalSnapshot({
+      storage,
+      id: latest?.id ?? '',
+      pgbackrest: { ...cluster.target, config: remote },
+    });
+    try {
+      expect(
+        await scalar<string>(copy.databaseUrl, 'select count(*)::text as v from items'),
+      ).toMatch(/^\d+$/);
+    } finally {
+      await copy.stop();
+    }
   }, 120_000);
 
   it('names the stanza pgBackRest does not know, and records nothing', async () => {

@@ -34,7 +34,8 @@ import {
   createPhysicalSnapshot,
   verifyPhysicalSnapshot,
 } from '../../safety/snapshot/physical-snapshot.js';
-import { PgBackRestError, type PgBackRestTarget } from '../../safety/snapshot/pgbackrest.js';
+import { listBackups, type PgBackRestTarget } from '../../safety/snapshot/pgbackrest.js';
+import type { BackupSet } from '../../safety/snapshot/pgbackrest-output.js';
 
 function listTable(manifests: readonly SnapshotManifest[]): string {
   return renderTable(
@@ -319,23 +320,28 @@ async function withBackupSets(
 ): Promise<Awaited<ReturnType<typeof listSnapshots>>> {
   const manifests: SnapshotManifest[] = [];
   const unreadable = [...listed.unreadable];
-  const unreachable = new Set<string>();
+  /** Each stanza's sets, read once; null when its repository could not be read. */
+  const setsOf = new Map<string, BackupSet[] | null>();
   for (const m of listed.manifests) {
-    if (m.method !== 'pgbackrest' || unreachable.has(m.pgbackrest.stanza)) {
+    if (m.method !== 'pgbackrest') {
       manifests.push(m);
       continue;
     }
-    const target = targetFor(m.pgbackrest.stanza);
-    let problem: string | null = null;
-    try {
-      problem = target === null ? null : await backupSetProblem(target, m);
-    } catch (err) {
-      if (!(err instanceof PgBackRestError)) throw err;
-      unreachable.add(m.pgbackrest.stanza);
-      warn(
-        `could not check stanza ${m.pgbackrest.stanza}'s backup sets (${err.message}); its snapshots are listed as their manifests say`,
-      );
+    const stanza = m.pgbackrest.stanza;
+    const target = targetFor(stanza);
+    if (target !== null && !setsOf.has(stanza)) {
+      try {
+        setsOf.set(stanza, await listBackups(target));
+      } catch (err) {
+        setsOf.set(stanza, null);
+        warn(
+          `could not check stanza ${stanza}'s backup sets (${(err as Error).message}); its snapshots are listed as their manifests say`,
+        );
+      }
     }
+    const sets = setsOf.get(stanza) ?? null;
+    const problem =
+      target === null || sets === null ? null : await backupSetProblem(target, m, sets);
     if (problem === null) manifests.push(m);
     else unreadable.push({ id: m.id, reason: problem });
   }

@@ -187,6 +187,9 @@ export async function restoreBackup(
     target,
     'restore',
     [
+      // Here is the PostgreSQL host of the copy: a repository host's configuration names the
+      // production host (pg1-host, over TLS or SSH), where pgBackRest would refuse to restore.
+      '--reset-pg1-host',
       `--pg1-path=${data}`,
       `--set=${options.label}`,
       '--type=immediate',

@@ -27,6 +27,7 @@ import {
   verifyBackup,
   type PgBackRestTarget,
 } from './pgbackrest.js';
+import type { BackupSet } from './pgbackrest-output.js';
 import type { BackupType } from './pgbackrest-output.js';
 import {
   listSnapshots,
@@ -151,8 +152,10 @@ export async function latestVerifiedPhysicalSnapshot(
 export async function backupSetProblem(
   target: PgBackRestTarget,
   manifest: PhysicalManifest,
+  /** The stanza's sets when the caller has read them already (one `info` for many manifests). */
+  known?: readonly BackupSet[],
 ): Promise<string | null> {
-  const sets = await listBackups(target);
+  const sets = known ?? (await listBackups(target));
   return sets.some((s) => s.label === manifest.pgbackrest.label)
     ? null
     : `snapshot ${manifest.id}: backup set ${manifest.pgbackrest.label} is no longer in stanza ${target.stanza}'s repository (expired or removed); it cannot be restored`;
