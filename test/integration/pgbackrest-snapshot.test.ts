@@ -553,4 +553,39 @@ describe('pgbackrest snapshots', () => {
     });
     expect(await storage.listIds()).toEqual(before);
   });
+
+  it("runs the dry-run on the copy as production's role, never as the copy's superuser", async () => {
+    await cluster.query('create role app_owner login');
+    await cluster.query('create database appdb owner app_owner');
+    const asApp = new URL(cluster.url('appdb'));
+    asApp.username = 'app_owner';
+    const appUrl = asApp.toString();
+    const built = await migratorFor(appUrl, [
+      { file: '0001_t.sql', content: migrationText('create table t (id int primary key);') },
+    ]).apply();
+    expect(built.error).toBeNull();
+    const snap = await createPhysicalSnapshot({
+      databaseUrl: appUrl,
+      storage,
+      pgbackrest: cluster.target,
+      // Full: the sets the earlier tests expired leave no chain for an incremental to follow.
+      type: 'full',
+    });
+    expect(
+      (await verifyPhysicalSnapshot({ storage, id: snap.id, pgbackrest: cluster.target })).ok,
+    ).toBe(true);
+    const report = await runDryRun({
+      source: new InlineMigrationSource([
+        { file: '0001_t.sql', content: migrationText('create table t (id int primary key);') },
+        // What production's role may not do: read the server's files.
+        { file: '0002_peek.sql', content: migrationText("select pg_read_file('PG_VERSION');") },
+      ]),
+      staging: { kind: 'pgbackrest', storage, target: cluster.target, snapshotId: snap.id },
+      productionUrl: appUrl,
+      windowThresholdMs: 5000,
+    });
+    expect(report.migrations.map((m) => [m.id, m.status])).toEqual([['0002', 'failed']]);
+    expect(report.migrations[0]?.error).toMatch(/permission denied for function pg_read_file/);
+    expect(report.ok).toBe(false);
+  }, 180_000);
 });

@@ -196,7 +196,10 @@ export async function runDryRun(options: DryRunOptions): Promise<DryRunReport> {
         logger: log,
         ...(options.signal !== undefined && { signal: options.signal }),
       });
-      stagingUrl = copy.databaseUrl;
+      // The copy's server trusts every local role: the migrations run there as production's
+      // role, never as its superuser, so a dry-run can do nothing production would refuse
+      // (read the host's files, run programs) in the process that runs it.
+      stagingUrl = asProductionRole(copy.databaseUrl, options.productionUrl);
       cleanup = () => copy.stop();
     } else {
       const { storage, serverUrl } = options.staging;
@@ -454,4 +457,14 @@ function lockPrediction(parser: Awaited<ReturnType<typeof loadSqlParser>>): Lock
       return [];
     }
   };
+}
+
+/** `url` connecting as the role `productionUrl` names (unchanged when it names none). */
+function asProductionRole(url: string, productionUrl: string | undefined): string {
+  if (productionUrl === undefined) return url;
+  const role = new URL(productionUrl).username;
+  if (role === '') return url;
+  const staging = new URL(url);
+  staging.username = role;
+  return staging.toString();
 }
