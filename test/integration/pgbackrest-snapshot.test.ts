@@ -588,4 +588,42 @@ describe('pgbackrest snapshots', () => {
     expect(report.migrations[0]?.error).toMatch(/permission denied for function pg_read_file/);
     expect(report.ok).toBe(false);
   }, 180_000);
+
+  it('restores over a copy whose server died with its process, and refuses one whose server runs', async () => {
+    const latest = await latestVerifiedPhysicalSnapshot(storage, 'main', 'docs');
+    const parent = await mkdtemp(join(tmpdir(), 'dbm-pgbr-stale-'));
+    await chmod(parent, 0o755);
+    const directory = join(parent, 'copy');
+    const restore = () =>
+      restorePhysicalSnapshot({
+        storage,
+        id: latest?.id ?? '',
+        pgbackrest: cluster.target,
+        directory,
+      });
+    try {
+      await (await restore()).stop();
+      const pidFile = join(directory, 'data', 'postmaster.pid');
+      // A live process in the pid file: a server may be running there.
+      await writeFile(pidFile, `${String(process.pid)}\n${join(directory, 'data')}\n`);
+      await expect(restore()).rejects.toMatchObject({
+        code: 'PGBACKREST_REFUSED',
+        message: expect.stringContaining(
+          `a server is running on the copy in ${directory}`,
+        ) as string,
+      });
+      // A process that has ended (the container restarted after an OOM kill, say).
+      const gone = spawnSync('true').pid;
+      await writeFile(pidFile, `${String(gone)}\n${join(directory, 'data')}\n`);
+      const copy = await restore();
+      try {
+        expect(copy.delta).toBe(true);
+        expect(await scalar<string>(copy.databaseUrl, 'select 1::text as v')).toBe('1');
+      } finally {
+        await copy.stop();
+      }
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

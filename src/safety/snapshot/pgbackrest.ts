@@ -3,7 +3,7 @@
 // The stanza, its repository (a volume or S3) and the server's archive_command are the user's
 // pgBackRest configuration; we pass only what each command needs on its command line.
 import { spawn } from 'node:child_process';
-import { access, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactSecrets } from '../../observability/redact.js';
 import { serverUser, type SystemUser } from '../scratch/local-server.js';
@@ -226,15 +226,17 @@ async function claimStagingDirectory(directory: string): Promise<boolean> {
     );
   }
   if (marked) {
-    try {
-      await access(join(directory, 'data', 'postmaster.pid'));
+    const pidFile = join(directory, 'data', 'postmaster.pid');
+    const pid = await serverPid(pidFile);
+    if (pid !== null && processAlive(pid)) {
       throw new PgBackRestError(
         'PGBACKREST_REFUSED',
-        `a server is running on the copy in ${directory} (postmaster.pid); stop it before restoring over it`,
+        `a server is running on the copy in ${directory} (postmaster.pid, process ${String(pid)}); stop it before restoring over it`,
       );
-    } catch (err) {
-      if (err instanceof PgBackRestError) throw err;
     }
+    // Left by a server that died with its process (an operator container restarted after an
+    // OOM kill, say): nothing runs on the copy, and the restore replaces it.
+    if (pid !== null) await rm(pidFile, { force: true });
   }
   await mkdir(directory, { recursive: true, mode: 0o700 });
   await writeFile(
@@ -242,6 +244,31 @@ async function claimStagingDirectory(directory: string): Promise<boolean> {
     'A copy restored by dbmigrate from a pgBackRest backup; a later restore may overwrite it.\n',
   );
   return marked && entries.includes('data');
+}
+
+/** The process a postmaster.pid names, or null when there is none. */
+async function serverPid(file: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const pid = Number(text.split('\n')[0]?.trim());
+  // Unreadable: treated as a live server, the safe side.
+  return Number.isInteger(pid) && pid > 0 ? pid : -1;
+}
+
+/** Whether process `pid` exists (another user's counts); -1 (unknown) counts as alive. */
+function processAlive(pid: number): boolean {
+  if (pid === -1) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** Removes set `label` from the repository (and what only it needs). */
