@@ -45,6 +45,7 @@ export function parseMigrationFile(
     window: 'none',
   };
   let upLine: number | null = null;
+  let walCompressionLine: number | null = null;
   let downLine: number | null = null;
 
   // An index loop, not entries(): that allocates a pair per line, and status reads every file.
@@ -84,7 +85,10 @@ export function parseMigrationFile(
     }
     const directive = DIRECTIVE.exec(trimmed);
     if (directive) {
+      const hadWalCompression = directives.walCompression !== undefined;
       parseDirectiveLine(file, lineNo, directive[1] ?? '', directives);
+      if (!hadWalCompression && directives.walCompression !== undefined)
+        walCompressionLine = lineNo;
     } else if (trimmed !== '' && !trimmed.startsWith('--')) {
       throw new MigrationParseError(
         file,
@@ -95,6 +99,14 @@ export function parseMigrationFile(
   }
   if (upLine === null) {
     throw new MigrationParseError(file, 1, 'missing the -- migrate:up marker line');
+  }
+  if (walCompressionLine !== null && directives.transaction) {
+    // Set for the session of a statement-by-statement run only: it would be ignored here.
+    throw new MigrationParseError(
+      file,
+      walCompressionLine,
+      "directive wal_compression: applies to a transaction=false migration only (a transactional one runs with the server's setting)",
+    );
   }
   const up = section(lines, upLine, downLine ?? lines.length + 1, splitter);
   if (up.statements.length === 0)

@@ -196,6 +196,16 @@ describe('parseMigrationFile: header directives', () => {
         splitter,
       ),
     ).toThrow('0006_x.sql:1: directive wal_compression: must be one of off, on, pglz, lz4, zstd');
+    // On a transactional migration it would be ignored: refused, naming its line.
+    expect(() =>
+      parseMigrationFile(
+        '0007_x.sql',
+        lines('-- a comment', '-- dbmigrate:wal_compression=lz4', '-- migrate:up', 'select 1;'),
+        splitter,
+      ),
+    ).toThrow(
+      '0007_x.sql:2: directive wal_compression: applies to a transaction=false migration only',
+    );
   });
 
   it('reads directives spread over several header lines and merges depends lists', () => {
