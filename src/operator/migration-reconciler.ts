@@ -586,6 +586,20 @@ export class MigrationReconciler implements Reconciler {
     }
   }
 
+  /** The pre-migration snapshot the dry-run restores; a run without one cannot have a dry-run. */
+  private async dryRunSnapshot(
+    dbm: DatabaseMigration,
+  ): Promise<{ storage: OpenedStorage; manifest: SnapshotManifest }> {
+    const snap = await this.snapshotManifest(dbm);
+    if (!snap) {
+      throw new ResourceProblem(
+        'SnapshotMissing',
+        'the dry-run restores the pre-migration snapshot, and this run has none',
+      );
+    }
+    return snap;
+  }
+
   /** DryRunning: the pinned set on a staging copy, then the lint verdict; or an explicit skip. */
   private async dryRun(dbm: DatabaseMigration, uid: string, gen: number): Promise<Result> {
     const choice = stagingOf(dbm);
@@ -615,13 +629,7 @@ export class MigrationReconciler implements Reconciler {
             physical,
             'spec.snapshot.pgbackrest',
           );
-          const snap = await this.snapshotManifest(dbm);
-          if (!snap) {
-            throw new ResourceProblem(
-              'SnapshotMissing',
-              'the dry-run restores the pre-migration snapshot, and this run has none',
-            );
-          }
+          const snap = await this.dryRunSnapshot(dbm);
           opened = snap.storage;
           const storage = snap.storage;
           const snapshotId = snap.manifest.id;
@@ -652,13 +660,7 @@ export class MigrationReconciler implements Reconciler {
                 )
               : withDatabase(url, 'postgres');
           // Opened last, held by the dry-run and closed when it ends.
-          const snap = await this.snapshotManifest(dbm);
-          if (!snap) {
-            throw new ResourceProblem(
-              'SnapshotMissing',
-              'the dry-run restores the pre-migration snapshot, and this run has none',
-            );
-          }
+          const snap = await this.dryRunSnapshot(dbm);
           opened = snap.storage;
           const staging: Staging = {
             kind: 'snapshot',
