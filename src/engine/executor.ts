@@ -28,6 +28,10 @@ import type { Interrupter } from './interrupt.js';
 import type { SqlStatement } from './sql-splitter.js';
 import { compressSessionWal } from './wal-compression.js';
 
+/** What a `transaction=false` migration's session sets, put back after it. */
+const RESET_SESSION =
+  'reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers';
+
 /** Settings that hold for every migration of one run unless its header overrides them. */
 export interface ExecutionSettings {
   readonly lockTimeoutMs: number;
@@ -324,11 +328,7 @@ export class MigrationExecutor {
       walCompressionSet = await this.compressWal(m);
     } catch (err) {
       // A setting its header asks for and the server refuses: no statement of it ran.
-      await this.client
-        .query(
-          'reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers',
-        )
-        .catch(() => undefined);
+      await this.client.query(RESET_SESSION).catch(() => undefined);
       const failure = this.toError(m, { sql: '', startLine: 1 }, err, 1, false, from);
       if (direction === 'up' && from === 0) await this.recordNeverStarted(m, failure);
       throw failure;
@@ -403,9 +403,7 @@ export class MigrationExecutor {
       }
     } finally {
       await this.client
-        .query(
-          `reset lock_timeout; reset statement_timeout; reset max_parallel_maintenance_workers${walCompressionSet ? '; reset wal_compression' : ''}`,
-        )
+        .query(`${RESET_SESSION}${walCompressionSet ? '; reset wal_compression' : ''}`)
         .catch(() => undefined);
     }
     const durationMs = Math.round(performance.now() - started);

@@ -61,12 +61,16 @@ import { suggestName } from '../api/nearest.js';
 import { lintRuleSettingProblems } from '../safety/lint/rules.js';
 import { judgeDryRun, lintPending, touchedRelations } from '../safety/pipeline/steps.js';
 import { readManifest, SnapshotError } from '../safety/snapshot/snapshot.js';
-import { backupSetProblem, physicalManifest } from '../safety/snapshot/physical-snapshot.js';
 import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { withDatabase } from '../safety/snapshot/pg-tools.js';
 import type { OpenedStorage } from '../safety/snapshot/storage-location.js';
 import { openSnapshotStorage } from './snapshot-storage.js';
-import { pgbackrestSettings, restoreDirectory, withPgBackRestTarget } from './pgbackrest-target.js';
+import {
+  backupSetProblemFor,
+  pgbackrestSettings,
+  restoreDirectory,
+  withPgBackRestTarget,
+} from './pgbackrest-target.js';
 import { databaseIdentity } from '../db/database-url.js';
 import { postVerify, type PostVerifyReport } from '../safety/verify/post-verify.js';
 import { activeWindow, nextWindowStart } from '../safety/window/window.js';
@@ -955,9 +959,7 @@ export class MigrationReconciler implements Reconciler {
         physical,
         'spec.snapshot.pgbackrest',
       );
-      const problem = await withPgBackRestTarget(settings, (target) =>
-        backupSetProblem(target, physicalManifest(found.manifest)),
-      );
+      const problem = await backupSetProblemFor(settings, found.manifest);
       if (problem !== null) {
         throw new ResourceProblem('SnapshotMissing', `${problem}; nothing was applied; ${remedy}`);
       }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import type { PgBackRestSpec } from '../api/v1alpha1/backup-snapshot.js';
 import { databaseIdentity } from '../db/database-url.js';
 import { serverUser } from '../safety/scratch/local-server.js';
+import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { databaseName } from '../safety/snapshot/pg-tools.js';
+import { backupSetProblem, physicalManifest } from '../safety/snapshot/physical-snapshot.js';
 import type { PgBackRestTarget } from '../safety/snapshot/pgbackrest.js';
 import type { ResourceApi } from './kube.js';
 import { ResourceProblem } from './migration-source.js';
@@ -95,4 +97,14 @@ export async function withPgBackRestTarget<T>(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Why the snapshot's set is gone from the repository the settings name, or null while it is there. */
+export function backupSetProblemFor(
+  settings: PgBackRestSettings,
+  manifest: SnapshotManifest,
+): Promise<string | null> {
+  return withPgBackRestTarget(settings, (target) =>
+    backupSetProblem(target, physicalManifest(manifest)),
+  );
 }

@@ -22,13 +22,13 @@ import {
 } from '../safety/snapshot/manifest.js';
 import { databaseIdentity } from '../db/database-url.js';
 import {
-  backupSetProblem,
   createPhysicalSnapshot,
   physicalManifest,
   verifyPhysicalSnapshot,
 } from '../safety/snapshot/physical-snapshot.js';
 import { PgBackRestError } from '../safety/snapshot/pgbackrest.js';
 import {
+  backupSetProblemFor,
   pgbackrestSettings,
   restoreDirectory,
   withPgBackRestTarget,
@@ -393,8 +393,8 @@ export class SnapshotReconciler implements Reconciler {
 
   /**
    * The verification of a pgBackRest snapshot: pgbackrest verify, then a restore into a private
-   * server under restorePath. One folder per stanza, so the next snapshot's verification is a
-   * delta over this one; in that folder's lane, so two verifications never share it.
+   * server under restorePath. One folder per namespace and stanza, so the next snapshot's
+   * verification is a delta over this one; in that folder's lane, so two verifications never share it.
    */
   private async physicalVerification(
     snap: BackupSnapshot,
@@ -443,9 +443,7 @@ export class SnapshotReconciler implements Reconciler {
   ): Promise<string | null> {
     const settings = await this.pgbackrestSettings(snap, physical);
     try {
-      return await withPgBackRestTarget(settings, (target) =>
-        backupSetProblem(target, physicalManifest(manifest)),
-      );
+      return await backupSetProblemFor(settings, manifest);
     } catch (err) {
       // A repository out of reach says nothing about the set: checked again later.
       if (err instanceof PgBackRestError)

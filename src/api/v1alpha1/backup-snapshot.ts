@@ -128,7 +128,7 @@ export const PgBackRestSpecSchema = z
       .string()
       .regex(/^\//, 'must be an absolute path')
       .describe(
-        'An absolute directory in the operator pod (a volume with room for two copies of the cluster) where restores go: verifications in a folder per stanza, dry-runs in one per stanza and database, each kept so the next restore there copies only what changed (delta).',
+        'An absolute directory in the operator pod (a volume with room for two copies of the cluster) where restores go: verifications in a folder per namespace and stanza, dry-runs in one per namespace, stanza and database, each kept so the next restore there copies only what changed (delta).',
       ),
   })
   .strict();
@@ -147,7 +147,7 @@ export const SNAPSHOT_METHOD_FIELDS = {
   ),
 };
 
-const METHOD_RULE = {
+export const METHOD_RULE = {
   rule: "(has(self.method) && self.method == 'pgbackrest') == has(self.pgbackrest)",
   message: 'set pgbackrest with method: pgbackrest, and only then',
 };

@@ -8,6 +8,7 @@ import {
 } from '../config.js';
 import { NEWEST_PG_MAJOR, OLDEST_PG_MAJOR } from '../pg-version.js';
 import {
+  METHOD_RULE,
   METHOD_VALIDATION,
   methodMatchesSettings,
   RetentionSpecSchema,
@@ -116,7 +117,7 @@ export const DatabaseMigrationSpecSchema = z
       })
       .strict()
       .refine(methodMatchesSettings, {
-        message: 'set pgbackrest with method: pgbackrest, and only then',
+        message: METHOD_RULE.message,
         path: ['pgbackrest'],
       })
       .meta(METHOD_VALIDATION)

@@ -27,8 +27,7 @@ import {
   verifyBackup,
   type PgBackRestTarget,
 } from './pgbackrest.js';
-import type { BackupSet } from './pgbackrest-output.js';
-import type { BackupType } from './pgbackrest-output.js';
+import type { BackupSet, BackupType } from './pgbackrest-output.js';
 import {
   listSnapshots,
   newSnapshotId,
@@ -144,7 +143,6 @@ export async function latestVerifiedPhysicalSnapshot(
   return physical.find(isVerified) ?? null;
 }
 
-/** The set must still be in the repository: expired or removed, nothing restores it. */
 /**
  * Why the snapshot's backup set cannot be restored (it is gone from the stanza's repository,
  * expired or removed), or null while it is there.
@@ -161,6 +159,7 @@ export async function backupSetProblem(
     : `snapshot ${manifest.id}: backup set ${manifest.pgbackrest.label} is no longer in stanza ${target.stanza}'s repository (expired or removed); it cannot be restored`;
 }
 
+/** The set must still be in the repository: expired or removed, nothing restores it. */
 async function checkSetExists(target: PgBackRestTarget, manifest: PhysicalManifest): Promise<void> {
   const problem = await backupSetProblem(target, manifest);
   if (problem !== null) throw new SnapshotError('SNAPSHOT_NOT_FOUND', problem);
