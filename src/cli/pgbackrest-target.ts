@@ -63,3 +63,14 @@ export function backupType(
     throw new UsageError(`--backup-type: "${type}" is not one of full, diff, incr`);
   return type;
 }
+
+/**
+ * `--restore-dir` and `--pgbackrest-config` on a pg_dump snapshot's path, where they would be
+ * ignored: refused, naming the flag and `why` (what the user must change).
+ */
+export function refusePgBackRestOnlyFlags(values: PgBackRestValues, why: string): void {
+  for (const flag of ['restore-dir', 'pgbackrest-config'] as const) {
+    if (values[flag] !== undefined)
+      throw new UsageError(`--${flag} is for pgBackRest snapshots: ${why}`);
+  }
+}

@@ -325,6 +325,29 @@ describe('pgbackrest snapshots', () => {
       expect(typed.stderr).toContain(
         '--backup-type is for pgBackRest snapshots: pass --pgbackrest-stanza too',
       );
+      // So would --restore-dir and --pgbackrest-config: refused too, before anything runs.
+      const before = await readdir(storageDir, { recursive: true });
+      const kept = dbmigrate(['dry-run', '--migrations', migrations, ...common], env);
+      expect(kept.status).toBe(2);
+      expect(kept.stderr).toContain(
+        '--restore-dir is for pgBackRest snapshots: pass --pgbackrest-stanza too',
+      );
+      const configured = dbmigrate(
+        [
+          'snapshot',
+          'create',
+          '--pgbackrest-config',
+          '/etc/pgbackrest/x.conf',
+          '--storage',
+          storageDir,
+        ],
+        env,
+      );
+      expect(configured.status).toBe(2);
+      expect(configured.stderr).toContain(
+        '--pgbackrest-config is for pgBackRest snapshots: pass --pgbackrest-stanza too',
+      );
+      expect(await readdir(storageDir, { recursive: true })).toEqual(before);
     } finally {
       await rm(parent, { recursive: true, force: true });
       await rm(migrations, { recursive: true, force: true });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { backupType, pgbackrestTarget } from '../../src/cli/pgbackrest-target.js';
+import {
+  backupType,
+  pgbackrestTarget,
+  refusePgBackRestOnlyFlags,
+} from '../../src/cli/pgbackrest-target.js';
 
 const io = { stdout: () => undefined, env: {} };
 
@@ -19,6 +23,18 @@ describe('pgBackRest flags', () => {
     expect(() => backupType({ 'backup-type': 'full' }, null)).toThrow(
       '--backup-type is for pgBackRest snapshots: pass --pgbackrest-stanza too',
     );
+  });
+
+  it('refuses --restore-dir and --pgbackrest-config where a pg_dump snapshot would ignore them', () => {
+    expect(() => {
+      refusePgBackRestOnlyFlags({ 'restore-dir': '/copy' }, 'pass --pgbackrest-stanza too');
+    }).toThrow('--restore-dir is for pgBackRest snapshots: pass --pgbackrest-stanza too');
+    expect(() => {
+      refusePgBackRestOnlyFlags({ 'pgbackrest-config': '/etc/x.conf' }, 'why');
+    }).toThrow('--pgbackrest-config is for pgBackRest snapshots: why');
+    expect(() => {
+      refusePgBackRestOnlyFlags({ 'pgbackrest-stanza': 'main' }, 'why');
+    }).not.toThrow();
   });
 
   it('names the flag or variable of a bad stanza name', () => {

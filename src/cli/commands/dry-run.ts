@@ -3,7 +3,11 @@ import { parseDurationMs } from '../../engine/duration.js';
 import { DirectoryMigrationSource } from '../../engine/source.js';
 import { createLogger } from '../../observability/logger.js';
 import { runDryRun, type DryRunReport, type StagingSource } from '../../safety/dryrun/dry-run.js';
-import { pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
+import {
+  pgbackrestTarget,
+  refusePgBackRestOnlyFlags,
+  restoreDirectory,
+} from '../pgbackrest-target.js';
 import { snapshotStorage } from '../snapshot-storage.js';
 import { parseCommandArgs } from '../command-spec.js';
 import { startProgress, statementText } from '../progress.js';
@@ -96,6 +100,7 @@ export async function stagingFrom(
       '--keep keeps a staging database restored from a pg_dump snapshot; a pgBackRest copy is kept by --restore-dir DIR (the next dry-run updates it by a delta restore)',
     );
   }
+  if (target === null) refusePgBackRestOnlyFlags(values, 'pass --pgbackrest-stanza too');
   const storage = await snapshotStorage(values.storage, io, storageDefault);
   if (target !== null) {
     const directory = restoreDirectory(values, io);

@@ -15,7 +15,12 @@ import { applySpec } from '../specs/apply.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { databaseUrl, settingsFrom } from '../migrator-factory.js';
 import { checkScratchChoice, scratchServer, type ScratchServer } from '../scratch.js';
-import { backupType, pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
+import {
+  backupType,
+  pgbackrestTarget,
+  refusePgBackRestOnlyFlags,
+  restoreDirectory,
+} from '../pgbackrest-target.js';
 import { projectConfig } from '../project-config.js';
 import { formatMs, renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
@@ -57,6 +62,7 @@ export async function safeApplyCommand(args: readonly string[], io: CommandIo): 
   const config = await projectConfig(values, io);
   const pgbackrest = pgbackrestTarget(values, io);
   const type = backupType(values, pgbackrest);
+  if (pgbackrest === null) refusePgBackRestOnlyFlags(values, 'pass --pgbackrest-stanza too');
   // Refused here, before any step: verifying a dump needs a server for its copy.
   if (pgbackrest === null) checkScratchChoice(values, io, 'verifying the pre-apply snapshot');
 

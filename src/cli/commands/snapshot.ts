@@ -28,7 +28,12 @@ import {
   type SnapshotProgress,
 } from '../../safety/snapshot/snapshot.js';
 import { snapshotStorage } from '../snapshot-storage.js';
-import { backupType, pgbackrestTarget, restoreDirectory } from '../pgbackrest-target.js';
+import {
+  backupType,
+  pgbackrestTarget,
+  refusePgBackRestOnlyFlags,
+  restoreDirectory,
+} from '../pgbackrest-target.js';
 import {
   backupSetProblem,
   createPhysicalSnapshot,
@@ -167,6 +172,7 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
         const target = pgbackrestTarget(values, io);
         if (target !== null) return createPhysical(target);
         backupType(values, null);
+        refusePgBackRestOnlyFlags(values, 'pass --pgbackrest-stanza too');
         const checksums = values.checksums ?? config.snapshots.checksums;
         if (checksums !== 'full' && checksums !== 'counts') {
           throw new UsageError('--checksums must be full or counts');
@@ -208,6 +214,10 @@ export async function snapshotCommand(args: readonly string[], io: CommandIo): P
           if (target === null) throw new UsageError('no pgBackRest stanza');
           return reportVerification(manifest.id, await verifyPhysical(manifest.id, target), true);
         }
+        refusePgBackRestOnlyFlags(
+          values,
+          `snapshot ${manifest.id} is a pg_dump snapshot (its copy goes to the scratch server)`,
+        );
         // The copy runs on the major the snapshot was dumped from, whatever production runs now.
         const { fingerprint } = manifest;
         const server = await scratchServer(
