@@ -83,6 +83,35 @@ function tool(
   });
 }
 
+/** The last lines of a server's log, one line, or '' when there is none yet. */
+function serverLogTail(logFile: string): string {
+  try {
+    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `pg_ctl start`: a server that fails to start is reported with its log's last lines, since
+ * pg_ctl itself says only "Examine the log output" (and the log goes with the failed copy).
+ */
+async function startServer(
+  bin: string,
+  args: readonly string[],
+  logFile: string,
+  user: SystemUser | null,
+  track: (child: ChildProcess | null) => void,
+): Promise<void> {
+  try {
+    await tool(join(bin, 'pg_ctl'), ['-l', logFile, ...args, 'start'], user, track);
+  } catch (err) {
+    const tail = serverLogTail(logFile);
+    if (tail === '') throw err;
+    throw new LocalServerError(`${(err as Error).message} (server log: ${tail})`, { cause: err });
+  }
+}
+
 /** The server binaries of `major`: Debian's layout, or `$DBMIGRATE_PG_BINDIR`. */
 async function serverBinaries(major: number): Promise<string> {
   const bin = process.env['DBMIGRATE_PG_BINDIR'] ?? `/usr/lib/postgresql/${String(major)}/bin`;
@@ -223,9 +252,10 @@ export async function startLocalServer(options: {
       user,
       track,
     );
-    await tool(
-      join(bin, 'pg_ctl'),
-      ['-D', data, '-l', join(dir, 'server.log'), '-w', '-o', serverOptions(dir), 'start'],
+    await startServer(
+      bin,
+      ['-D', data, '-w', '-o', serverOptions(dir)],
+      join(dir, 'server.log'),
       user,
       track,
     );
@@ -283,13 +313,11 @@ export async function startRestoredServer(options: {
   });
   const timeoutS = Math.ceil((options.timeoutMs ?? 3_600_000) / 1000);
   try {
-    await tool(
-      join(bin, 'pg_ctl'),
+    await startServer(
+      bin,
       [
         '-D',
         data,
-        '-l',
-        join(dir, 'server.log'),
         '-w',
         '-t',
         String(timeoutS),
@@ -302,8 +330,8 @@ export async function startRestoredServer(options: {
           // Not readable before it is promoted: nothing sees a half-recovered copy.
           '-c hot_standby=off',
         ]),
-        'start',
       ],
+      join(dir, 'server.log'),
       user,
       track,
     );
@@ -338,12 +366,7 @@ async function untilPromoted(url: string, logFile: string, timeoutMs: number): P
       // openClient wraps the server's error: its SQLSTATE is on the cause.
       const code = (err as { cause?: { code?: string } }).cause?.code;
       if (code !== '57P03' || Date.now() > deadline) {
-        let tail = '';
-        try {
-          tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ');
-        } catch {
-          // No log yet.
-        }
+        const tail = serverLogTail(logFile);
         throw new LocalServerError(
           `the restored copy did not come out of recovery: ${(err as Error).message}${tail === '' ? '' : ` (server log: ${tail})`}`,
           { cause: err },
