@@ -4,7 +4,7 @@ SHELL := bash
 NODE_BIN := $(shell bash hack/node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: setup build demo demo-cli image test check bench-engine bench-lint bench-online bench-operator bench-pool bench-docserver bench-vector bench-partitions bench-snapshot clean
+.PHONY: setup build demo demo-cli image image-pgbackrest test check bench-engine bench-lint bench-online bench-operator bench-pool bench-docserver bench-vector bench-partitions bench-snapshot clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -29,12 +29,18 @@ demo-cli: setup build
 image: setup
 	bash hack/image.sh
 
+## image-pgbackrest: the image for the pgbackrest snapshot method (Dockerfile.pgbackrest: the product
+## image plus pgBackRest and the PostgreSQL 17 server with pgvector), tagged <image>-pgbackrest
+image-pgbackrest: setup
+	bash hack/image-pgbackrest.sh
+
 ## test: type check, lint, format check, then unit, integration (real PostgreSQL + pgvector) and
 ## end-to-end tests (real etcd + kube-apiserver, built once by hack/control-plane.sh and cached;
 ## the Helm chart's tests use helm, built once by hack/helm.sh; the Argo CD health checks run
 ## in Lua 5.1 from Debian, fetched once by hack/lua.sh; the shell scripts pass ShellCheck from Debian,
 ## hack/shellcheck.sh; promtool, built once by hack/promtool.sh, checks the metrics and alert rules;
-## the image is built by hack/image.sh with buildah and tested in test/image; the linter is compared
+## the image and its pgbackrest variant are built by hack/image.sh and hack/image-pgbackrest.sh
+## with buildah and tested in test/image; the linter is compared
 ## with Squawk's native binary, fetched once by hack/squawk.sh; snapshot storage in S3 is tested
 ## against SeaweedFS, built once by hack/seaweedfs.sh; the pgbackrest snapshot method against
 ## Debian's pgBackRest, fetched once by hack/pgbackrest.sh)
@@ -42,10 +48,12 @@ test: setup build
 	npm run -s typecheck
 	npm run -s lint
 	npm run -s format:check
-	DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" \
+	image="$$(bash hack/image.sh)" && \
+	  DBM_K8S_BIN="$$(bash hack/control-plane.sh)" DBM_HELM_BIN="$$(bash hack/helm.sh)" DBM_LUA="$$(bash hack/lua.sh)" \
 	  DBM_SHELLCHECK="$$(bash hack/shellcheck.sh)" DBM_PROMTOOL_BIN="$$(bash hack/promtool.sh)" \
 	  DBM_SQUAWK="$$(bash hack/squawk.sh)" DBM_WEED_BIN="$$(bash hack/seaweedfs.sh)" \
-	  DBM_PGBACKREST="$$(bash hack/pgbackrest.sh)" DBM_IMAGE="$$(bash hack/image.sh)" npm run -s test
+	  DBM_PGBACKREST="$$(bash hack/pgbackrest.sh)" DBM_IMAGE="$$image" \
+	  DBM_IMAGE_PGBACKREST="$$(DBM_IMAGE="$$image" bash hack/image-pgbackrest.sh)" npm run -s test
 
 ## bench-engine: dbmigrate's apply, start-up and status beside dbmate (Go, built once by
 ## hack/dbmate.sh), node-pg-migrate and raw psql (a few minutes)

@@ -41,6 +41,7 @@ interface PodTemplate {
   spec: {
     securityContext: Record<string, unknown>;
     containers: {
+      image: string;
       args: string[];
       securityContext: Record<string, unknown>;
       livenessProbe: { httpGet: { path: string } };
@@ -123,7 +124,7 @@ describe('the Helm chart', () => {
     expect(pod.spec.volumes?.map((v) => v.name)).toEqual(['snapshots', 'tmp']);
   });
 
-  it('mounts a restore volume for the pgbackrest method and the files pgbackrest.conf names', () => {
+  it('runs the pgbackrest image on asking, with a restore volume and the files pgbackrest.conf names', () => {
     const rendered = objects(
       renderChart(RELEASE_NS, [
         'restoreStorage.enabled=true',
@@ -137,9 +138,21 @@ describe('the Helm chart', () => {
       ]),
     );
     const pod = rendered.find((o) => o.kind === 'Deployment')?.spec?.['template'] as PodTemplate;
+    // The default image carries neither pgBackRest nor a server: the variant is asked for.
+    expect(pod.spec.containers[0]?.image).toBe('ghcr.io/docserver/db-migration-operator:0.1.0');
+    const variant = objects(renderChart(RELEASE_NS, ['image.variant=pgbackrest'])).find(
+      (o) => o.kind === 'Deployment',
+    )?.spec?.['template'] as PodTemplate;
+    expect(variant.spec.containers[0]?.image).toBe(
+      'ghcr.io/docserver/db-migration-operator:0.1.0-pgbackrest',
+    );
+    const unknownVariant = helm(['template', 'x', CHART, '--set', 'image.variant=barman']);
+    expect(unknownVariant.code).not.toBe(0);
+    expect(unknownVariant.out + unknownVariant.err).toContain('/image/variant');
     expect(pod.spec.containers[0]?.volumeMounts).toEqual(
       expect.arrayContaining([
         { name: 'restores', mountPath: '/var/lib/dbmigrate/restores' },
+        { name: 'shm', mountPath: '/dev/shm' },
         { name: 'pgbackrest-tls', mountPath: '/etc/pgbackrest/tls', readOnly: true },
       ]),
     );
@@ -150,6 +163,11 @@ describe('the Helm chart', () => {
       accessModes: ['ReadWriteOnce'],
       storageClassName: 'fast',
       resources: { requests: { storage: '200Gi' } },
+    });
+    // More than the runtime's 64 MB of /dev/shm for the copies' parallel index builds.
+    expect(pod.spec.volumes?.find((v) => v.name === 'shm')).toEqual({
+      name: 'shm',
+      emptyDir: { medium: 'Memory', sizeLimit: '1Gi' },
     });
     expect(pod.spec.volumes?.find((v) => v.name === 'pgbackrest-tls')).toEqual({
       name: 'pgbackrest-tls',

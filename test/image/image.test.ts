@@ -3,7 +3,7 @@
 // PID 1 (tini) in a PID namespace of its own, authenticated as the chart's ServiceAccount against
 // a real kube-apiserver, taking a DatabaseMigration to Succeeded with the image's own pg_dump 17
 // and stopping on SIGTERM with its lease given up.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +11,17 @@ import { cachedTool } from '../../tools/cached-tool.js';
 import {
   FORBIDDEN_LOG_LINE,
   freePort,
-  operatorReady,
   startControlPlane,
   type ControlPlane,
 } from '../../tools/control-plane.js';
 import { installChartRbac } from '../../tools/helm.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import {
+  mountImage,
+  startImageOperator,
+  type ImageOperator,
+  type MountedImage,
+} from '../helpers/image.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   version: string;
@@ -27,50 +32,19 @@ const SERVICE_ACCOUNT = 'dbmigrate-db-migration-operator';
 /** Unpacked; the Node.js 24 trixie-slim base is about 250 MB of it, pg_dump 17 with Debian's perl 60 MB. */
 const MAX_IMAGE_MB = 400;
 
-/** buildah on the project's image store, as hack/image.sh built into it. */
-function bah(args: readonly string[]): string {
-  return execFileSync('bash', ['hack/bah.sh', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-interface ImageConfig {
-  OCIv1: {
-    config: {
-      User?: string;
-      Entrypoint?: string[];
-      Cmd?: string[];
-      Env?: string[];
-      Labels?: Record<string, string>;
-    };
-  };
-}
-
 describe('the product image', () => {
+  let mounted: MountedImage;
   let image: string;
-  let container: string;
   let rootfs: string;
-  let config: ImageConfig;
-
-  /** Runs a command inside the image as its configured user; never throws. */
-  function inImage(args: readonly string[]): { code: number | null; out: string; err: string } {
-    const res = spawnSync(
-      'bash',
-      ['hack/bah.sh', 'run', '--isolation', 'chroot', container, '--', ...args],
-      { encoding: 'utf8' },
-    );
-    return { code: res.status, out: res.stdout, err: res.stderr };
-  }
+  let config: MountedImage['config'];
+  const inImage = (args: readonly string[]) => mounted.run(args);
 
   beforeAll(() => {
-    image = cachedTool('DBM_IMAGE', 'hack/image.sh', 'the product image');
-    config = JSON.parse(bah(['inspect', '--type', 'image', image])) as ImageConfig;
-    container = bah(['from', '--pull=never', image]).trim();
-    rootfs = bah(['mount', container]).trim();
+    mounted = mountImage(cachedTool('DBM_IMAGE', 'hack/image.sh', 'the product image'));
+    ({ image, rootfs, config } = mounted);
   }, 900_000);
   afterAll(() => {
-    if (container) bah(['rm', container]);
+    mounted.remove();
   });
 
   it('is named and labelled after the package, runs tini → dbmigrate as a numeric non-root user', () => {
@@ -181,8 +155,7 @@ describe('the product image', () => {
   describe('its operator, as PID 1 under the chart RBAC', () => {
     let cp: ControlPlane;
     let db: TestDatabase;
-    let operator: ChildProcess;
-    let log = '';
+    let operator: ImageOperator | undefined;
 
     beforeAll(async () => {
       cp = await startControlPlane();
@@ -191,15 +164,7 @@ describe('the product image', () => {
       db = await createTestDatabase('image');
     }, 180_000);
     afterAll(async () => {
-      if (operator.exitCode === null) {
-        // Kill the namespace's init (tini): that ends every process in the PID namespace.
-        // Killing unshare alone would not, and --kill-child's death signal does not survive
-        // chroot --userspec changing the user.
-        const inits = spawnSync('pgrep', ['-P', String(operator.pid)], { encoding: 'utf8' });
-        for (const pid of inits.stdout.split('\n').filter(Boolean))
-          process.kill(Number(pid), 'SIGKILL');
-        operator.kill('SIGKILL');
-      }
+      operator?.kill();
       await cp.stop();
       await db.drop();
     });
@@ -217,45 +182,17 @@ describe('the product image', () => {
         mkdirSync(join(rootfs, 'snapshots'), { recursive: true });
         execFileSync('chown', ['10001:10001', join(rootfs, 'snapshots')]);
         const port = await freePort();
-        // tini is PID 1 of a new PID namespace, in the image's root, as the image's user.
-        operator = spawn(
-          'unshare',
-          [
-            '--pid',
-            '--fork',
-            '--kill-child',
-            '--mount',
-            `--mount-proc=${join(rootfs, 'proc')}`,
-            'chroot',
-            '--userspec=10001:10001',
-            rootfs,
-            '/usr/bin/env',
-            '-i',
-            ...(config.OCIv1.config.Env ?? []),
-            '/usr/bin/tini',
-            '--',
-            'dbmigrate',
-            'operator',
-            '--kubeconfig',
-            '/kube/kubeconfig',
-            '--lease-namespace',
-            OPERATOR_NS,
-            '--lease-name',
-            SERVICE_ACCOUNT,
-            '--identity',
-            'image-pid1',
-            '--http-addr',
-            `127.0.0.1:${String(port)}`,
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        operator.stdout?.on('data', (c: Buffer) => (log += c.toString()));
-        operator.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-        for (let i = 0; i < 300 && !(await operatorReady(port)); i++) {
-          if (operator.exitCode !== null) throw new Error(`operator exited:\n${log}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(await operatorReady(port)).toBe(true);
+        operator = await startImageOperator(mounted, port, [
+          '--kubeconfig',
+          '/kube/kubeconfig',
+          '--lease-namespace',
+          OPERATOR_NS,
+          '--lease-name',
+          SERVICE_ACCOUNT,
+          '--identity',
+          'image-pid1',
+        ]);
+        const log = operator.log;
 
         cp.kubectl(['create', 'namespace', 'shop']);
         cp.kubectl([
@@ -298,9 +235,9 @@ spec:
           if (status.phase === 'Succeeded' || status.phase === 'Failed') break;
           await new Promise((r) => setTimeout(r, 500));
         }
-        expect(status.lastError ?? '', log).toBe('');
+        expect(status.lastError ?? '', log()).toBe('');
         expect(status.phase).toBe('Succeeded');
-        expect(log).not.toMatch(FORBIDDEN_LOG_LINE);
+        expect(log()).not.toMatch(FORBIDDEN_LOG_LINE);
         // The snapshot was written by the image's pg_dump 17 into the pod's volume.
         const snapshot = JSON.parse(
           cp.kubectl([
@@ -330,16 +267,11 @@ spec:
         expect(items.rows[0]).toEqual({ present: true });
 
         // SIGTERM to PID 1 (tini), as the kubelet sends it: the operator drains and exits 0.
-        const tini = execFileSync('pgrep', ['-P', String(operator.pid)], { encoding: 'utf8' })
-          .trim()
-          .split('\n')[0];
-        const exited = new Promise<number | null>((resolve) => operator.once('exit', resolve));
         const sent = Date.now();
-        process.kill(Number(tini), 'SIGTERM');
-        const code = await exited;
-        expect(code, log).toBe(0);
+        const code = await operator.terminate();
+        expect(code, log()).toBe(0);
         expect(Date.now() - sent).toBeLessThan(20_000);
-        expect(log).toContain('shutting down');
+        expect(log()).toContain('shutting down');
         const lease = JSON.parse(
           cp.kubectl(['-n', OPERATOR_NS, 'get', 'lease', SERVICE_ACCOUNT, '-o', 'json']),
         ) as { spec: { holderIdentity?: string; leaseDurationSeconds?: number } };
