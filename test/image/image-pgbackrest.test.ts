@@ -258,7 +258,7 @@ spec:
           dryRun?: { ok: boolean; migrations: { id: string; status: string }[] };
         }
         let status: Status = {};
-        for (const deadline = Date.now() + 240_000; Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 240_000; Date.now() < deadline;) {
           status =
             (
               JSON.parse(cp.kubectl(['-n', 'docs', 'get', 'dbm', 'docs', '-o', 'json'])) as {
