@@ -12,7 +12,8 @@ import { serverUser } from '../safety/scratch/local-server.js';
 import type { SnapshotManifest } from '../safety/snapshot/manifest.js';
 import { databaseName } from '../safety/snapshot/pg-tools.js';
 import { backupSetProblem, physicalManifest } from '../safety/snapshot/physical-snapshot.js';
-import type { PgBackRestTarget } from '../safety/snapshot/pgbackrest.js';
+import type { BackupSet } from '../safety/snapshot/pgbackrest-output.js';
+import { listBackups, type PgBackRestTarget } from '../safety/snapshot/pgbackrest.js';
 import type { ResourceApi } from './kube.js';
 import { ResourceProblem } from './migration-source.js';
 
@@ -107,4 +108,50 @@ export function backupSetProblemFor(
   return withPgBackRestTarget(settings, (target) =>
     backupSetProblem(target, physicalManifest(manifest)),
   );
+}
+
+/**
+ * The backup sets of the repositories Completed snapshots are on, read at most once per
+ * `ttlMs` for each namespace, stanza and configuration however many snapshots a repository
+ * holds: each read writes the configuration to disk and runs `pgbackrest info`, which lists
+ * the repository (a bucket's objects, on S3). Concurrent reads of one repository share one
+ * call; a failed read is not kept.
+ */
+export class BackupSetReader {
+  private readonly reads = new Map<string, { at: number; sets: Promise<readonly BackupSet[]> }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly read: (settings: PgBackRestSettings) => Promise<readonly BackupSet[]> = (
+      settings,
+    ) => withPgBackRestTarget(settings, listBackups),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Why the snapshot's set is gone, or null while it is there: from a read younger than the
+   * TTL when that one holds it, else from a new read (a kept read may predate the backup).
+   */
+  async problem(
+    namespace: string,
+    settings: PgBackRestSettings,
+    manifest: SnapshotManifest,
+  ): Promise<string | null> {
+    const physical = physicalManifest(manifest);
+    const target = { stanza: settings.spec.stanza };
+    const key = createHash('sha256')
+      .update(`${namespace}\0${settings.spec.stanza}\0${settings.configText ?? ''}`)
+      .digest('hex');
+    const kept = this.reads.get(key);
+    if (kept !== undefined && this.now() - kept.at < this.ttlMs) {
+      const problem = await backupSetProblem(target, physical, await kept.sets);
+      if (problem === null) return null;
+    }
+    const sets = this.read(settings);
+    this.reads.set(key, { at: this.now(), sets });
+    sets.catch(() => {
+      if (this.reads.get(key)?.sets === sets) this.reads.delete(key);
+    });
+    return backupSetProblem(target, physical, await sets);
+  }
 }

@@ -28,7 +28,7 @@ import {
 } from '../safety/snapshot/physical-snapshot.js';
 import { PgBackRestError } from '../safety/snapshot/pgbackrest.js';
 import {
-  backupSetProblemFor,
+  BackupSetReader,
   pgbackrestSettings,
   restoreDirectory,
   withPgBackRestTarget,
@@ -92,6 +92,9 @@ export class SnapshotReconciler implements Reconciler {
       readonly requeue: (namespace: string, name: string) => void;
     },
   ) {}
+
+  /** One `pgbackrest info` a minute per repository, whatever the number of Completed snapshots. */
+  private readonly backupSets = new BackupSetReader(FILE_CHECK_MS);
 
   /** UIDs of resources this process runs tasks for, so a vanished one's tasks can be stopped. */
   private readonly uids = new Map<string, string>();
@@ -443,7 +446,11 @@ export class SnapshotReconciler implements Reconciler {
   ): Promise<string | null> {
     const settings = await this.pgbackrestSettings(snap, physical);
     try {
-      return await backupSetProblemFor(settings, manifest);
+      return await this.backupSets.problem(
+        snap.metadata.namespace ?? 'default',
+        settings,
+        manifest,
+      );
     } catch (err) {
       // A repository out of reach says nothing about the set: checked again later.
       if (err instanceof PgBackRestError)
