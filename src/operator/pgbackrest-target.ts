@@ -114,8 +114,8 @@ export function backupSetProblemFor(
  * The backup sets of the repositories Completed snapshots are on, read at most once per
  * `ttlMs` for each namespace, stanza and configuration however many snapshots a repository
  * holds: each read writes the configuration to disk and runs `pgbackrest info`, which lists
- * the repository (a bucket's objects, on S3). Concurrent reads of one repository share one
- * call; a failed read is not kept.
+ * the repository (a bucket's objects, on S3). Checks that arrive while a read runs share it; a
+ * failed read is not kept.
  */
 export class BackupSetReader {
   private readonly reads = new Map<string, { at: number; sets: Promise<readonly BackupSet[]> }>();
@@ -129,8 +129,10 @@ export class BackupSetReader {
   ) {}
 
   /**
-   * Why the snapshot's set is gone, or null while it is there: from a read younger than the
-   * TTL when that one holds it, else from a new read (a kept read may predate the backup).
+   * Why the snapshot's set is gone, or null while it is there, from a read younger than the
+   * TTL; a new read when there is none, or when the kept one began before the backup had
+   * finished (it cannot know the set). A set gone from a read that knew it is gone: expired
+   * sets cost no extra read, and a new read is shared by the checks that wait for it.
    */
   async problem(
     namespace: string,
@@ -143,9 +145,10 @@ export class BackupSetReader {
       .update(`${namespace}\0${settings.spec.stanza}\0${settings.configText ?? ''}`)
       .digest('hex');
     const kept = this.reads.get(key);
+    const finished = Date.parse(physical.createdAt) + physical.durationMs;
     if (kept !== undefined && this.now() - kept.at < this.ttlMs) {
       const problem = await backupSetProblem(target, physical, await kept.sets);
-      if (problem === null) return null;
+      if (problem === null || kept.at >= finished) return problem;
     }
     const sets = this.read(settings);
     this.reads.set(key, { at: this.now(), sets });

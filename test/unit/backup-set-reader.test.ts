@@ -9,8 +9,15 @@ const settings = (configText: string | null): PgBackRestSettings => ({
   configText,
 });
 const set = (label: string) => ({ label }) as BackupSet;
-const manifest = (label: string) =>
-  ({ id: `docs-${label}`, method: 'pgbackrest', pgbackrest: { label } }) as SnapshotManifest;
+/** A snapshot whose backup finished at `finishedAt` (the reader's clock). */
+const manifest = (label: string, finishedAt = -1000) =>
+  ({
+    id: `docs-${label}`,
+    method: 'pgbackrest',
+    createdAt: new Date(finishedAt - 500).toISOString(),
+    durationMs: 500,
+    pgbackrest: { label },
+  }) as SnapshotManifest;
 
 /** A reader over a repository whose sets the test changes, counting the `pgbackrest info` runs. */
 function repository(ttlMs = 60_000) {
@@ -53,20 +60,27 @@ describe('BackupSetReader', () => {
     expect(state.reads).toBe(4);
   });
 
-  it('looks again before calling a set gone that a kept read may predate', async () => {
+  it('reads again for a set newer than its kept read, not for one the read knew and lost', async () => {
     const { state, reader } = repository();
+    state.now = 10_000;
     await reader.problem('docs', settings(null), manifest('20261203-010000F'));
-    // A backup taken after that read: not in it, but in the repository.
+    // A backup that finished after that read: not in it, but in the repository.
     state.labels.push('20261203-020000F');
-    expect(await reader.problem('docs', settings(null), manifest('20261203-020000F'))).toBeNull();
+    expect(
+      await reader.problem('docs', settings(null), manifest('20261203-020000F', 20_000)),
+    ).toBeNull();
     expect(state.reads).toBe(2);
-    // Expired: said once a minute has passed, from a new read.
+    // Expired: said from the kept read, which began after the backup, within the minute.
     state.labels = ['20261203-020000F'];
+    state.now = 30_000;
     expect(await reader.problem('docs', settings(null), manifest('20261203-010000F'))).toBeNull();
-    state.now = 60_000;
-    expect(await reader.problem('docs', settings(null), manifest('20261203-010000F'))).toBe(
-      "snapshot docs-20261203-010000F: backup set 20261203-010000F is no longer in stanza main's repository (expired or removed); it cannot be restored",
+    state.now = 80_000;
+    const gone =
+      "snapshot docs-20261203-010000F: backup set 20261203-010000F is no longer in stanza main's repository (expired or removed); it cannot be restored";
+    const checks = Array.from({ length: 10 }, () =>
+      reader.problem('docs', settings(null), manifest('20261203-010000F')),
     );
+    expect(await Promise.all(checks)).toEqual(Array(10).fill(gone));
     expect(state.reads).toBe(3);
   });
 

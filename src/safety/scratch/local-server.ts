@@ -1,11 +1,12 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { access, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../observability/logger.js';
+import { redactSecrets } from '../../observability/redact.js';
 
 const run = promisify(execFile);
 /** For short synchronous waits on exit, when no timer can run. */
@@ -83,10 +84,32 @@ function tool(
   });
 }
 
-/** The last lines of a server's log, one line, or '' when there is none yet. */
-function serverLogTail(logFile: string): string {
+/** A log's size: where what the server writes next begins (pg_ctl -l appends). */
+function logSize(logFile: string): number {
   try {
-    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ');
+    return statSync(logFile).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The last lines the server wrote to its log after byte `from` (not an earlier run's, in a
+ * kept copy), as one line with any credential masked; '' when it wrote none.
+ */
+function serverLogTail(logFile: string, from: number): string {
+  try {
+    const size = statSync(logFile).size;
+    const start = Math.max(from, size - 16_384);
+    if (size <= start) return '';
+    const text = Buffer.alloc(size - start);
+    const fd = openSync(logFile, 'r');
+    try {
+      readSync(fd, text, 0, text.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    return redactSecrets(text.toString('utf8').trim().split('\n').slice(-5).join(' | '));
   } catch {
     return '';
   }
@@ -103,10 +126,11 @@ async function startServer(
   user: SystemUser | null,
   track: (child: ChildProcess | null) => void,
 ): Promise<void> {
+  const from = logSize(logFile);
   try {
     await tool(join(bin, 'pg_ctl'), ['-l', logFile, ...args, 'start'], user, track);
   } catch (err) {
-    const tail = serverLogTail(logFile);
+    const tail = serverLogTail(logFile, from);
     if (tail === '') throw err;
     throw new LocalServerError(`${(err as Error).message} (server log: ${tail})`, { cause: err });
   }
@@ -312,6 +336,7 @@ export async function startRestoredServer(options: {
     log,
   });
   const timeoutS = Math.ceil((options.timeoutMs ?? 3_600_000) / 1000);
+  const logFrom = logSize(join(dir, 'server.log'));
   try {
     await startServer(
       bin,
@@ -335,7 +360,11 @@ export async function startRestoredServer(options: {
       user,
       track,
     );
-    await untilPromoted(socketUrl(dir), join(dir, 'server.log'), options.timeoutMs ?? 3_600_000);
+    await untilPromoted(
+      socketUrl(dir),
+      { file: join(dir, 'server.log'), from: logFrom },
+      options.timeoutMs ?? 3_600_000,
+    );
   } catch (err) {
     await stop();
     throw err instanceof LocalServerError
@@ -349,7 +378,11 @@ export async function startRestoredServer(options: {
 }
 
 /** Waits until the restored server accepts connections out of recovery. */
-async function untilPromoted(url: string, logFile: string, timeoutMs: number): Promise<void> {
+async function untilPromoted(
+  url: string,
+  log: { readonly file: string; readonly from: number },
+  timeoutMs: number,
+): Promise<void> {
   const { openClient } = await import('../../db/connection.js');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -366,7 +399,7 @@ async function untilPromoted(url: string, logFile: string, timeoutMs: number): P
       // openClient wraps the server's error: its SQLSTATE is on the cause.
       const code = (err as { cause?: { code?: string } }).cause?.code;
       if (code !== '57P03' || Date.now() > deadline) {
-        const tail = serverLogTail(logFile);
+        const tail = serverLogTail(log.file, log.from);
         throw new LocalServerError(
           `the restored copy did not come out of recovery: ${(err as Error).message}${tail === '' ? '' : ` (server log: ${tail})`}`,
           { cause: err },
