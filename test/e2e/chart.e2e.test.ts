@@ -152,7 +152,7 @@ describe('the Helm chart', () => {
     expect(pod.spec.containers[0]?.volumeMounts).toEqual(
       expect.arrayContaining([
         { name: 'restores', mountPath: '/var/lib/dbmigrate/restores' },
-        { name: 'shm', mountPath: '/dev/shm' },
+        { name: 'dbmigrate-shm', mountPath: '/dev/shm' },
         { name: 'pgbackrest-tls', mountPath: '/etc/pgbackrest/tls', readOnly: true },
       ]),
     );
@@ -165,9 +165,9 @@ describe('the Helm chart', () => {
       resources: { requests: { storage: '200Gi' } },
     });
     // More than the runtime's 64 MB of /dev/shm for the copies' parallel index builds.
-    expect(pod.spec.volumes?.find((v) => v.name === 'shm')).toEqual({
-      name: 'shm',
-      emptyDir: { medium: 'Memory', sizeLimit: '1Gi' },
+    expect(pod.spec.volumes?.find((v) => v.name === 'dbmigrate-shm')).toEqual({
+      name: 'dbmigrate-shm',
+      emptyDir: { medium: 'Memory', sizeLimit: '256Mi' },
     });
     expect(pod.spec.volumes?.find((v) => v.name === 'pgbackrest-tls')).toEqual({
       name: 'pgbackrest-tls',

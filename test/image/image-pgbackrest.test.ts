@@ -4,7 +4,7 @@
 // is a pgBackRest backup to Succeeded: backup, verify and the dry-run's restore all run with the
 // image's own binaries, as the image's user, against a PostgreSQL 17 cluster that archives its
 // WAL into a pgBackRest repository (started from the image too: the machine's server is 15).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -37,14 +37,15 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: strin
 const OPERATOR_NS = 'dbmigrate-system';
 const SERVICE_ACCOUNT = 'dbmigrate-db-migration-operator';
 const STANZA = 'prod';
+/** More than a runtime's default 64 MB of /dev/shm, within what the chart mounts. */
+const HNSW_BUILD_MEMORY = '128MB';
 const MIGRATIONS: Record<string, string> = {
   '0001_documents.sql':
     '-- migrate:up\ncreate extension vector;\ncreate table documents (id bigint primary key, title text not null, embedding vector(3)) with (parallel_workers = 2);\n',
   '0002_documents_summary.sql': '-- migrate:up\nalter table documents add column summary text;\n',
   // A parallel HNSW build puts its graph (maintenance_work_mem) in /dev/shm: more than the
   // runtime's default 64 MB, within what the chart mounts.
-  '0003_documents_embedding_hnsw.sql':
-    "-- dbmigrate:transaction=false max_parallel_maintenance_workers=2\n-- migrate:up\nset maintenance_work_mem = '256MB';\ncreate index concurrently documents_embedding_hnsw on documents using hnsw (embedding vector_l2_ops);\nreset maintenance_work_mem;\n",
+  '0003_documents_embedding_hnsw.sql': `-- dbmigrate:transaction=false max_parallel_maintenance_workers=2\n-- migrate:up\nset maintenance_work_mem = '${HNSW_BUILD_MEMORY}';\ncreate index concurrently documents_embedding_hnsw on documents using hnsw (embedding vector_l2_ops);\nreset maintenance_work_mem;\n`,
 };
 
 /** The /dev/shm the chart mounts beside restoreStorage, in tmpfs's terms. */
@@ -66,7 +67,8 @@ describe('the pgbackrest image', () => {
     );
   }, 1_200_000);
   afterAll(() => {
-    mounted.remove();
+    // Unset when the image could not be built or mounted.
+    (mounted as MountedImage | undefined)?.remove();
   });
 
   /** Runs `script` with sh in the image's root as its user; its stdout, or throws with stderr. */
@@ -101,6 +103,47 @@ describe('the pgbackrest image', () => {
       expect(mounted.run(['sh', '-c', `command -v ${tool}`]).code, tool).not.toBe(0);
   });
 
+  it('runs a parallel HNSW build of the test’s size only with more /dev/shm than a runtime’s 64 MB', () => {
+    // What the operator test below needs the chart's /dev/shm for, shown on the image's server.
+    writeFileSync(
+      join(mounted.rootfs, 'tmp/shm-check.sql'),
+      [
+        'create extension vector;',
+        'create table d (id int, e vector(3)) with (parallel_workers = 2);',
+        'insert into d select g, array[g, g % 7, g % 11]::vector from generate_series(1, 2000) g;',
+        'set max_parallel_maintenance_workers = 2;',
+        `set maintenance_work_mem = '${HNSW_BUILD_MEMORY}';`,
+        'create index on d using hnsw (e vector_l2_ops);',
+        '',
+      ].join('\n'),
+    );
+    const build = (shm: string): string => {
+      const script = [
+        'rm -rf /tmp/shm-check && initdb -D /tmp/shm-check -U postgres -A trust --no-sync >/dev/null',
+        'pg_ctl -D /tmp/shm-check -l /tmp/shm-check.log -o "-p 5433 -k /tmp -c listen_addresses=" -w start >/dev/null',
+        'psql -h /tmp -p 5433 -U postgres -q -f /tmp/shm-check.sql 2>&1',
+        'pg_ctl -D /tmp/shm-check -m immediate -w stop >/dev/null',
+      ].join('; ');
+      const res = spawnSync(
+        'unshare',
+        [
+          '--mount',
+          'sh',
+          '-c',
+          `mount -t tmpfs -o size=${shm},mode=1777 shm "$0/dev/shm" && exec "$@"`,
+          mounted.rootfs,
+          ...chrootCommand(mounted, ['sh', '-c', script]),
+        ],
+        { encoding: 'utf8' },
+      );
+      return res.stdout + res.stderr;
+    };
+    expect(build('64m')).toMatch(
+      /could not resize shared memory segment .*No space left on device/,
+    );
+    expect(build(chartSharedMemory())).not.toMatch(/ERROR/);
+  });
+
   describe('its operator, with a DatabaseMigration snapshotted by pgBackRest', () => {
     let cp: ControlPlane;
     let operator: ImageOperator | undefined;
@@ -133,7 +176,8 @@ describe('the pgbackrest image', () => {
       // A PostgreSQL 17 production cluster from the image's own server, archiving into the
       // stanza's repository.
       inRoot(
-        'initdb -D /prod/data -U postgres -A trust -E UTF8 --no-sync --data-checksums >/dev/null',
+        // Not C: a copy of it starts only where its locale exists.
+        'initdb -D /prod/data -U postgres -A trust --locale=en_US.UTF-8 --no-sync --data-checksums >/dev/null',
       );
       writeFileSync(
         join(root, 'prod/data/postgresql.auto.conf'),
@@ -175,7 +219,8 @@ describe('the pgbackrest image', () => {
     }, 240_000);
     afterAll(async () => {
       operator?.kill();
-      await production.end().catch(() => undefined);
+      // Unset when the setup failed before connecting.
+      await (production as pg.Client | undefined)?.end().catch(() => undefined);
       if (serverStarted) inRoot('pg_ctl -D /prod/data -m immediate -w stop >/dev/null || true');
       await cp.stop();
     });

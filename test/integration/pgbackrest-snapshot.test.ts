@@ -347,6 +347,15 @@ describe('pgbackrest snapshots', () => {
       expect(configured.stderr).toContain(
         '--pgbackrest-config is for pgBackRest snapshots: pass --pgbackrest-stanza too',
       );
+      // A staging database used as it is restores nothing: they would be ignored there too.
+      const staged = dbmigrate(
+        ['dry-run', '--staging-url', cluster.url('docs'), '--migrations', migrations, ...common],
+        env,
+      );
+      expect(staged.status).toBe(2);
+      expect(staged.stderr).toContain(
+        '--restore-dir is for pgBackRest snapshots: --staging-url names a staging database; nothing is restored',
+      );
       expect(await readdir(storageDir, { recursive: true })).toEqual(before);
     } finally {
       await rm(parent, { recursive: true, force: true });

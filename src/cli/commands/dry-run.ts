@@ -91,6 +91,12 @@ export async function stagingFrom(
   const given = values['staging-url'] ?? io.env['DBMIGRATE_STAGING_URL'];
   if (given !== undefined) {
     const source = values['staging-url'] !== undefined ? '--staging-url' : 'DBMIGRATE_STAGING_URL';
+    // Nothing is restored for a staging database used as it is: these would be ignored.
+    if (values['pgbackrest-stanza'] !== undefined)
+      throw new UsageError(
+        `--pgbackrest-stanza restores a snapshot for the dry-run, ${source} names a staging database used as it is: pass one of them`,
+      );
+    refusePgBackRestOnlyFlags(values, `${source} names a staging database; nothing is restored`);
     const url = checkDatabaseUrl(given, source);
     return { staging: { kind: 'url', url }, release: () => Promise.resolve() };
   }
