@@ -84,35 +84,43 @@ function tool(
   });
 }
 
-/** A log's size: where what the server writes next begins (pg_ctl -l appends). */
-function logSize(logFile: string): number {
+/** A server's log from where this start's lines begin (pg_ctl -l appends to a kept copy's). */
+interface ServerLog {
+  readonly file: string;
+  readonly from: number;
+}
+
+function serverLogFromNow(file: string): ServerLog {
   try {
-    return statSync(logFile).size;
+    return { file, from: statSync(file).size };
   } catch {
-    return 0;
+    return { file, from: 0 };
   }
 }
 
 /**
- * The last lines the server wrote to its log after byte `from` (not an earlier run's, in a
- * kept copy), as one line with any credential masked; '' when it wrote none.
+ * `message`, with the last lines the server wrote to its log in this start (not an earlier
+ * run's) as one line, any credential masked; `message` alone when it wrote none.
  */
-function serverLogTail(logFile: string, from: number): string {
+function withServerLog(message: string, log: ServerLog): string {
+  let tail = '';
   try {
-    const size = statSync(logFile).size;
-    const start = Math.max(from, size - 16_384);
-    if (size <= start) return '';
-    const text = Buffer.alloc(size - start);
-    const fd = openSync(logFile, 'r');
-    try {
-      readSync(fd, text, 0, text.length, start);
-    } finally {
-      closeSync(fd);
+    const size = statSync(log.file).size;
+    const start = Math.max(log.from, size - 16_384);
+    if (size > start) {
+      const text = Buffer.alloc(size - start);
+      const fd = openSync(log.file, 'r');
+      try {
+        readSync(fd, text, 0, text.length, start);
+      } finally {
+        closeSync(fd);
+      }
+      tail = redactSecrets(text.toString('utf8').trim().split('\n').slice(-5).join(' | '));
     }
-    return redactSecrets(text.toString('utf8').trim().split('\n').slice(-5).join(' | '));
   } catch {
-    return '';
+    // No log yet.
   }
+  return tail === '' ? message : `${message} (server log: ${tail})`;
 }
 
 /**
@@ -122,17 +130,16 @@ function serverLogTail(logFile: string, from: number): string {
 async function startServer(
   bin: string,
   args: readonly string[],
-  logFile: string,
+  log: ServerLog,
   user: SystemUser | null,
   track: (child: ChildProcess | null) => void,
 ): Promise<void> {
-  const from = logSize(logFile);
   try {
-    await tool(join(bin, 'pg_ctl'), ['-l', logFile, ...args, 'start'], user, track);
+    await tool(join(bin, 'pg_ctl'), ['-l', log.file, ...args, 'start'], user, track);
   } catch (err) {
-    const tail = serverLogTail(logFile, from);
-    if (tail === '') throw err;
-    throw new LocalServerError(`${(err as Error).message} (server log: ${tail})`, { cause: err });
+    const message = withServerLog((err as Error).message, log);
+    if (message === (err as Error).message) throw err;
+    throw new LocalServerError(message, { cause: err });
   }
 }
 
@@ -279,7 +286,7 @@ export async function startLocalServer(options: {
     await startServer(
       bin,
       ['-D', data, '-w', '-o', serverOptions(dir)],
-      join(dir, 'server.log'),
+      serverLogFromNow(join(dir, 'server.log')),
       user,
       track,
     );
@@ -336,7 +343,7 @@ export async function startRestoredServer(options: {
     log,
   });
   const timeoutS = Math.ceil((options.timeoutMs ?? 3_600_000) / 1000);
-  const logFrom = logSize(join(dir, 'server.log'));
+  const serverLog = serverLogFromNow(join(dir, 'server.log'));
   try {
     await startServer(
       bin,
@@ -356,15 +363,11 @@ export async function startRestoredServer(options: {
           '-c hot_standby=off',
         ]),
       ],
-      join(dir, 'server.log'),
+      serverLog,
       user,
       track,
     );
-    await untilPromoted(
-      socketUrl(dir),
-      { file: join(dir, 'server.log'), from: logFrom },
-      options.timeoutMs ?? 3_600_000,
-    );
+    await untilPromoted(socketUrl(dir), serverLog, options.timeoutMs ?? 3_600_000);
   } catch (err) {
     await stop();
     throw err instanceof LocalServerError
@@ -378,11 +381,7 @@ export async function startRestoredServer(options: {
 }
 
 /** Waits until the restored server accepts connections out of recovery. */
-async function untilPromoted(
-  url: string,
-  log: { readonly file: string; readonly from: number },
-  timeoutMs: number,
-): Promise<void> {
+async function untilPromoted(url: string, log: ServerLog, timeoutMs: number): Promise<void> {
   const { openClient } = await import('../../db/connection.js');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -399,9 +398,11 @@ async function untilPromoted(
       // openClient wraps the server's error: its SQLSTATE is on the cause.
       const code = (err as { cause?: { code?: string } }).cause?.code;
       if (code !== '57P03' || Date.now() > deadline) {
-        const tail = serverLogTail(log.file, log.from);
         throw new LocalServerError(
-          `the restored copy did not come out of recovery: ${(err as Error).message}${tail === '' ? '' : ` (server log: ${tail})`}`,
+          withServerLog(
+            `the restored copy did not come out of recovery: ${(err as Error).message}`,
+            log,
+          ),
           { cause: err },
         );
       }
